@@ -1,0 +1,19 @@
+//! The runner boundary: everything deploy-kit says to a GitHub Actions runner (or to a terminal,
+//! when run locally) goes through this crate. Action crates take a [`Runner`] and never print.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod command;
+mod exit;
+pub mod input;
+mod output;
+mod progress;
+mod runner;
+mod signal;
+pub mod summary;
+
+pub use exit::{Cancelled, Classify, Exit, Failure, TimedOut};
+pub use input::InputError;
+pub use output::{OutputFormat, parse_delimited as output_pairs};
+pub use progress::Progress;
+pub use runner::{Captured, Level, Runner, RunnerEnv};
+pub use signal::{Cancellation, Signal};

@@ -1,0 +1,344 @@
+//! [`Runner`]: the one object through which a command talks to the runner or the terminal.
+
+use std::fmt::Display;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use crate::command;
+use crate::output::{self, OutputFormat};
+use crate::progress::Progress;
+use crate::signal::Cancellation;
+
+/// What the runner tells a step through its environment.
+#[derive(Debug, Clone, Default)]
+pub struct RunnerEnv {
+    /// `GITHUB_ACTIONS=true`: workflow commands are understood.
+    pub in_actions: bool,
+    pub output_file: Option<PathBuf>,
+    pub env_file: Option<PathBuf>,
+    pub path_file: Option<PathBuf>,
+    pub summary_file: Option<PathBuf>,
+    /// `$RUNNER_TEMP`, or the system temp dir locally.
+    pub temp_dir: PathBuf,
+    /// stderr is a terminal: draw progress bars instead of log lines.
+    pub terminal: bool,
+}
+
+impl RunnerEnv {
+    pub fn from_process_env() -> Self {
+        let path = |name: &str| {
+            std::env::var_os(name)
+                .filter(|value| !value.is_empty())
+                .map(PathBuf::from)
+        };
+        Self {
+            in_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            output_file: path("GITHUB_OUTPUT"),
+            env_file: path("GITHUB_ENV"),
+            path_file: path("GITHUB_PATH"),
+            summary_file: path("GITHUB_STEP_SUMMARY"),
+            temp_dir: path("RUNNER_TEMP").unwrap_or_else(std::env::temp_dir),
+            terminal: io::stderr().is_terminal(),
+        }
+    }
+}
+
+/// Annotation levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Notice,
+    Warning,
+    Error,
+}
+
+type Sink = Mutex<Box<dyn Write + Send>>;
+
+pub struct Runner {
+    action: &'static str,
+    env: RunnerEnv,
+    format: OutputFormat,
+    stdout: Sink,
+    stderr: Sink,
+    masks: Mutex<Vec<String>>,
+    json: Mutex<serde_json::Map<String, serde_json::Value>>,
+    cancellation: Cancellation,
+    started: Instant,
+}
+
+fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not silence the runner.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Runner {
+    pub fn new(
+        action: &'static str,
+        env: RunnerEnv,
+        format: OutputFormat,
+        cancellation: Cancellation,
+    ) -> Self {
+        Self::with_sinks(
+            action,
+            env,
+            format,
+            cancellation,
+            Box::new(io::stdout()),
+            Box::new(io::stderr()),
+        )
+    }
+
+    fn with_sinks(
+        action: &'static str,
+        env: RunnerEnv,
+        format: OutputFormat,
+        cancellation: Cancellation,
+        stdout: Box<dyn Write + Send>,
+        stderr: Box<dyn Write + Send>,
+    ) -> Self {
+        Self {
+            action,
+            env,
+            format,
+            stdout: Mutex::new(stdout),
+            stderr: Mutex::new(stderr),
+            masks: Mutex::new(Vec::new()),
+            json: Mutex::new(serde_json::Map::new()),
+            cancellation,
+            started: Instant::now(),
+        }
+    }
+
+    /// A runner whose stdout and stderr are captured, for tests.
+    pub fn capture(action: &'static str, env: RunnerEnv, format: OutputFormat) -> (Self, Captured) {
+        let captured = Captured::default();
+        let runner = Self::with_sinks(
+            action,
+            env,
+            format,
+            Cancellation::never(),
+            Box::new(SharedBuffer(Arc::clone(&captured.stdout))),
+            Box::new(SharedBuffer(Arc::clone(&captured.stderr))),
+        );
+        (runner, captured)
+    }
+
+    pub fn action(&self) -> &'static str {
+        self.action
+    }
+
+    pub fn env(&self) -> &RunnerEnv {
+        &self.env
+    }
+
+    pub fn cancellation(&self) -> &Cancellation {
+        &self.cancellation
+    }
+
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Registers a secret: the runner hides it from every log line from now on, and so do we.
+    /// Call before the value can appear anywhere.
+    pub fn mask(&self, secret: &str) {
+        // Mask each line too: the runner matches masks line by line.
+        let mut parts: Vec<&str> = vec![secret];
+        if secret.contains('\n') {
+            parts.extend(secret.lines());
+        }
+        let mut masks = lock(&self.masks);
+        for part in parts.into_iter().map(str::trim).filter(|p| !p.is_empty()) {
+            if masks.iter().any(|known| known == part) {
+                continue;
+            }
+            masks.push(part.to_owned());
+            // Longest first, so a secret containing another is hidden whole.
+            masks.sort_by_key(|known| std::cmp::Reverse(known.len()));
+            if self.env.in_actions {
+                self.write_stderr(&command::render("add-mask", &[], part));
+            }
+        }
+    }
+
+    /// Replaces every registered secret with `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let masks = lock(&self.masks);
+        let mut text = text.to_owned();
+        for mask in masks.iter() {
+            if text.contains(mask.as_str()) {
+                text = text.replace(mask.as_str(), "***");
+            }
+        }
+        text
+    }
+
+    fn write_stderr(&self, line: &str) {
+        let mut stderr = lock(&self.stderr);
+        let _ = writeln!(stderr, "{line}");
+        let _ = stderr.flush();
+    }
+
+    /// A plain log line.
+    pub fn info(&self, message: impl Display) {
+        self.write_stderr(&self.redact(&message.to_string()));
+    }
+
+    /// Detail for debugging: shown by the runner only with step debug logging on.
+    pub fn debug(&self, message: impl Display) {
+        if self.env.in_actions {
+            let message = self.redact(&message.to_string());
+            self.write_stderr(&command::render("debug", &[], &message));
+        } else if std::env::var_os("DEPLOY_KIT_DEBUG").is_some() {
+            self.info(format_args!("debug: {message}"));
+        }
+    }
+
+    pub fn notice(&self, message: impl Display) {
+        self.annotate(Level::Notice, None, message);
+    }
+
+    pub fn warning(&self, message: impl Display) {
+        self.annotate(Level::Warning, None, message);
+    }
+
+    pub fn error(&self, message: impl Display) {
+        self.annotate(Level::Error, None, message);
+    }
+
+    /// An annotation; the title defaults to the action's name.
+    pub fn annotate(&self, level: Level, title: Option<&str>, message: impl Display) {
+        let message = self.redact(&message.to_string());
+        let (name, local) = match level {
+            Level::Notice => ("notice", "notice"),
+            Level::Warning => ("warning", "warning"),
+            Level::Error => ("error", "error"),
+        };
+        if self.env.in_actions {
+            let title = self.redact(title.unwrap_or(self.action));
+            self.write_stderr(&command::render(name, &[("title", &title)], &message));
+        } else {
+            self.write_stderr(&format!("{local}: {message}"));
+        }
+    }
+
+    /// Starts a collapsible group; it ends when the guard drops.
+    pub fn group(&self, title: impl Display) -> Group<'_> {
+        let title = self.redact(&title.to_string());
+        if self.env.in_actions {
+            self.write_stderr(&command::render("group", &[], &title));
+        } else {
+            self.write_stderr(&format!("── {title}"));
+        }
+        Group { runner: self }
+    }
+
+    /// Sets a step output (`$GITHUB_OUTPUT`; locally `name=value` on stdout or `--json`).
+    pub fn set_output(&self, name: &str, value: &str) -> io::Result<()> {
+        if let Some(path) = &self.env.output_file {
+            output::append(path, &output::delimited(name, value))?;
+        }
+        match self.format {
+            OutputFormat::Json => {
+                lock(&self.json).insert(name.to_owned(), value.into());
+            }
+            OutputFormat::Lines if self.env.output_file.is_none() => {
+                let line = if value.contains('\n') {
+                    output::delimited(name, value)
+                } else {
+                    format!("{name}={value}\n")
+                };
+                let mut stdout = lock(&self.stdout);
+                stdout.write_all(line.as_bytes())?;
+                stdout.flush()?;
+            }
+            OutputFormat::Lines => {}
+        }
+        Ok(())
+    }
+
+    /// Exports an environment variable to later steps (`$GITHUB_ENV`). Returns false when there is
+    /// no runner to export to (local runs).
+    pub fn export_variable(&self, name: &str, value: &str) -> io::Result<bool> {
+        match &self.env.env_file {
+            Some(path) => output::append(path, &output::delimited(name, value)).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Prepends a directory to `PATH` for later steps (`$GITHUB_PATH`).
+    pub fn add_path(&self, dir: &str) -> io::Result<bool> {
+        match &self.env.path_file {
+            Some(path) => output::append(path, &format!("{dir}\n")).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Appends Markdown to the step summary (nothing locally). Secrets are redacted.
+    pub fn summary(&self, markdown: &str) -> io::Result<()> {
+        match &self.env.summary_file {
+            Some(path) => output::append(path, &self.redact(markdown)),
+            None => Ok(()),
+        }
+    }
+
+    /// A progress display for one long operation.
+    pub fn progress(&self, label: impl Into<String>) -> Progress<'_> {
+        Progress::new(self, label.into())
+    }
+
+    /// Writes the `--json` object, if that format was asked for. Call once, at the end.
+    pub fn finish(&self) -> io::Result<()> {
+        if self.format == OutputFormat::Json {
+            let object = serde_json::Value::Object(lock(&self.json).clone());
+            let mut stdout = lock(&self.stdout);
+            writeln!(stdout, "{object}")?;
+            stdout.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Ends a `::group::` when dropped.
+pub struct Group<'a> {
+    runner: &'a Runner,
+}
+
+impl Drop for Group<'_> {
+    fn drop(&mut self) {
+        if self.runner.env.in_actions {
+            self.runner.write_stderr("::endgroup::");
+        }
+    }
+}
+
+/// What a captured [`Runner`] printed.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Captured {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&lock(&self.stdout)).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&lock(&self.stderr)).into_owned()
+    }
+}
+
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        lock(&self.0).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
