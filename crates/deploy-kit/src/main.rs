@@ -1,1 +1,135 @@
-fn main() {}
+//! `deploy-kit`: one binary, one subcommand per action. Parses the command line, runs the action,
+//! prints the error chain once and exits with the documented code.
+#![allow(clippy::print_stderr)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use deploy_kit_gha::{Cancellation, Exit, Failure, InputError, OutputFormat, Runner, RunnerEnv};
+
+#[derive(Debug, Parser)]
+#[command(name = "deploy-kit", version, about, propagate_version = true)]
+struct Cli {
+    /// Print outputs as one JSON object instead of `name=value` lines (when not in Actions).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render an ECS task definition (images, environment, secrets, command) and validate it.
+    RenderTaskdef(deploy_kit_render_taskdef::Args),
+    /// Check HTTP endpoints: wait for a first success, then gate on error rate and latency.
+    SmokeTest(deploy_kit_smoke_test::Args),
+}
+
+impl Command {
+    fn action(&self) -> &'static str {
+        match self {
+            Command::RenderTaskdef(_) => "render-taskdef",
+            Command::SmokeTest(_) => "smoke-test",
+        }
+    }
+}
+
+async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
+    let cancellation = runner.cancellation().clone();
+    // Neither action leaves anything in AWS to clean up, so a signal just stops them.
+    match command {
+        Command::RenderTaskdef(args) => {
+            cancellation
+                .run(async {
+                    deploy_kit_render_taskdef::run(args, runner)
+                        .await
+                        .map_err(Failure::from)
+                })
+                .await
+        }
+        Command::SmokeTest(args) => {
+            cancellation
+                .run(async {
+                    deploy_kit_smoke_test::run(args, runner)
+                        .await
+                        .map_err(Failure::from)
+                })
+                .await
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(Exit::Failed.code());
+        }
+    };
+    let exit = runtime.block_on(async {
+        let format = if cli.json {
+            OutputFormat::Json
+        } else {
+            OutputFormat::Lines
+        };
+        let cancellation = match Cancellation::from_signals() {
+            Ok(cancellation) => cancellation,
+            Err(error) => {
+                eprintln!("error: cannot listen for SIGINT/SIGTERM: {error}");
+                return Exit::Failed;
+            }
+        };
+        let runner = Runner::new(
+            cli.command.action(),
+            RunnerEnv::from_process_env(),
+            format,
+            cancellation,
+        );
+        let exit = match dispatch(cli.command, &runner).await {
+            Ok(()) => Exit::Success,
+            Err(failure) => {
+                runner.error(format_args!("{:#}", failure.error));
+                failure.exit
+            }
+        };
+        if let Err(error) = runner.finish() {
+            runner.error(format_args!("cannot write outputs: {error}"));
+            return Exit::Failed;
+        }
+        exit
+    });
+    ExitCode::from(exit.code())
+}
+
+/// clap's own errors: help and version are not errors; anything else is bad input (exit 2).
+fn usage_error(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match error.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let runner = Runner::new(
+                "deploy-kit",
+                RunnerEnv::from_process_env(),
+                OutputFormat::Lines,
+                Cancellation::never(),
+            );
+            let rendered = error.render().to_string();
+            let message = rendered.trim_start_matches("error: ").trim_end();
+            runner.error(InputError::new("command line", message));
+            ExitCode::from(Exit::BadInput.code())
+        }
+    }
+}
