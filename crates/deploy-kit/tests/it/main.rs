@@ -2,3 +2,7 @@
 
 // Every `*/action.yml` declares exactly what the binary reads and writes.
 mod action_yml;
+// Exit codes and error reporting of the binary itself.
+mod cli;
+// dist/install.sh: tool cache, verified release download, source build, checksum refusal.
+mod install;

@@ -1,0 +1,101 @@
+//! The binary's contract with the runner: exit codes and how errors are reported.
+
+use std::process::{Command, Output};
+
+fn deploy_kit(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("deploy-kit runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    let help = deploy_kit(&["--help"], &[]);
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.contains("render-taskdef") && text.contains("smoke-test"),
+        "{text}"
+    );
+    let version = deploy_kit(&["--version"], &[]);
+    assert_eq!(version.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&version.stdout);
+    assert_eq!(
+        text.trim(),
+        format!("deploy-kit {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn unknown_flag_is_bad_input_with_an_annotation_in_actions() {
+    let output = deploy_kit(
+        &["smoke-test", "--no-such-flag"],
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.starts_with(
+            "::error title=deploy-kit::input `command line`: unexpected argument '--no-such-flag'"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("\n::"),
+        "one annotation, its newlines escaped: {err}"
+    );
+}
+
+#[test]
+fn unknown_subcommand_is_bad_input_locally_too() {
+    let output = deploy_kit(&["deploy-everything"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("error: input `command line`: unrecognized subcommand"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_missing_required_input_exits_2_and_names_it() {
+    for (action, input) in [("render-taskdef", "task-definition"), ("smoke-test", "url")] {
+        let output = deploy_kit(&[action], &[("GITHUB_ACTIONS", "true")]);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{action}: {}",
+            stderr(&output)
+        );
+        let err = stderr(&output);
+        assert!(
+            err.contains(&format!("::error title={action}::")),
+            "{action}: {err}"
+        );
+        assert!(
+            err.contains(&format!("`{input}`")),
+            "{action} names `{input}`: {err}"
+        );
+    }
+}
+
+#[test]
+fn empty_env_inputs_count_as_unset() {
+    let output = deploy_kit(&["smoke-test"], &[("INPUT_URL", "")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("input `url`"),
+        "{}",
+        stderr(&output)
+    );
+}
