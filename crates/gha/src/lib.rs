@@ -11,7 +11,7 @@ mod runner;
 mod signal;
 pub mod summary;
 
-pub use exit::{Cancelled, Classify, Exit, Failure, TimedOut};
+pub use exit::{Cancelled, Classify, Exit, Failure, TimedOut, format_duration};
 pub use input::InputError;
 pub use output::{OutputFormat, parse_delimited as output_pairs};
 pub use progress::Progress;
