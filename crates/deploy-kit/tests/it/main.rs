@@ -4,5 +4,7 @@
 mod action_yml;
 // Exit codes and error reporting of the binary itself.
 mod cli;
+// The actions through act, as a workflow runs them.
+mod act;
 // dist/install.sh: tool cache, verified release download, source build, checksum refusal.
 mod install;
