@@ -6,7 +6,6 @@
 //! HTTP server on 127.0.0.1 that the test starts and stops; nothing leaves the machine.
 #![cfg(unix)]
 // clippy.toml lets #[test] functions unwrap; the helpers below are test code just the same.
-#![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -1,4 +1,5 @@
 //! Integration tests of the deploy-kit binary and the action metadata around it.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a panic is a failed test
 
 // Every `*/action.yml` declares exactly what the binary reads and writes.
 mod action_yml;
