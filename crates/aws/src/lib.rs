@@ -1,1 +1,51 @@
+//! AWS plumbing shared by the actions: configuration loaded once, and errors rendered as
+//! `code: message` (the SDK's own Display says only "service error").
 
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// No region anywhere: every AWS call would fail, so say it once, up front.
+#[derive(Debug, thiserror::Error)]
+#[error("no AWS region: set `aws-region` on oidc-login, or AWS_REGION in the environment")]
+pub struct NoRegion;
+
+/// Loads the configuration once: credentials, region and `AWS_ENDPOINT_URL` (the local test bed)
+/// from the standard chain.
+pub async fn load_config() -> Result<SdkConfig, NoRegion> {
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    if config.region().is_none() {
+        return Err(NoRegion);
+    }
+    Ok(config)
+}
+
+/// `ClientException: Unable to describe task definition.`, or what went wrong on the way there.
+pub fn describe_error<E, R>(error: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match error {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            match (err.code(), err.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                _ => deepest(err),
+            }
+        }
+        SdkError::TimeoutError(_) => "request timed out".to_owned(),
+        SdkError::DispatchFailure(_) => format!("cannot reach AWS: {}", deepest(error)),
+        _ => deepest(error),
+    }
+}
+
+/// The innermost cause: SDK errors wrap the useful part several layers down.
+fn deepest(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}

@@ -1,0 +1,63 @@
+//! The live task definition, from DescribeTaskDefinition. We keep the response's raw JSON rather
+//! than converting the SDK's types field by field: nothing can be lost in translation, and
+//! `shape::registrable` then drops the describe-only fields by the model.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_ecs::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde_json::{Map, Value};
+
+/// Keeps a copy of the raw response body.
+#[derive(Debug, Clone, Default)]
+struct RawBody(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Intercept for RawBody {
+    fn name(&self) -> &'static str {
+        "RawBody"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(bytes) = context.response().body().bytes() {
+            *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+/// The task definition `reference` (family, `family:revision` or ARN) as JSON.
+pub async fn fetch(client: &Client, reference: &str) -> Result<Map<String, Value>, String> {
+    let raw = RawBody::default();
+    client
+        .describe_task_definition()
+        .task_definition(reference)
+        .customize()
+        .interceptor(raw.clone())
+        .send()
+        .await
+        .map_err(|error| deploy_kit_aws::describe_error(&error))?;
+    let body = raw
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    let document: Value = body
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or("DescribeTaskDefinition returned no readable body")?;
+    match document.get("taskDefinition") {
+        Some(Value::Object(task)) => Ok(task.clone()),
+        _ => Err("DescribeTaskDefinition returned no taskDefinition".into()),
+    }
+}

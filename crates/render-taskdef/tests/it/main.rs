@@ -1,0 +1,9 @@
+//! render-taskdef through its public entry points.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a panic is a failed test
+
+// Rendering files: edits, determinism, templating, the summary.
+mod render;
+// Bad input: each error names the input and what would be valid.
+mod errors;
+// The live path: DescribeTaskDefinition through the real SDK client, mocked.
+mod live;
