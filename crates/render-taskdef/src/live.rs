@@ -7,12 +7,13 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_ecs::Client;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::{Map, Value};
 
-/// Keeps a copy of the raw response body.
+/// Keeps a copy of the raw response body. Read after deserialization: only then has the
+/// orchestrator buffered a streamed HTTP body (mocked bodies are in memory earlier, real ones not).
 #[derive(Debug, Clone, Default)]
 struct RawBody(Arc<Mutex<Option<Vec<u8>>>>);
 
@@ -21,9 +22,9 @@ impl Intercept for RawBody {
         "RawBody"
     }
 
-    fn read_before_deserialization(
+    fn read_after_deserialization(
         &self,
-        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
         _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {

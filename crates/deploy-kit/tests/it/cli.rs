@@ -99,3 +99,31 @@ fn empty_env_inputs_count_as_unset() {
         stderr(&output)
     );
 }
+
+#[test]
+fn render_taskdef_from_a_live_family_in_the_test_bed() {
+    let bed = deploy_kit_testbed::Bed::start().unwrap();
+    let register = Command::new(deploy_kit_testbed::repo_root().join("tests/bed/.venv/bin/python"))
+        .args(["-c", "import boto3,sys; boto3.client('ecs').register_task_definition(family='api', containerDefinitions=[{'name':'web','image':'web:1','essential':True,'memory':512}])"])
+        .envs(bed.env().iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .status()
+        .unwrap();
+    assert!(register.success());
+    let out = tempfile::tempdir().unwrap();
+    let mut env: Vec<(&str, &str)> = bed
+        .env()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let temp = out.path().display().to_string();
+    env.push(("RUNNER_TEMP", &temp));
+    env.push(("INPUT_TASK_DEFINITION_FAMILY", "api"));
+    env.push(("INPUT_CONTAINER_NAME", "web"));
+    env.push(("INPUT_IMAGE", "web:2"));
+    let output = deploy_kit(&["render-taskdef", "--json"], &env);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let outputs: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rendered = std::fs::read_to_string(outputs["task-definition"].as_str().unwrap()).unwrap();
+    assert!(rendered.contains(r#""image": "web:2""#), "{rendered}");
+    assert!(!rendered.contains("taskDefinitionArn"), "{rendered}");
+}

@@ -90,3 +90,60 @@ async fn aws_errors_read_code_and_message() {
         "cannot read task definition `nope:3`: ClientException: Unable to describe task definition."
     );
 }
+
+/// Registers the fixture's task definition in the local test bed (moto), as a deploy would.
+pub async fn register_fixture(client: &Client) {
+    use aws_sdk_ecs::types::{ContainerDefinition, KeyValuePair, LogConfiguration, LogDriver};
+    let log = LogConfiguration::builder()
+        .log_driver(LogDriver::Awslogs)
+        .options("awslogs-group", "/ecs/api")
+        .build()
+        .unwrap();
+    let web = ContainerDefinition::builder()
+        .name("web")
+        .image("web:1.4.1")
+        .essential(true)
+        .environment(
+            KeyValuePair::builder()
+                .name("LOG_LEVEL")
+                .value("info")
+                .build(),
+        )
+        .log_configuration(log)
+        .build();
+    client
+        .register_task_definition()
+        .family("api")
+        .cpu("256")
+        .memory("512")
+        .container_definitions(web)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_live_family_comes_from_the_test_bed_over_http() {
+    let bed = deploy_kit_testbed::Bed::start().unwrap();
+    let client = Client::new(&bed.sdk_config().await);
+    register_fixture(&client).await;
+    register_fixture(&client).await; // revision 2: the family resolves to the latest
+
+    let task = from_live(&client, "api").await.unwrap();
+    assert_eq!(task["family"], "api");
+    assert_eq!(task["containerDefinitions"][0]["image"], "web:1.4.1");
+    assert_eq!(
+        task["containerDefinitions"][0]["environment"][0]["name"],
+        "LOG_LEVEL"
+    );
+    for describe_only in ["taskDefinitionArn", "revision", "status", "registeredAt"] {
+        assert!(!task.contains_key(describe_only), "{describe_only} dropped");
+    }
+    let error = from_live(&client, "no-such-family").await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot read task definition `no-such-family`: "),
+        "{error}"
+    );
+}
