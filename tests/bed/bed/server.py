@@ -30,6 +30,15 @@ def main():
     args = parser.parse_args()
 
     app = DomainDispatcherApplication(create_backend_app)
+    # OIDC endpoint and registry-backed ECR (bed/oidc.py, bed/ecr.py) wrap the app; they keep
+    # their files (request token, registry.json) in the state dir, the port file's directory.
+    state_dir = os.path.dirname(os.path.abspath(args.port_file))
+    for name in ("oidc", "ecr"):
+        try:
+            module = __import__(f"bed.{name}", fromlist=["install"])
+        except ImportError:
+            continue
+        app = module.install(app, state_dir)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(
         target=watch, args=(server, args.parent_pid, time.monotonic() + args.ttl), daemon=True
