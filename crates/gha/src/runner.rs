@@ -33,14 +33,17 @@ impl RunnerEnv {
                 .filter(|value| !value.is_empty())
                 .map(PathBuf::from)
         };
+        let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
         Self {
-            in_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            in_actions,
             output_file: path("GITHUB_OUTPUT"),
             env_file: path("GITHUB_ENV"),
             path_file: path("GITHUB_PATH"),
             summary_file: path("GITHUB_STEP_SUMMARY"),
             temp_dir: path("RUNNER_TEMP").unwrap_or_else(std::env::temp_dir),
-            terminal: io::stderr().is_terminal(),
+            // act runs steps on a pseudo-terminal, so stderr looks like one there: a runner's
+            // log still wants plain lines, not spinner redraws.
+            terminal: io::stderr().is_terminal() && !in_actions,
         }
     }
 }
