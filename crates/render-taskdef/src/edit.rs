@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::input::{ContainerEdits, Input, looks_secret};
+use crate::input::{ContainerEdits, Input};
 
 /// A problem with the edits or the template; `input` names the input at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +22,7 @@ fn container_names(task: &Map<String, Value>) -> Vec<String> {
         .collect()
 }
 
-fn containers(task: &Map<String, Value>) -> &[Value] {
+pub fn containers(task: &Map<String, Value>) -> &[Value] {
     task.get("containerDefinitions")
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice)
@@ -44,24 +44,73 @@ fn container_mut<'a>(
                 .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
         })
         .ok_or_else(|| {
-            let listed = names
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
             error(
                 input,
-                format!("container `{name}` not found in {source}: containers are {listed}"),
+                format!(
+                    "container `{name}` not found in {source}: containers are {}",
+                    listed(&names)
+                ),
             )
         })
 }
 
-/// Checks the template's own invariants: containers exist, have unique names.
-pub fn check_containers(task: &Map<String, Value>, source: &str) -> Result<(), EditError> {
+fn entry_names<'a>(container: &'a Value, key: &str) -> Vec<&'a str> {
+    container
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|list| list.iter().map(name_of).collect())
+        .unwrap_or_default()
+}
+
+/// Environment and secrets of one container: each name once, and never in both lists.
+fn check_variables(container: &Value, name: &str, source: &str) -> Result<(), String> {
+    let environment = entry_names(container, "environment");
+    let secrets = entry_names(container, "secrets");
+    let unnamed = |key: &str, names: &[&str]| {
+        names.iter().position(|n| n.is_empty()).map(|at| {
+            format!("container `{name}` in {source} has an entry without a `name` at `{key}[{at}]`")
+        })
+    };
+    if let Some(problem) =
+        unnamed("environment", &environment).or_else(|| unnamed("secrets", &secrets))
+    {
+        return Err(problem);
+    }
+    if let Some((secret, _)) = named_values(container, "secrets", "valueFrom")
+        .into_iter()
+        .find(|(_, from)| from.is_empty())
+    {
+        return Err(format!(
+            "container `{name}` in {source}: secret `{secret}` has no `valueFrom` (a Secrets Manager or SSM ARN/name)"
+        ));
+    }
+    for (key, names) in [("environment", &environment), ("secrets", &secrets)] {
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(twice) = names.iter().find(|n| !seen.insert(**n)) {
+            return Err(format!(
+                "container `{name}` in {source} has `{twice}` twice in `{key}`"
+            ));
+        }
+    }
+    if let Some(both) = environment.iter().find(|n| secrets.contains(n)) {
+        return Err(format!(
+            "container `{name}` in {source} has `{both}` both in `environment` and in `secrets`: keep one"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the template's own invariants: containers exist, have unique names, and their
+/// variables are not given twice.
+pub fn check_containers(
+    task: &Map<String, Value>,
+    input: &'static str,
+    source: &str,
+) -> Result<(), EditError> {
     let list = containers(task);
     if list.is_empty() {
         return Err(error(
-            "task-definition",
+            input,
             format!("{source} has no containerDefinitions"),
         ));
     }
@@ -69,65 +118,90 @@ pub fn check_containers(task: &Map<String, Value>, source: &str) -> Result<(), E
     for (index, container) in list.iter().enumerate() {
         let Some(name) = container.get("name").and_then(Value::as_str) else {
             return Err(error(
-                "task-definition",
+                input,
                 format!("containerDefinitions[{index}] in {source} has no `name`"),
             ));
         };
         if !seen.insert(name) {
             return Err(error(
-                "task-definition",
+                input,
                 format!("container `{name}` appears twice in {source}"),
             ));
         }
+        check_variables(container, name, source).map_err(|message| error(input, message))?;
     }
     Ok(())
 }
 
-/// Applies every edit of `input` to `task`.
-pub fn apply(task: &mut Map<String, Value>, input: &Input, source: &str) -> Result<(), EditError> {
-    for (name, image) in &input.images {
-        let which = if input.container.as_deref() == Some(name) {
-            "container-name"
-        } else {
-            "images"
-        };
+/// Applies every edit of `input` to `task`; returns notes worth a warning.
+pub fn apply(
+    task: &mut Map<String, Value>,
+    input: &Input,
+    source: &str,
+) -> Result<Vec<String>, EditError> {
+    for (name, image, which) in &input.images {
         container_mut(task, name, which, source)?
             .insert("image".into(), Value::String(image.clone()));
     }
+    let mut notes = Vec::new();
     if !input.edits.is_empty() {
-        let name = match &input.container {
-            Some(name) => name.clone(),
-            None => match container_names(task).as_slice() {
-                [only] => only.clone(),
-                names => {
-                    return Err(error(
-                        "container-name",
-                        format!(
-                            "is required to say which container gets the environment, secrets, command, log options or labels: containers are {}",
-                            names.join(", ")
-                        ),
-                    ));
-                }
-            },
-        };
-        edit_container(
-            container_mut(task, &name, "container-name", source)?,
-            &input.edits,
-        )
-        .map_err(|(input, message)| error(input, format!("container `{name}`: {message}")))?;
+        let name = edited_container(task, input)?;
+        let container = container_mut(task, &name, "container-name", source)?;
+        notes = edit_container(container, &input.edits)
+            .map_err(|(input, message)| error(input, format!("container `{name}`: {message}")))?
+            .into_iter()
+            .map(|note| format!("container `{name}`: {note}"))
+            .collect();
     }
+    let settings = &input.task;
     for (key, value) in [
-        ("cpu", &input.cpu),
-        ("memory", &input.memory),
-        ("taskRoleArn", &input.task_role_arn),
-        ("executionRoleArn", &input.execution_role_arn),
-        ("family", &input.family),
+        ("cpu", &settings.cpu),
+        ("memory", &settings.memory),
+        ("taskRoleArn", &settings.task_role_arn),
+        ("executionRoleArn", &settings.execution_role_arn),
+        ("family", &settings.family),
     ] {
         if let Some(value) = value {
             task.insert(key.into(), Value::String(value.clone()));
         }
     }
-    Ok(())
+    if task
+        .get("family")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(error(
+            "family",
+            format!("{source} has no `family`: add one to the file or set the `family` input"),
+        ));
+    }
+    Ok(notes)
+}
+
+/// The container that gets the environment, secrets, command, ...: `container-name`, or the
+/// only container there is.
+fn edited_container(task: &Map<String, Value>, input: &Input) -> Result<String, EditError> {
+    if let Some(name) = &input.container {
+        return Ok(name.clone());
+    }
+    match container_names(task).as_slice() {
+        [only] => Ok(only.clone()),
+        names => Err(error(
+            "container-name",
+            format!(
+                "is required to say which container gets the environment, secrets, command, log options or labels: containers are {}",
+                listed(names)
+            ),
+        )),
+    }
+}
+
+fn listed(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 type Fail = (&'static str, String);
@@ -163,8 +237,19 @@ fn name_of(entry: &Value) -> &str {
         .unwrap_or_default()
 }
 
-fn edit_container(container: &mut Map<String, Value>, edits: &ContainerEdits) -> Result<(), Fail> {
+fn edit_container(
+    container: &mut Map<String, Value>,
+    edits: &ContainerEdits,
+) -> Result<Vec<String>, Fail> {
+    let mut notes = Vec::new();
     edit_list(container, "environment", |environment| {
+        for name in &edits.remove_environment {
+            if !environment.iter().any(|e| name_of(e) == name) {
+                notes.push(format!(
+                    "`{name}` is not set, so there is nothing to remove"
+                ));
+            }
+        }
         environment.retain(|e| !edits.remove_environment.iter().any(|r| r == name_of(e)));
         upsert(environment, &edits.environment, "value");
         // A secret replaces a plaintext variable of the same name.
@@ -174,7 +259,7 @@ fn edit_container(container: &mut Map<String, Value>, edits: &ContainerEdits) ->
         upsert(secrets, &edits.secrets, "valueFrom")
     })?;
     if let Some(command) = &edits.command {
-        container.insert("command".into(), json!(command.0));
+        container.insert("command".into(), json!(command));
     }
     if !edits.log_options.is_empty() {
         let Some(options) = container
@@ -198,7 +283,7 @@ fn edit_container(container: &mut Map<String, Value>, edits: &ContainerEdits) ->
             labels.insert(key.clone(), Value::String(value.clone()));
         }
     }
-    Ok(())
+    Ok(notes)
 }
 
 /// Sets `field` of the entry named `name`, adding the entry at the end when new.
@@ -217,69 +302,26 @@ fn upsert(list: &mut Vec<Value>, pairs: &[(String, String)], field: &str) {
     }
 }
 
-/// Environment variables whose names say they hold secrets, per container.
-pub fn plaintext_secrets(task: &Map<String, Value>) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    for container in containers(task) {
-        let cname = container
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        for entry in container
-            .get("environment")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice)
-        {
-            if let Some(name) = entry
-                .get("name")
-                .and_then(Value::as_str)
-                .filter(|n| looks_secret(n))
-            {
-                found.push((cname.to_owned(), name.to_owned()));
-            }
-        }
-    }
-    found
-}
-
-/// Images tagged `latest`, or untagged (which means latest): deployments of them are not
-/// reproducible. Digest-pinned images are fine.
-pub fn floating_images(task: &Map<String, Value>) -> Vec<(String, String)> {
-    containers(task)
+/// (name, field) of each entry of the list at `key` (`environment` / `value`, ...).
+pub fn named_values<'a>(container: &'a Value, key: &str, field: &str) -> Vec<(&'a str, &'a str)> {
+    container
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
         .iter()
-        .filter_map(|c| {
-            let name = c.get("name").and_then(Value::as_str)?;
-            let image = c.get("image").and_then(Value::as_str)?;
-            floating(image).then(|| (name.to_owned(), image.to_owned()))
+        .filter_map(|entry| {
+            let name = entry.get("name")?.as_str()?;
+            Some((
+                name,
+                entry.get(field).and_then(Value::as_str).unwrap_or_default(),
+            ))
         })
         .collect()
-}
-
-fn floating(image: &str) -> bool {
-    if image.contains("@sha256:") {
-        return false;
-    }
-    // The tag follows the last `:` after the last `/` (a registry port has a `/` after it).
-    let last = image.rsplit('/').next().unwrap_or(image);
-    match last.rsplit_once(':') {
-        Some((_, tag)) => tag == "latest",
-        None => true,
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn floating_image_references() {
-        assert!(floating("nginx"));
-        assert!(floating("nginx:latest"));
-        assert!(floating("registry:5000/app"));
-        assert!(!floating("registry:5000/app:1.2"));
-        assert!(!floating("app@sha256:abc"));
-        assert!(!floating("123.dkr.ecr.us-east-1.amazonaws.com/web:4f5e"));
-    }
 
     #[test]
     fn upsert_keeps_order_and_appends_new() {

@@ -1,21 +1,34 @@
 //! Parse and validate: every input becomes part of one typed [`Input`] before anything is read.
 
+use std::collections::BTreeSet;
+
 use deploy_kit_gha::InputError;
 use deploy_kit_gha::input::{flag, key_values, lines, set, truncate};
 
-use crate::Args;
+use crate::rules;
+use crate::{Args, command};
 
 /// Where the task definition comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     File(String),
-    /// A family (latest ACTIVE revision), `family:revision`, or an ARN.
-    Live(String),
+    /// A family (latest ACTIVE revision), `family:revision`, or an ARN, and the input it came
+    /// from (`task-definition-family` or `task-definition-arn`).
+    Live {
+        input: &'static str,
+        reference: String,
+    },
 }
 
-/// The command override.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Command(pub Vec<String>);
+impl Source {
+    /// The input that gave the task definition, for errors about its content.
+    pub fn input(&self) -> &'static str {
+        match self {
+            Source::File(_) => "task-definition",
+            Source::Live { input, .. } => input,
+        }
+    }
+}
 
 /// The changes to make to one container.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,7 +36,7 @@ pub struct ContainerEdits {
     pub environment: Vec<(String, String)>,
     pub remove_environment: Vec<String>,
     pub secrets: Vec<(String, String)>,
-    pub command: Option<Command>,
+    pub command: Option<Vec<String>>,
     pub log_options: Vec<(String, String)>,
     pub docker_labels: Vec<(String, String)>,
 }
@@ -34,19 +47,25 @@ impl ContainerEdits {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Input {
-    pub source: Source,
-    /// `container-name`, when given.
-    pub container: Option<String>,
-    /// (container, image) pairs: `container-name` + `image`, and `images` lines.
-    pub images: Vec<(String, String)>,
-    pub edits: ContainerEdits,
+/// Task-level settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskSettings {
     pub cpu: Option<String>,
     pub memory: Option<String>,
     pub task_role_arn: Option<String>,
     pub execution_role_arn: Option<String>,
     pub family: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub source: Source,
+    /// `container-name`, when given.
+    pub container: Option<String>,
+    /// (container, image, the input that named it): `container-name` + `image`, and `images`.
+    pub images: Vec<(String, String, &'static str)>,
+    pub edits: ContainerEdits,
+    pub task: TaskSettings,
     pub allow_plaintext_secrets: bool,
 }
 
@@ -54,18 +73,78 @@ fn owned(value: Option<&String>) -> Option<String> {
     set(value.map(String::as_str)).map(str::to_owned)
 }
 
-fn valid_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+fn text(value: Option<&String>) -> &str {
+    value.map_or("", String::as_str)
 }
 
+fn source(args: &Args) -> Result<Source, InputError> {
+    let file = owned(args.task_definition.as_ref());
+    let family = owned(args.task_definition_family.as_ref());
+    let arn = owned(args.task_definition_arn.as_ref());
+    match (file, family, arn) {
+        (Some(path), None, None) => Ok(Source::File(path)),
+        (None, Some(reference), None) => Ok(Source::Live {
+            input: "task-definition-family",
+            reference,
+        }),
+        (None, None, Some(reference)) => Ok(Source::Live {
+            input: "task-definition-arn",
+            reference,
+        }),
+        (None, None, None) => Err(InputError::new(
+            "task-definition",
+            "is required: give a JSON file, or `task-definition-family` / `task-definition-arn` to start from the live one",
+        )),
+        _ => Err(InputError::new(
+            "task-definition",
+            "give only one of `task-definition` (a file), `task-definition-family` and `task-definition-arn`",
+        )),
+    }
+}
+
+fn images(
+    args: &Args,
+    container: Option<&String>,
+) -> Result<Vec<(String, String, &'static str)>, InputError> {
+    let mut images = Vec::new();
+    match (container, owned(args.image.as_ref())) {
+        (Some(name), Some(image)) => images.push((name.clone(), image, "container-name")),
+        (None, Some(_)) => {
+            return Err(InputError::new(
+                "image",
+                "needs `container-name` to say which container gets it (or use `images` lines `container=image`)",
+            ));
+        }
+        _ => {}
+    }
+    for (name, image) in key_values("images", text(args.images.as_ref()), '=')? {
+        images.push((name, image, "images"));
+    }
+    let mut seen = BTreeSet::new();
+    for (name, image, input) in &images {
+        if !seen.insert(name.as_str()) {
+            return Err(InputError::new(
+                "images",
+                format!(
+                    "container `{name}` is given an image twice (check `container-name` and `images`)"
+                ),
+            ));
+        }
+        if image.is_empty() || image.chars().any(char::is_whitespace) {
+            return Err(InputError::new(
+                *input,
+                format!("`{}` is not an image reference", truncate(image, 100)),
+            ));
+        }
+    }
+    Ok(images)
+}
+
+/// Names valid and given once.
 fn env_names(input: &str, pairs: &[(String, String)]) -> Result<(), InputError> {
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = BTreeSet::new();
     for (name, _) in pairs {
-        if !valid_env_name(name) {
+        if !rules::valid_env_name(name) {
             return Err(InputError::new(
                 input,
                 format!(
@@ -81,127 +160,142 @@ fn env_names(input: &str, pairs: &[(String, String)]) -> Result<(), InputError> 
     Ok(())
 }
 
-/// `command`: a JSON array of strings, or shell words (quotes honoured).
-fn parse_command(text: &str) -> Result<Command, InputError> {
-    let invalid = |why: String| InputError::new("command", why);
-    if text.starts_with('[') {
-        let words: Vec<String> = serde_json::from_str(text)
-            .map_err(|e| invalid(format!("is not a JSON array of strings: {e}")))?;
-        return Ok(Command(words));
-    }
-    let words = shell_words::split(text).map_err(|e| {
-        invalid(format!(
-            "cannot be split into words: {e} (check the quotes)"
-        ))
-    })?;
-    if words.is_empty() {
-        return Err(invalid("is empty".into()));
-    }
-    Ok(Command(words))
-}
-
-impl Input {
-    pub fn parse(args: &Args) -> Result<Self, InputError> {
-        let file = owned(args.task_definition.as_ref());
-        let family = owned(args.task_definition_family.as_ref());
-        let arn = owned(args.task_definition_arn.as_ref());
-        let source = match (file, family, arn) {
-            (Some(path), None, None) => Source::File(path),
-            (None, Some(live), None) | (None, None, Some(live)) => Source::Live(live),
-            (None, None, None) => {
-                return Err(InputError::new(
-                    "task-definition",
-                    "is required: give a JSON file, or `task-definition-family` / `task-definition-arn` to start from the live one",
-                ));
-            }
-            _ => {
-                return Err(InputError::new(
-                    "task-definition",
-                    "give only one of `task-definition` (a file), `task-definition-family` and `task-definition-arn`",
-                ));
-            }
-        };
-
-        let container = owned(args.container_name.as_ref());
-        let mut images = Vec::new();
-        match (&container, owned(args.image.as_ref())) {
-            (Some(name), Some(image)) => images.push((name.clone(), image)),
-            (None, Some(_)) => {
-                return Err(InputError::new(
-                    "image",
-                    "needs `container-name` to say which container gets it (or use `images` lines `container=image`)",
-                ));
-            }
-            _ => {}
-        }
-        images.extend(key_values(
-            "images",
-            args.images.as_deref().unwrap_or(""),
-            '=',
-        )?);
-        let mut seen = std::collections::BTreeSet::new();
-        for (name, image) in &images {
-            if !seen.insert(name.as_str()) {
-                return Err(InputError::new(
-                    "images",
-                    format!("container `{name}` is given an image twice"),
-                ));
-            }
-            if image.is_empty() || image.chars().any(char::is_whitespace) {
-                return Err(InputError::new(
-                    "images",
-                    format!("`{}` is not an image reference", truncate(image, 100)),
-                ));
-            }
-        }
-
-        let environment = key_values(
-            "environment-variables",
-            args.environment_variables.as_deref().unwrap_or(""),
-            '=',
-        )?;
-        env_names("environment-variables", &environment)?;
-        let remove_environment: Vec<String> =
-            lines(args.remove_environment_variables.as_deref().unwrap_or(""))
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-        let secrets = key_values("secrets", args.secrets.as_deref().unwrap_or(""), '=')?;
-        env_names("secrets", &secrets)?;
-        if let Some((name, _)) = secrets.iter().find(|(_, from)| from.is_empty()) {
+fn secrets(args: &Args) -> Result<Vec<(String, String)>, InputError> {
+    let secrets = key_values("secrets", text(args.secrets.as_ref()), '=')?;
+    env_names("secrets", &secrets)?;
+    for (name, from) in &secrets {
+        if from.is_empty() {
             return Err(InputError::new(
                 "secrets",
                 format!("`{name}` needs a Secrets Manager or SSM ARN/name after `=`"),
             ));
         }
-        let edits = ContainerEdits {
-            environment,
-            remove_environment,
-            secrets,
-            command: set(args.command.as_deref())
-                .map(parse_command)
-                .transpose()?,
-            log_options: key_values(
-                "log-configuration-options",
-                args.log_configuration_options.as_deref().unwrap_or(""),
-                '=',
-            )?,
-            docker_labels: key_values(
-                "docker-labels",
-                args.docker_labels.as_deref().unwrap_or(""),
-                '=',
-            )?,
-        };
+        rules::valid_value_from(from).map_err(|why| {
+            InputError::new(
+                "secrets",
+                format!("`{name}`: `{}` {why}", truncate(from, 120)),
+            )
+        })?;
+    }
+    Ok(secrets)
+}
+
+fn edits(args: &Args) -> Result<ContainerEdits, InputError> {
+    let environment = key_values(
+        "environment-variables",
+        text(args.environment_variables.as_ref()),
+        '=',
+    )?;
+    env_names("environment-variables", &environment)?;
+    let remove_environment: Vec<String> = lines(text(args.remove_environment_variables.as_ref()))
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if let Some(line) = remove_environment
+        .iter()
+        .find(|n| !rules::valid_env_name(n))
+    {
+        return Err(InputError::new(
+            "remove-environment-variables",
+            format!(
+                "`{}` is not a variable name: give one name per line, no `=value`",
+                truncate(line, 60)
+            ),
+        ));
+    }
+    let secrets = secrets(args)?;
+    for (name, _) in &environment {
+        if remove_environment.contains(name) {
+            return Err(InputError::new(
+                "remove-environment-variables",
+                format!("`{name}` is also set by `environment-variables`: keep one"),
+            ));
+        }
+        if secrets.iter().any(|(s, _)| s == name) {
+            return Err(InputError::new(
+                "secrets",
+                format!(
+                    "`{name}` is also a plaintext variable in `environment-variables`: keep one"
+                ),
+            ));
+        }
+    }
+    Ok(ContainerEdits {
+        environment,
+        remove_environment,
+        secrets,
+        command: set(args.command.as_deref())
+            .map(command::parse)
+            .transpose()?,
+        log_options: key_values(
+            "log-configuration-options",
+            text(args.log_configuration_options.as_ref()),
+            '=',
+        )?,
+        docker_labels: key_values("docker-labels", text(args.docker_labels.as_ref()), '=')?,
+    })
+}
+
+fn checked(
+    input: &str,
+    value: Option<&String>,
+    ok: impl Fn(&str) -> bool,
+    valid: &str,
+) -> Result<Option<String>, InputError> {
+    match owned(value) {
+        Some(value) if !ok(&value) => Err(InputError::new(
+            input,
+            format!("`{}` is not {valid}", truncate(&value, 100)),
+        )),
+        value => Ok(value),
+    }
+}
+
+fn task_settings(args: &Args) -> Result<TaskSettings, InputError> {
+    let role = "an IAM role ARN (`arn:aws:iam::123456789012:role/name`) or role name";
+    Ok(TaskSettings {
+        cpu: checked(
+            "cpu",
+            args.cpu.as_ref(),
+            |v| rules::valid_size(v, "vCPU"),
+            "CPU units (`256`, `1024`) or vCPUs (`1 vCPU`)",
+        )?,
+        memory: checked(
+            "memory",
+            args.memory.as_ref(),
+            |v| rules::valid_size(v, "GB"),
+            "MiB (`512`, `2048`) or GB (`2 GB`)",
+        )?,
+        task_role_arn: checked(
+            "task-role-arn",
+            args.task_role_arn.as_ref(),
+            rules::valid_role,
+            role,
+        )?,
+        execution_role_arn: checked(
+            "execution-role-arn",
+            args.execution_role_arn.as_ref(),
+            rules::valid_role,
+            role,
+        )?,
+        family: checked(
+            "family",
+            args.family.as_ref(),
+            rules::valid_family,
+            "a family name: up to 255 letters, digits, `-` and `_`",
+        )?,
+    })
+}
+
+impl Input {
+    pub fn parse(args: &Args) -> Result<Self, InputError> {
+        let container = owned(args.container_name.as_ref());
         Ok(Self {
-            source,
+            source: source(args)?,
+            images: images(args, container.as_ref())?,
             container,
-            images,
-            edits,
-            cpu: owned(args.cpu.as_ref()),
-            memory: owned(args.memory.as_ref()),
-            task_role_arn: owned(args.task_role_arn.as_ref()),
-            execution_role_arn: owned(args.execution_role_arn.as_ref()),
-            family: owned(args.family.as_ref()),
+            edits: edits(args)?,
+            task: task_settings(args)?,
             allow_plaintext_secrets: flag(
                 "allow-plaintext-secrets",
                 args.allow_plaintext_secrets.as_deref(),
@@ -211,80 +305,9 @@ impl Input {
     }
 }
 
-/// A plaintext variable whose name says it holds a secret: PASSWORD, SECRET, TOKEN, ... as a whole
-/// word of the `_`-separated name (`DB_PASSWORD`, `GITHUB_TOKEN`, `API_KEY`), so `TOKENIZER_MODEL`
-/// or `SECRETARY_EMAIL` pass.
-pub fn looks_secret(name: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "PASSWORD",
-        "PASSWD",
-        "PASS",
-        "PWD",
-        "SECRET",
-        "SECRETS",
-        "TOKEN",
-        "CREDENTIAL",
-        "CREDENTIALS",
-        "APIKEY",
-    ];
-    const PAIRS: &[[&str; 2]] = &[
-        ["API", "KEY"],
-        ["PRIVATE", "KEY"],
-        ["ACCESS", "KEY"],
-        ["SECRET", "KEY"],
-        ["CLIENT", "SECRET"],
-    ];
-    let upper = name.to_ascii_uppercase();
-    let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
-    words.iter().any(|w| WORDS.contains(w))
-        || words.windows(2).any(|pair| PAIRS.iter().any(|p| p == pair))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secret_looking_names_are_whole_words() {
-        for name in [
-            "DB_PASSWORD",
-            "password",
-            "GITHUB_TOKEN",
-            "API_KEY",
-            "STRIPE_APIKEY",
-            "AWS_SECRET_ACCESS_KEY",
-            "PRIVATE_KEY_PEM",
-            "GOOGLE_CREDENTIALS",
-            "OAUTH_CLIENT_SECRET",
-        ] {
-            assert!(looks_secret(name), "{name}");
-        }
-        for name in [
-            "TOKENIZER_MODEL",
-            "SECRETARY_EMAIL",
-            "PASSWORD_POLICY_URL_X",
-        ] {
-            // PASSWORD_POLICY_URL_X has PASSWORD as a word: it is flagged; allow-plaintext-secrets exists for such names.
-            assert_eq!(looks_secret(name), name.starts_with("PASSWORD"), "{name}");
-        }
-        assert!(!looks_secret("KEYBOARD_LAYOUT") && !looks_secret("LOG_LEVEL"));
-    }
-
-    #[test]
-    fn commands_as_json_or_shell_words() {
-        assert_eq!(
-            parse_command(r#"["bin/migrate", "--to", "latest"]"#)
-                .unwrap()
-                .0,
-            ["bin/migrate", "--to", "latest"]
-        );
-        assert_eq!(
-            parse_command(r#"sh -c "echo 'a b'""#).unwrap().0,
-            ["sh", "-c", "echo 'a b'"]
-        );
-        assert_eq!(parse_command("[1,2]").unwrap_err().input, "command");
-        assert!(parse_command("echo 'unclosed").is_err());
-    }
 
     #[test]
     fn env_names_are_checked() {
@@ -295,16 +318,98 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert!(env_names("e", &pairs(&["A", "_B1"])).is_ok());
-        assert!(
-            env_names("e", &pairs(&["1A"]))
-                .unwrap_err()
-                .message
-                .contains("not a valid variable name")
-        );
-        assert!(env_names("e", &pairs(&["A-B"])).is_err());
+        let message = |names: &[&str]| {
+            env_names("e", &pairs(names))
+                .err()
+                .map(|e| e.message)
+                .unwrap_or_default()
+        };
+        assert!(message(&["1A"]).contains("not a valid variable name"));
+        assert_eq!(message(&["A", "A"]), "`A` is given twice");
+    }
+
+    #[test]
+    fn conflicting_variable_inputs_are_refused() {
+        let args = |env: &str, remove: &str, secrets: &str| Args {
+            task_definition: Some("td.json".into()),
+            environment_variables: Some(env.into()),
+            remove_environment_variables: Some(remove.into()),
+            secrets: Some(secrets.into()),
+            ..Args::default()
+        };
+        let error = |a: Args| {
+            Input::parse(&a)
+                .err()
+                .map(|e| (e.input, e.message))
+                .unwrap_or_default()
+        };
         assert_eq!(
-            env_names("e", &pairs(&["A", "A"])).unwrap_err().message,
-            "`A` is given twice"
+            error(args("A=1", "A", "")),
+            (
+                "remove-environment-variables".into(),
+                "`A` is also set by `environment-variables`: keep one".into()
+            )
+        );
+        assert_eq!(
+            error(args(
+                "A=1",
+                "",
+                "A=arn:aws:ssm:eu-west-1:123456789012:parameter/a"
+            ))
+            .0,
+            "secrets"
+        );
+        assert_eq!(error(args("", "A=1", "")).0, "remove-environment-variables");
+        assert!(
+            error(args("", "", "A=arn:aws:s3:::b/k"))
+                .1
+                .contains("is an ARN of `s3`")
+        );
+    }
+
+    #[test]
+    fn task_settings_are_checked() {
+        let parse = |a: Args| {
+            Input::parse(&Args {
+                task_definition: Some("td.json".into()),
+                ..a
+            })
+        };
+        assert_eq!(
+            parse(Args {
+                cpu: Some("lots".into()),
+                ..Args::default()
+            })
+            .err()
+            .map(|e| e.input),
+            Some("cpu".into())
+        );
+        assert_eq!(
+            parse(Args {
+                family: Some("api:3".into()),
+                ..Args::default()
+            })
+            .err()
+            .map(|e| e.input),
+            Some("family".into())
+        );
+        assert_eq!(
+            parse(Args {
+                task_role_arn: Some("arn:aws:iam::123456789012:user/x".into()),
+                ..Args::default()
+            })
+            .err()
+            .map(|e| e.input),
+            Some("task-role-arn".into())
+        );
+        let input = parse(Args {
+            cpu: Some("1 vCPU".into()),
+            memory: Some("2 GB".into()),
+            ..Args::default()
+        });
+        assert!(
+            input.is_ok_and(|i| i.task.cpu.as_deref() == Some("1 vCPU")
+                && i.task.memory.as_deref() == Some("2 GB"))
         );
     }
 }

@@ -1,10 +1,16 @@
 //! render-taskdef: a task definition from a file (templated, validated; no AWS call) or from the
 //! live family/ARN, with images, environment, secrets, command, log options, labels and roles set.
 
+mod command;
 mod edit;
 mod input;
+mod lint;
 mod live;
+mod model;
+mod reader;
+mod rules;
 mod shape;
+mod source;
 mod summary;
 mod template;
 
@@ -13,13 +19,24 @@ use std::path::{Path, PathBuf};
 use deploy_kit_gha::{Classify, Exit, InputError, Runner};
 use serde_json::{Map, Value};
 
-pub use input::looks_secret;
-pub use shape::Shape;
+pub use rules::looks_secret;
+pub use shape::{Registrable, describe_only, task_keys};
+pub use source::from_live;
+
+/// A rendered task definition (the file's JSON) as the SDK's typed RegisterTaskDefinition input,
+/// checked against the model as render-taskdef checks its input: for the step that registers it.
+/// The error names the path at fault.
+pub fn register_input(
+    task: &Value,
+) -> Result<aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput, String> {
+    model::to_input(task)
+}
 
 /// Inputs, one per `action.yml` input, each readable from `INPUT_*` or a flag.
 #[derive(Debug, Default, clap::Args)]
 pub struct Args {
     /// Path to the task definition JSON file (`${VAR}` is replaced from the environment).
+    /// Give exactly one of this, `--task-definition-family` and `--task-definition-arn`.
     #[arg(long, env = "INPUT_TASK_DEFINITION")]
     pub task_definition: Option<String>,
     /// Start from the live task definition of this family (its latest ACTIVE revision), or `family:revision`.
@@ -52,25 +69,25 @@ pub struct Args {
     /// Log driver options to set, one `key=value` per line.
     #[arg(long, env = "INPUT_LOG_CONFIGURATION_OPTIONS")]
     pub log_configuration_options: Option<String>,
-    /// Docker labels to set, one `key=value` per line.
+    /// Docker labels to set, one `key=value` per line (values may contain `=`).
     #[arg(long, env = "INPUT_DOCKER_LABELS")]
     pub docker_labels: Option<String>,
-    /// Task CPU units, e.g. `256` or `1 vCPU`.
+    /// Task CPU: units (`256`, `1024`) or vCPUs (`1 vCPU`).
     #[arg(long, env = "INPUT_CPU")]
     pub cpu: Option<String>,
-    /// Task memory, e.g. `512` or `1 GB`.
+    /// Task memory: MiB (`512`, `2048`) or GB (`2 GB`).
     #[arg(long, env = "INPUT_MEMORY")]
     pub memory: Option<String>,
-    /// The task role ARN.
+    /// The task role: an IAM role ARN or role name.
     #[arg(long, env = "INPUT_TASK_ROLE_ARN")]
     pub task_role_arn: Option<String>,
-    /// The task execution role ARN.
+    /// The task execution role: an IAM role ARN or role name.
     #[arg(long, env = "INPUT_EXECUTION_ROLE_ARN")]
     pub execution_role_arn: Option<String>,
     /// The family to register under.
     #[arg(long, env = "INPUT_FAMILY")]
     pub family: Option<String>,
-    /// Allow plaintext environment variables whose names look secret (default false).
+    /// Allow plaintext environment variables whose names look secret (`true` or `false`, default false).
     #[arg(long, env = "INPUT_ALLOW_PLAINTEXT_SECRETS")]
     pub allow_plaintext_secrets: Option<String>,
 }
@@ -84,8 +101,14 @@ pub enum Error {
     Input(#[from] InputError),
     #[error(transparent)]
     Region(#[from] deploy_kit_aws::NoRegion),
-    #[error("cannot read task definition `{reference}`: {message}")]
-    Describe { reference: String, message: String },
+    #[error("input `{input}`: cannot read task definition `{reference}`: {message}")]
+    Describe {
+        input: &'static str,
+        reference: String,
+        message: String,
+        /// No such family/revision, a malformed ARN, no permission: exit 2, not 1.
+        bad_input: bool,
+    },
     #[error("cannot write {what}: {source}")]
     Write {
         what: String,
@@ -97,6 +120,7 @@ impl Classify for Error {
     fn exit(&self) -> Exit {
         match self {
             Error::Input(_) | Error::Region(_) => Exit::BadInput,
+            Error::Describe { bad_input, .. } if *bad_input => Exit::BadInput,
             Error::Describe { .. } | Error::Write { .. } => Exit::Failed,
         }
     }
@@ -106,112 +130,128 @@ fn bad(input: &str, message: impl std::fmt::Display) -> Error {
     Error::Input(InputError::new(input, message))
 }
 
-/// Reads, templates and validates the file.
-fn read_file(path: &str) -> Result<Map<String, Value>, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| bad("task-definition", format!("cannot read `{path}`: {e}")))?;
-    let text = template::render(&text, |name| std::env::var(name).ok())
-        .map_err(|message| bad("task-definition", format!("`{path}`: {message}")))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| {
+/// Applies the edits to the loaded task definition and checks the result against the model
+/// again, so whatever this action writes, it would also accept as input.
+fn render(
+    input: &input::Input,
+    loaded: &source::Loaded,
+    runner: &Runner,
+) -> Result<Map<String, Value>, Error> {
+    let from = input.source.input();
+    let to_input = |e: edit::EditError| bad(e.input, e.message);
+    edit::check_containers(&loaded.task, from, &loaded.described).map_err(to_input)?;
+    let mut after = loaded.task.clone();
+    for note in edit::apply(&mut after, input, &loaded.described).map_err(to_input)? {
+        runner.warning(note);
+    }
+    let value = Value::Object(after);
+    model::check(&value).map_err(|message| {
         bad(
-            "task-definition",
-            format!("`{path}` is not valid JSON: {e}"),
+            from,
+            format!("the rendered task definition does not match the ECS model: {message}"),
         )
     })?;
-    shape::validate(&value, Shape::Task, &format!("`{path}`"))
-        .map_err(|message| bad("task-definition", message))?;
     match value {
-        Value::Object(task) => Ok(task),
-        _ => Err(bad(
-            "task-definition",
-            format!("`{path}` must hold a JSON object"),
-        )),
+        Value::Object(after) => Ok(after),
+        _ => Err(bad(from, "must hold a JSON object")),
     }
 }
 
-/// The live task definition `reference` (family, `family:revision` or ARN), reduced to what
-/// RegisterTaskDefinition accepts.
-pub async fn from_live(
-    client: &aws_sdk_ecs::Client,
-    reference: &str,
-) -> Result<Map<String, Value>, Error> {
-    let task = live::fetch(client, reference)
-        .await
-        .map_err(|message| Error::Describe {
-            reference: reference.to_owned(),
-            message,
-        })?;
-    Ok(shape::registrable(task))
-}
-
-/// Renders the task definition and returns (before, after, a description of the source).
-async fn render(
+/// Plaintext variables named like secrets: an error naming them, unless explicitly allowed
+/// (then their values are masked in the log, should anything ever print them).
+fn plaintext_secrets(
     input: &input::Input,
-) -> Result<(Map<String, Value>, Map<String, Value>, String), Error> {
-    let (before, source) = match &input.source {
-        input::Source::File(path) => (read_file(path)?, format!("`{path}`")),
-        input::Source::Live(reference) => {
-            let config = deploy_kit_aws::load_config().await?;
-            let client = aws_sdk_ecs::Client::new(&config);
-            (
-                from_live(&client, reference).await?,
-                format!("task definition `{reference}`"),
-            )
+    after: &Map<String, Value>,
+    runner: &Runner,
+) -> Result<(), Error> {
+    let found = lint::plaintext_secrets(after);
+    if found.is_empty() {
+        return Ok(());
+    }
+    if input.allow_plaintext_secrets {
+        // Very short values are not masked: hiding every `1` or `on` would garble the whole log,
+        // and a value that short protects nothing.
+        for (_, _, value) in found.iter().filter(|(_, _, v)| v.len() >= 4) {
+            runner.mask(value);
         }
+        let names: Vec<&str> = found.iter().map(|(_, name, _)| name.as_str()).collect();
+        runner.info(format_args!(
+            "plaintext variables named like secrets, allowed by `allow-plaintext-secrets`: {}",
+            names.join(", ")
+        ));
+        return Ok(());
+    }
+    let listed: Vec<String> = found
+        .iter()
+        .map(|(c, n, _)| format!("`{n}` (container `{c}`)"))
+        .collect();
+    // Name the input the variables came from: ours, or the task definition's own.
+    let from_input = found
+        .iter()
+        .any(|(_, n, _)| input.edits.environment.iter().any(|(e, _)| e == n));
+    let at = if from_input {
+        "environment-variables"
+    } else {
+        input.source.input()
     };
-    let mut after = before.clone();
-    let to_input = |e: edit::EditError| bad(e.input, e.message);
-    edit::check_containers(&after, &source).map_err(to_input)?;
-    edit::apply(&mut after, input, &source).map_err(to_input)?;
-    Ok((before, after, source))
+    let (look, them) = if listed.len() == 1 {
+        (
+            "looks like a secret but is a plaintext environment variable",
+            "it",
+        )
+    } else {
+        (
+            "look like secrets but are plaintext environment variables",
+            "them",
+        )
+    };
+    Err(bad(
+        at,
+        format!(
+            "{} {look}: store {them} in Secrets Manager and pass {them} with `secrets: NAME=arn:aws:secretsmanager:...`, or set `allow-plaintext-secrets: true`",
+            listed.join(", ")
+        ),
+    ))
 }
 
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let input = input::Input::parse(&args)?;
-    let (before, after, source) = render(&input).await?;
-
-    let secrets = edit::plaintext_secrets(&after);
-    if !secrets.is_empty() && !input.allow_plaintext_secrets {
-        let listed: Vec<String> = secrets
-            .iter()
-            .map(|(c, n)| format!("`{n}` (container `{c}`)"))
-            .collect();
-        return Err(bad(
-            "environment-variables",
-            format!(
-                "{} look like secrets but are plaintext environment variables: store them in Secrets Manager and pass them with `secrets: NAME=arn:aws:secretsmanager:...`, or set `allow-plaintext-secrets: true`",
-                listed.join(", ")
-            ),
-        ));
+    let loaded = source::load(&input.source).await?;
+    for note in &loaded.notes {
+        runner.warning(note);
     }
-    for (container, image) in edit::floating_images(&after) {
+    let after = render(&input, &loaded, runner)?;
+    plaintext_secrets(&input, &after, runner)?;
+    for (container, image) in lint::floating_images(&after) {
         runner.warning(format_args!(
             "container `{container}` uses image `{image}`, which is `latest` or untagged: pin a tag or a digest so the deployment is reproducible"
         ));
     }
 
     let path = output_path(&runner.env().temp_dir, &after);
-    let mut text = serde_json::to_string_pretty(&Value::Object(after.clone())).unwrap_or_default();
-    text.push('\n');
-    std::fs::write(&path, text).map_err(|source| Error::Write {
-        what: path.display().to_string(),
-        source,
-    })?;
     let shown = path.display().to_string();
-    runner.info(format_args!("rendered {source} to {shown}"));
+    let write_error = |what: &str| {
+        let what = what.to_owned();
+        move |source| Error::Write { what, source }
+    };
+    std::fs::write(&path, to_json(&after)).map_err(write_error(&shown))?;
+    runner.info(format_args!("rendered {} to {shown}", loaded.described));
     runner
         .set_output("task-definition", &shown)
-        .map_err(|source| Error::Write {
-            what: "output `task-definition`".into(),
-            source,
-        })?;
+        .map_err(write_error("output `task-definition`"))?;
     runner
-        .summary(&summary::changes(&before, &after, &shown))
-        .map_err(|source| Error::Write {
-            what: "the step summary".into(),
-            source,
-        })?;
+        .summary(&summary::changes(&loaded.task, &after, &shown))
+        .map_err(write_error("the step summary"))?;
     Ok(())
+}
+
+/// 2-space pretty JSON, keys in their original order, with a trailing newline.
+fn to_json(task: &Map<String, Value>) -> String {
+    // Serializing a Map of Values cannot fail (keys are strings); an empty file would be caught
+    // by the next step's parse either way.
+    let mut text = serde_json::to_string_pretty(task).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// `task-definition-<family>-<pid>-<nanos>.json`: unique per run, named after the family.

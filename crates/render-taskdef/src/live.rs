@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_ecs::Client;
+use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
@@ -38,8 +39,26 @@ impl Intercept for RawBody {
     }
 }
 
-/// The task definition `reference` (family, `family:revision` or ARN) as JSON.
-pub async fn fetch(client: &Client, reference: &str) -> Result<Map<String, Value>, String> {
+/// Why the live task definition could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchError {
+    pub message: String,
+    /// The caller's fault (no such family or revision, a malformed ARN, no permission): fixing
+    /// the input or the role fixes it, retrying does not.
+    pub bad_input: bool,
+}
+
+impl FetchError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            bad_input: false,
+        }
+    }
+}
+
+/// The task definition `reference` (family, `family:revision` or ARN) as ECS sent it.
+pub async fn fetch(client: &Client, reference: &str) -> Result<Map<String, Value>, FetchError> {
     let raw = RawBody::default();
     client
         .describe_task_definition()
@@ -48,7 +67,16 @@ pub async fn fetch(client: &Client, reference: &str) -> Result<Map<String, Value
         .interceptor(raw.clone())
         .send()
         .await
-        .map_err(|error| deploy_kit_aws::describe_error(&error))?;
+        .map_err(|error| {
+            let code = error.as_service_error().and_then(|e| e.code());
+            FetchError {
+                message: deploy_kit_aws::describe_error(&error),
+                bad_input: matches!(
+                    code,
+                    Some("ClientException" | "InvalidParameterException" | "AccessDeniedException")
+                ),
+            }
+        })?;
     let body = raw
         .0
         .lock()
@@ -56,9 +84,11 @@ pub async fn fetch(client: &Client, reference: &str) -> Result<Map<String, Value
         .take();
     let document: Value = body
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or("DescribeTaskDefinition returned no readable body")?;
+        .ok_or_else(|| FetchError::new("DescribeTaskDefinition returned no readable body"))?;
     match document.get("taskDefinition") {
         Some(Value::Object(task)) => Ok(task.clone()),
-        _ => Err("DescribeTaskDefinition returned no taskDefinition".into()),
+        _ => Err(FetchError::new(
+            "DescribeTaskDefinition returned no taskDefinition",
+        )),
     }
 }

@@ -1,120 +1,99 @@
-//! The RegisterTaskDefinition shape, derived from the SDK's own model (its runtime schemas), so
-//! the keys we accept, and the describe-only keys we drop, follow the SDK version: no hand list.
+//! Which keys a task definition may have, and which ones only DescribeTaskDefinition adds: both
+//! from the SDK's model (its runtime schemas and deserializers, see `model`), never a hand list,
+//! so they move with the SDK.
 
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
-use aws_sdk_ecs::types::{
-    ContainerDefinition, KeyValuePair, LogConfiguration, PortMapping, Secret,
-};
+use aws_sdk_ecs::types::TaskDefinition;
+use aws_smithy_schema::Schema;
 use serde_json::{Map, Value};
 
-/// The structures we validate key by key. Deeper structures (healthCheck, linuxParameters, ...)
-/// pass through as they are; ECS validates them on registration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    Task,
-    Container,
-    LogConfiguration,
-    PortMapping,
-    KeyValue,
-    Secret,
-}
+use crate::model::{self, Path, Step};
 
-impl Shape {
-    /// The member names ECS accepts here, in the model's order.
-    pub fn keys(self) -> Vec<&'static str> {
-        let schema = match self {
-            Shape::Task => RegisterTaskDefinitionInput::SCHEMA,
-            Shape::Container => ContainerDefinition::SCHEMA,
-            Shape::LogConfiguration => LogConfiguration::SCHEMA,
-            Shape::PortMapping => PortMapping::SCHEMA,
-            Shape::KeyValue => KeyValuePair::SCHEMA,
-            Shape::Secret => Secret::SCHEMA,
-        };
-        schema
-            .members()
-            .iter()
-            .filter_map(|member| member.member_name())
-            .collect()
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Shape::Task => "task definition",
-            Shape::Container => "container definition",
-            Shape::LogConfiguration => "logConfiguration",
-            Shape::PortMapping => "port mapping",
-            Shape::KeyValue => "environment entry",
-            Shape::Secret => "secrets entry",
-        }
-    }
-
-    /// Nested structures validated in turn: (shape, is a list of them).
-    fn child(self, key: &str) -> Option<(Shape, bool)> {
-        match (self, key) {
-            (Shape::Task, "containerDefinitions") => Some((Shape::Container, true)),
-            (Shape::Container, "logConfiguration") => Some((Shape::LogConfiguration, false)),
-            (Shape::Container, "portMappings") => Some((Shape::PortMapping, true)),
-            (Shape::Container, "environment") => Some((Shape::KeyValue, true)),
-            (Shape::Container, "secrets") => Some((Shape::Secret, true)),
-            _ => None,
-        }
-    }
-}
-
-/// The closest valid key, when one is close enough to be a typo.
-fn suggest(key: &str, valid: &[&'static str]) -> Option<&'static str> {
-    valid
+fn member_names(schema: &'static Schema<'static>) -> Vec<&'static str> {
+    schema
+        .members()
         .iter()
-        .map(|candidate| {
-            (
-                strsim::jaro_winkler(&key.to_ascii_lowercase(), &candidate.to_ascii_lowercase()),
-                *candidate,
-            )
-        })
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, candidate)| candidate)
+        .filter_map(|member| member.member_name())
+        .collect()
 }
 
-/// Checks every key of `value` (a `shape` at `path`), recursing into the structures we know.
-pub fn validate(value: &Value, shape: Shape, path: &str) -> Result<(), String> {
-    let Some(object) = value.as_object() else {
-        return Err(format!("{path} must be a JSON object ({})", shape.name()));
+/// The top-level keys RegisterTaskDefinition accepts, in the model's order.
+pub fn task_keys() -> Vec<&'static str> {
+    member_names(RegisterTaskDefinitionInput::SCHEMA)
+}
+
+/// The keys a described task definition has that cannot be registered: `taskDefinitionArn`,
+/// `revision`, `status`, ... (whatever the model says today).
+pub fn describe_only() -> Vec<&'static str> {
+    let registrable = task_keys();
+    member_names(TaskDefinition::SCHEMA)
+        .into_iter()
+        .filter(|key| !registrable.contains(key))
+        .collect()
+}
+
+/// Removes the describe-only keys from a task definition and returns their names. A file saved
+/// from `aws ecs describe-task-definition` has them; they are ECS's bookkeeping, not settings.
+pub fn drop_describe_only(task: &mut Map<String, Value>) -> Vec<String> {
+    let describe_only = describe_only();
+    let found: Vec<String> = task
+        .keys()
+        .filter(|key| describe_only.contains(&key.as_str()))
+        .cloned()
+        .collect();
+    task.retain(|key, _| !describe_only.contains(&key.as_str()));
+    found
+}
+
+/// A live task definition made registrable, and what had to go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registrable {
+    pub task: Map<String, Value>,
+    /// Paths of fields this SDK's model does not know (newer than this deploy-kit): dropped,
+    /// because RegisterTaskDefinition through this SDK could not send them anyway.
+    pub unknown: Vec<String>,
+}
+
+/// Keeps only what RegisterTaskDefinition accepts, at every depth: the describe-only keys go
+/// silently, any other key the model does not have is dropped and reported.
+pub fn registrable(mut task: Map<String, Value>) -> Registrable {
+    drop_describe_only(&mut task);
+    let mut value = Value::Object(task);
+    let paths = model::unknown_keys(&value);
+    for path in &paths {
+        remove(&mut value, path);
+    }
+    let task = match value {
+        Value::Object(task) => task,
+        _ => Map::new(),
     };
-    let valid = shape.keys();
-    for (key, child) in object {
-        if !valid.contains(&key.as_str()) {
-            let hint = suggest(key, &valid).map_or_else(
-                || format!("valid keys are {}", valid.join(", ")),
-                |close| format!("did you mean `{close}`?"),
-            );
-            return Err(format!(
-                "unknown key `{key}` in {path} ({}): {hint}",
-                shape.name()
-            ));
-        }
-        match shape.child(key) {
-            Some((inner, true)) => {
-                let Some(items) = child.as_array() else {
-                    return Err(format!("{path}.{key} must be a JSON array"));
-                };
-                for (index, item) in items.iter().enumerate() {
-                    validate(item, inner, &format!("{path}.{key}[{index}]"))?;
-                }
-            }
-            Some((inner, false)) => validate(child, inner, &format!("{path}.{key}"))?,
-            None => {}
+    Registrable {
+        task,
+        unknown: paths.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Removes the key at `path`. Only keys are ever removed, never list items, so the other paths
+/// found in the same walk stay valid.
+fn remove(value: &mut Value, path: &Path) {
+    let Some((Step::Key(last), parents)) = path.0.split_last() else {
+        return;
+    };
+    let mut at = value;
+    for step in parents {
+        let next = match step {
+            Step::Key(key) => at.get_mut(key.as_str()),
+            Step::Index(index) => at.get_mut(*index),
+        };
+        match next {
+            Some(next) => at = next,
+            None => return,
         }
     }
-    Ok(())
-}
-
-/// Keeps only the keys RegisterTaskDefinition accepts: what DescribeTaskDefinition adds
-/// (taskDefinitionArn, revision, status, registeredAt, ... and whatever comes next) goes.
-pub fn registrable(mut task: Map<String, Value>) -> Map<String, Value> {
-    let valid = Shape::Task.keys();
-    task.retain(|key, _| valid.contains(&key.as_str()));
-    task
+    if let Some(object) = at.as_object_mut() {
+        // shift_remove keeps the order of the keys that stay.
+        object.shift_remove(last);
+    }
 }
 
 #[cfg(test)]
@@ -124,7 +103,7 @@ mod tests {
 
     #[test]
     fn key_sets_come_from_the_sdk_model() {
-        let task = Shape::Task.keys();
+        let task = task_keys();
         for key in [
             "family",
             "containerDefinitions",
@@ -133,10 +112,14 @@ mod tests {
             "cpu",
             "memory",
             "tags",
+            "enableFaultInjection",
         ] {
             assert!(task.contains(&key), "{key} in {task:?}");
         }
-        for describe_only in [
+        let describe_only = describe_only();
+        // The fields aws-actions/amazon-ecs-render-task-definition strips by hand; the model
+        // gives at least these, and any ECS adds later.
+        for key in [
             "taskDefinitionArn",
             "revision",
             "status",
@@ -146,60 +129,46 @@ mod tests {
             "registeredBy",
             "deregisteredAt",
         ] {
-            assert!(
-                !task.contains(&describe_only),
-                "{describe_only} is not registrable"
-            );
+            assert!(describe_only.contains(&key), "{key} in {describe_only:?}");
+            assert!(!task.contains(&key), "{key} is not registrable");
         }
-        assert!(Shape::Container.keys().contains(&"image"));
-        assert_eq!(Shape::KeyValue.keys(), ["name", "value"]);
-        assert_eq!(Shape::Secret.keys(), ["name", "valueFrom"]);
     }
 
     #[test]
-    fn unknown_keys_are_named_with_the_closest_valid_key() {
-        let task = json!({"family": "api", "containerDefinitions": [{"name": "web", "imag": "x"}]});
-        let error = validate(&task, Shape::Task, "task definition").unwrap_err();
+    fn describe_only_fields_are_dropped_and_named() {
+        let mut task =
+            json!({"taskDefinitionArn": "arn", "family": "api", "revision": 3, "cpu": "256"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
         assert_eq!(
-            error,
-            "unknown key `imag` in task definition.containerDefinitions[0] (container definition): did you mean `image`?"
+            drop_describe_only(&mut task),
+            ["taskDefinitionArn", "revision"]
         );
-        let task = json!({"family": "api", "containerDefinitions": [], "taskRole": "x"});
-        let error = validate(&task, Shape::Task, "task definition").unwrap_err();
-        assert!(error.ends_with("did you mean `taskRoleArn`?"), "{error}");
-        let task = json!({"zzzzzz": 1});
-        assert!(
-            validate(&task, Shape::Task, "t")
-                .unwrap_err()
-                .contains("valid keys are ")
-        );
+        assert_eq!(Value::Object(task), json!({"family": "api", "cpu": "256"}));
     }
 
     #[test]
-    fn nested_structures_are_checked() {
-        let task = json!({"containerDefinitions": [{"name": "web", "logConfiguration": {"logDriver": "awslogs", "option": {}}}]});
-        let error = validate(&task, Shape::Task, "t").unwrap_err();
-        assert!(
-            error.contains("`option`") && error.contains("did you mean `options`?"),
-            "{error}"
+    fn registrable_drops_unknown_keys_at_any_depth_keeping_order() {
+        let described = json!({
+            "taskDefinitionArn": "arn", "family": "api", "status": "ACTIVE", "someFutureField": 1,
+            "containerDefinitions": [{"name": "web", "futureFlag": true, "image": "web:1"}],
+            "cpu": "256"
+        });
+        let kept = registrable(described.as_object().cloned().unwrap_or_default());
+        assert_eq!(
+            Value::Object(kept.task),
+            json!({"family": "api", "containerDefinitions": [{"name": "web", "image": "web:1"}], "cpu": "256"})
         );
-        let task = json!({"containerDefinitions": [{"name": "web", "environment": [{"name": "A", "valu": "1"}]}]});
-        assert!(
-            validate(&task, Shape::Task, "t")
-                .unwrap_err()
-                .contains("did you mean `value`?")
+        assert_eq!(
+            kept.unknown,
+            ["someFutureField", "containerDefinitions[0].futureFlag"]
         );
-        assert!(
-            validate(&json!({"containerDefinitions": {}}), Shape::Task, "t")
-                .unwrap_err()
-                .contains("must be a JSON array")
-        );
-    }
-
-    #[test]
-    fn describe_only_fields_are_dropped() {
-        let described = json!({"taskDefinitionArn": "arn", "family": "api", "revision": 3, "status": "ACTIVE", "someFutureField": 1, "cpu": "256"});
-        let kept = registrable(described.as_object().cloned().unwrap());
-        assert_eq!(Value::Object(kept), json!({"family": "api", "cpu": "256"}));
+        let keys: Vec<String> = registrable(described.as_object().cloned().unwrap_or_default())
+            .task
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, ["family", "containerDefinitions", "cpu"]);
     }
 }

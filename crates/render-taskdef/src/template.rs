@@ -68,6 +68,15 @@ mod tests {
     }
 
     #[test]
+    fn empty_values_and_numbers() {
+        let lookup = |name: &str| (name == "EMPTY").then(String::new).or(Some("512".into()));
+        assert_eq!(
+            render(r#"{"a": "${EMPTY}", "m": ${MEMORY}}"#, lookup).unwrap(),
+            r#"{"a": "", "m": 512}"#
+        );
+    }
+
+    #[test]
     fn values_are_json_escaped() {
         assert_eq!(render(r#""${QUOTE}""#, env).unwrap(), r#""say \"hi\"""#);
     }
@@ -88,8 +97,8 @@ mod tests {
     #[test]
     fn escapes_and_other_dollars_are_kept() {
         assert_eq!(
-            render("$${TAG} $HOME ${not valid} $", env).unwrap(),
-            "${TAG} $HOME ${not valid} $"
+            render("$${TAG} $HOME ${not valid} ${1} ${TAG:-x} ${ $", env).unwrap(),
+            "${TAG} $HOME ${not valid} ${1} ${TAG:-x} ${ $"
         );
     }
 }

@@ -1,10 +1,18 @@
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, mock_client};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use deploy_kit_render_taskdef::{Error, from_live};
+use aws_smithy_types::config_bag::ConfigBag;
+use deploy_kit_gha::{Classify, Exit};
+use deploy_kit_render_taskdef::from_live;
 use serde_json::{Value, json};
+
+use crate::render::FIXTURE;
 
 /// A DescribeTaskDefinition body as ECS sends it, with the describe-only fields and one that a
 /// future ECS might add.
@@ -40,7 +48,7 @@ fn described() -> Value {
     })
 }
 
-fn respond(status: u16, body: String) -> HttpResponse {
+pub fn respond(status: u16, body: String) -> HttpResponse {
     HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body))
 }
 
@@ -50,9 +58,9 @@ async fn describe_only_fields_are_dropped_and_everything_registrable_survives() 
         .match_requests(|request| request.task_definition() == Some("api"))
         .then_http_response(|| respond(200, described().to_string()));
     let client = mock_client!(aws_sdk_ecs, [&rule]);
-    let task = from_live(&client, "api").await.unwrap();
+    let live = from_live(&client, "api").await.unwrap();
     assert_eq!(rule.num_calls(), 1);
-    let keys: Vec<&str> = task.keys().map(String::as_str).collect();
+    let keys: Vec<&str> = live.task.keys().map(String::as_str).collect();
     assert_eq!(
         keys,
         [
@@ -68,9 +76,10 @@ async fn describe_only_fields_are_dropped_and_everything_registrable_survives() 
     );
     // Container fields, including ones newer than most hand-written converters, are kept as sent.
     assert_eq!(
-        task["containerDefinitions"],
+        live.task["containerDefinitions"],
         described()["taskDefinition"]["containerDefinitions"]
     );
+    assert_eq!(live.unknown, ["someFieldFromTheFuture"]);
 }
 
 #[tokio::test]
@@ -84,66 +93,133 @@ async fn aws_errors_read_code_and_message() {
     });
     let client = mock_client!(aws_sdk_ecs, [&rule]);
     let error = from_live(&client, "nope:3").await.unwrap_err();
-    assert!(matches!(error, Error::Describe { .. }));
     assert_eq!(
         error.to_string(),
-        "cannot read task definition `nope:3`: ClientException: Unable to describe task definition."
+        "input `task-definition-family`: cannot read task definition `nope:3`: ClientException: Unable to describe task definition."
     );
-}
-
-/// Registers the fixture's task definition in the local test bed (moto), as a deploy would.
-pub async fn register_fixture(client: &Client) {
-    use aws_sdk_ecs::types::{ContainerDefinition, KeyValuePair, LogConfiguration, LogDriver};
-    let log = LogConfiguration::builder()
-        .log_driver(LogDriver::Awslogs)
-        .options("awslogs-group", "/ecs/api")
-        .build()
-        .unwrap();
-    let web = ContainerDefinition::builder()
-        .name("web")
-        .image("web:1.4.1")
-        .essential(true)
-        .environment(
-            KeyValuePair::builder()
-                .name("LOG_LEVEL")
-                .value("info")
-                .build(),
-        )
-        .log_configuration(log)
-        .build();
-    client
-        .register_task_definition()
-        .family("api")
-        .cpu("256")
-        .memory("512")
-        .container_definitions(web)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(
+        error.exit(),
+        Exit::BadInput,
+        "no such revision: the input is wrong"
+    );
 }
 
 #[tokio::test]
-async fn the_live_family_comes_from_the_test_bed_over_http() {
-    let bed = deploy_kit_testbed::Bed::start().unwrap();
-    let client = Client::new(&bed.sdk_config().await);
-    register_fixture(&client).await;
-    register_fixture(&client).await; // revision 2: the family resolves to the latest
-
-    let task = from_live(&client, "api").await.unwrap();
-    assert_eq!(task["family"], "api");
-    assert_eq!(task["containerDefinitions"][0]["image"], "web:1.4.1");
-    assert_eq!(
-        task["containerDefinitions"][0]["environment"][0]["name"],
-        "LOG_LEVEL"
-    );
-    for describe_only in ["taskDefinitionArn", "revision", "status", "registeredAt"] {
-        assert!(!task.contains_key(describe_only), "{describe_only} dropped");
-    }
-    let error = from_live(&client, "no-such-family").await.unwrap_err();
+async fn server_errors_are_failures_not_bad_input() {
+    let rule = mock!(Client::describe_task_definition).then_http_response(|| {
+        respond(
+            400,
+            r#"{"__type":"ServerException","message":"Service unavailable."}"#.into(),
+        )
+    });
+    let client = mock_client!(aws_sdk_ecs, [&rule]);
+    let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:3";
+    let error = from_live(&client, arn).await.unwrap_err();
     assert!(
         error
             .to_string()
-            .starts_with("cannot read task definition `no-such-family`: "),
+            .starts_with("input `task-definition-arn`: "),
         "{error}"
     );
+    assert!(
+        error
+            .to_string()
+            .ends_with("ServerException: Service unavailable."),
+        "{error}"
+    );
+    assert_eq!(error.exit(), Exit::Failed);
+}
+
+/// Replaces the request body: lets a test register a task definition file exactly as written,
+/// without a JSON-to-builder conversion of its own. (The bed does not check signatures.)
+#[derive(Debug)]
+struct RawRequest(String);
+
+impl Intercept for RawRequest {
+    fn name(&self) -> &'static str {
+        "RawRequest"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        *request.body_mut() = SdkBody::from(self.0.clone());
+        request
+            .headers_mut()
+            .insert("content-length", self.0.len().to_string());
+        Ok(())
+    }
+}
+
+/// Registers the fixture file in the test bed (moto), as a deploy would.
+async fn register_fixture(client: &Client) -> Value {
+    let text = std::fs::read_to_string(FIXTURE).unwrap();
+    client
+        .register_task_definition()
+        .family("replaced-by-the-file")
+        .customize()
+        .interceptor(RawRequest(text.clone()))
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Every key of `expected` is in `actual` with the same value (ECS may add defaults of its own).
+fn assert_kept(expected: &Value, actual: &Value, at: &str) {
+    match (expected, actual) {
+        (Value::Object(want), Value::Object(got)) => {
+            for (key, value) in want {
+                let got = got
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{at}.{key} is missing"));
+                assert_kept(value, got, &format!("{at}.{key}"));
+            }
+        }
+        (Value::Array(want), Value::Array(got)) => {
+            assert_eq!(want.len(), got.len(), "{at}: {got:?}");
+            for (index, (w, g)) in want.iter().zip(got).enumerate() {
+                assert_kept(w, g, &format!("{at}[{index}]"));
+            }
+        }
+        _ => assert_eq!(expected, actual, "{at}"),
+    }
+}
+
+#[tokio::test]
+async fn the_live_family_from_the_test_bed_keeps_every_field_of_the_file() {
+    let bed = deploy_kit_testbed::Bed::start(&[]).unwrap();
+    let client = Client::new(&bed.sdk_config().await);
+    let mut file = register_fixture(&client).await;
+    file["cpu"] = json!("1024");
+    let text = file.to_string();
+    client
+        .register_task_definition()
+        .family("api")
+        .customize()
+        .interceptor(RawRequest(text))
+        .send()
+        .await
+        .unwrap(); // revision 2: the family resolves to the latest
+
+    let live = from_live(&client, "api").await.unwrap();
+    assert_kept(&file, &Value::Object(live.task.clone()), "task");
+    for describe_only in ["taskDefinitionArn", "revision", "status", "registeredAt"] {
+        assert!(
+            !live.task.contains_key(describe_only),
+            "{describe_only} dropped"
+        );
+    }
+    let error = from_live(&client, "no-such-family").await.unwrap_err();
+    assert!(
+        error.to_string().starts_with(
+            "input `task-definition-family`: cannot read task definition `no-such-family`: "
+        ),
+        "{error}"
+    );
+    assert_eq!(error.exit(), Exit::BadInput, "{error}");
 }

@@ -5,5 +5,8 @@
 mod render;
 // Bad input: each error names the input and what would be valid.
 mod errors;
-// The live path: DescribeTaskDefinition through the real SDK client, mocked.
+// The live path: DescribeTaskDefinition through the real SDK client, mocked and against the
+// local test bed (moto).
 mod live;
+// Every field of the SDK's model, generated from the model, survives both paths.
+mod model;

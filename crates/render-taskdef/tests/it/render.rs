@@ -9,6 +9,8 @@ pub const DIGEST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha25
 
 pub struct Rendered {
     pub result: Result<(), Error>,
+    /// The `task-definition` output: the rendered file's path.
+    pub output: Option<String>,
     pub captured: Captured,
     pub file: String,
     pub summary: String,
@@ -54,13 +56,17 @@ pub async fn render(args: Args) -> Rendered {
     let result = run(args, &runner).await;
     let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
     let outputs = output_pairs(&read(&dir.path().join("output")));
-    let file = outputs
+    let output = outputs
         .iter()
         .find(|(n, _)| n == "task-definition")
-        .map(|(_, v)| read(std::path::Path::new(v)))
+        .map(|(_, v)| v.clone());
+    let file = output
+        .as_deref()
+        .map(|v| read(std::path::Path::new(v)))
         .unwrap_or_default();
     Rendered {
         result,
+        output,
         captured,
         file,
         summary: read(&dir.path().join("summary")),
@@ -166,27 +172,148 @@ async fn the_summary_shows_changes_and_never_secret_values() {
             "API_TOKEN=arn:aws:secretsmanager:us-east-1:123456789012:secret:very-private-name"
                 .into(),
         ),
+        command: Some("bin/serve".into()),
+        cpu: Some("1024".into()),
         ..args()
     })
     .await;
     assert!(rendered.result.is_ok(), "{}", rendered.message());
-    let summary = rendered
-        .summary
-        .lines()
-        .take(5)
-        .collect::<Vec<_>>()
-        .join("\n");
-    assert!(!summary.contains("very-private-name"));
-    insta::assert_snapshot!(summary);
+    assert!(!rendered.summary.contains("very-private-name"));
+    assert!(!rendered.summary.contains("secretsmanager"));
+    // The last line names the temporary file: leave it out of the snapshot.
+    let summary: Vec<&str> = rendered.summary.lines().collect();
+    insta::assert_snapshot!(summary[..summary.len() - 1].join("\n"));
 }
 
 #[tokio::test]
-async fn plaintext_secrets_pass_when_explicitly_allowed() {
+async fn plaintext_secrets_pass_when_explicitly_allowed_and_are_masked() {
     let rendered = render(Args {
-        environment_variables: Some("DB_PASSWORD=hunter2".into()),
+        environment_variables: Some("DB_PASSWORD=hunter2-but-longer".into()),
         allow_plaintext_secrets: Some("true".into()),
         ..args()
     })
     .await;
     assert!(rendered.result.is_ok(), "{}", rendered.message());
+    let stderr = rendered.captured.stderr();
+    assert!(
+        stderr.contains("::add-mask::hunter2-but-longer"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("allowed by `allow-plaintext-secrets`: DB_PASSWORD"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn describe_only_fields_in_a_file_are_dropped_with_one_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("described.json");
+    let mut task: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
+    task["taskDefinitionArn"] = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:7".into();
+    task["revision"] = 7.into();
+    task["status"] = "ACTIVE".into();
+    std::fs::write(&path, task.to_string()).unwrap();
+    let rendered = render(Args {
+        task_definition: Some(path.display().to_string()),
+        ..args()
+    })
+    .await;
+    assert!(rendered.result.is_ok(), "{}", rendered.message());
+    assert!(!rendered.file.contains("taskDefinitionArn") && !rendered.file.contains("revision"));
+    let stderr = rendered.captured.stderr();
+    assert_eq!(stderr.matches("::warning").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("only DescribeTaskDefinition returns; they were left out: taskDefinitionArn, revision, status"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn removing_a_variable_that_is_not_there_warns() {
+    let rendered = render(Args {
+        remove_environment_variables: Some("FEATURE_SERCH".into()),
+        ..args()
+    })
+    .await;
+    assert!(rendered.result.is_ok(), "{}", rendered.message());
+    let stderr = rendered.captured.stderr();
+    assert!(
+        stderr
+            .contains("container `web`: `FEATURE_SERCH` is not set, so there is nothing to remove"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_secret_replaces_the_plaintext_variable_of_its_name() {
+    let rendered = render(Args {
+        secrets: Some("FEATURE_SEARCH=/api/feature-search".into()),
+        ..args()
+    })
+    .await;
+    assert!(rendered.result.is_ok(), "{}", rendered.message());
+    let task: serde_json::Value = serde_json::from_str(&rendered.file).unwrap();
+    let web = &task["containerDefinitions"][0];
+    assert_eq!(
+        web["environment"],
+        serde_json::json!([{"name": "LOG_LEVEL", "value": "info"}])
+    );
+    assert_eq!(
+        web["secrets"][1],
+        serde_json::json!({"name": "FEATURE_SEARCH", "valueFrom": "/api/feature-search"})
+    );
+}
+
+#[tokio::test]
+async fn outputs_name_a_unique_file_per_run_under_the_temp_dir() {
+    let first = render(args()).await;
+    let second = render(args()).await;
+    let name = |r: &Rendered| r.output.clone().unwrap_or_default();
+    assert!(
+        name(&first).contains("/task-definition-api-"),
+        "{}",
+        name(&first)
+    );
+    assert!(name(&first).ends_with(".json"));
+    assert_ne!(
+        std::path::Path::new(&name(&first)).file_name(),
+        std::path::Path::new(&name(&second)).file_name()
+    );
+}
+
+#[tokio::test]
+async fn the_rendered_file_reads_back_as_the_sdks_register_input() {
+    let rendered = render(Args {
+        secrets: Some("API_TOKEN=/api/token".into()),
+        ..args()
+    })
+    .await;
+    assert!(rendered.result.is_ok(), "{}", rendered.message());
+    let value: serde_json::Value = serde_json::from_str(&rendered.file).unwrap();
+    let input = deploy_kit_render_taskdef::register_input(&value).unwrap();
+    assert_eq!(input.family(), Some("api"));
+    assert_eq!(input.cpu(), Some("512"));
+    let web = &input.container_definitions()[0];
+    assert_eq!(web.image(), Some(DIGEST));
+    let secrets: Vec<(&str, &str)> = web
+        .secrets()
+        .iter()
+        .map(|s| (s.name(), s.value_from()))
+        .collect();
+    assert_eq!(secrets[1], ("API_TOKEN", "/api/token"));
+    let log = web.log_configuration().unwrap();
+    assert_eq!(log.log_driver().as_str(), "awslogs");
+    assert_eq!(log.options().unwrap()["awslogs-group"], "/ecs/api");
+    assert_eq!(
+        input.container_definitions()[1].memory_reservation(),
+        Some(50)
+    );
+    let error =
+        deploy_kit_render_taskdef::register_input(&serde_json::json!({"family": 1})).unwrap_err();
+    assert_eq!(
+        error,
+        "`family` must be a string, not `1` (write it in quotes: \"1\")"
+    );
 }

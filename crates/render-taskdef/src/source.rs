@@ -1,0 +1,111 @@
+//! Where the task definition comes from: a file (templated and validated; no AWS call, so it
+//! works offline and under act) or the live family/ARN through DescribeTaskDefinition.
+
+use serde_json::{Map, Value};
+
+use crate::input::Source;
+use crate::{Error, bad, live, model, shape, template};
+
+/// A task definition ready for the edits.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub task: Map<String, Value>,
+    /// How messages name it: "`deploy/td.json`", "task definition family `api`".
+    pub described: String,
+    /// Worth a warning, but not an error.
+    pub notes: Vec<String>,
+}
+
+pub async fn load(source: &Source) -> Result<Loaded, Error> {
+    match source {
+        Source::File(path) => read_file(path),
+        Source::Live { input, reference } => {
+            let config = deploy_kit_aws::load_config().await?;
+            let client = aws_sdk_ecs::Client::new(&config);
+            let live = from_live(&client, reference).await?;
+            let described = if *input == "task-definition-family" {
+                format!("task definition family `{reference}`")
+            } else {
+                format!("task definition `{reference}`")
+            };
+            let notes = newer_fields_note(&live.unknown, &described);
+            Ok(Loaded {
+                task: live.task,
+                described,
+                notes,
+            })
+        }
+    }
+}
+
+fn newer_fields_note(unknown: &[String], described: &str) -> Vec<String> {
+    if unknown.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "{described} has fields this deploy-kit's AWS model does not know, so they were left out (a newer deploy-kit keeps them): {}",
+        unknown.join(", ")
+    )]
+}
+
+/// Reads, templates and validates the file at `path`.
+pub fn read_file(path: &str) -> Result<Loaded, Error> {
+    let invalid = |message: String| bad("task-definition", message);
+    let text =
+        std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read `{path}`: {e}")))?;
+    // Editors on Windows may start the file with a byte-order mark, which JSON does not allow.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let text = template::render(text, |name| std::env::var(name).ok())
+        .map_err(|message| invalid(format!("`{path}`: {message}")))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| invalid(format!("`{path}` is not valid JSON: {e}")))?;
+    let Value::Object(mut task) = value else {
+        return Err(invalid(format!(
+            "`{path}` must hold a JSON object (the task definition), not {}",
+            if value.is_array() {
+                "an array"
+            } else {
+                "a single value"
+            }
+        )));
+    };
+    let dropped = shape::drop_describe_only(&mut task);
+    let mut notes = Vec::new();
+    if !dropped.is_empty() {
+        notes.push(format!(
+            "`{path}` has fields that only DescribeTaskDefinition returns; they were left out: {} (delete them from the file to silence this)",
+            dropped.join(", ")
+        ));
+    }
+    let task = Value::Object(task);
+    model::check(&task).map_err(|message| invalid(format!("`{path}`: {message}")))?;
+    let Value::Object(task) = task else {
+        return Err(invalid(format!("`{path}` must hold a JSON object")));
+    };
+    Ok(Loaded {
+        task,
+        described: format!("`{path}`"),
+        notes,
+    })
+}
+
+/// The live task definition `reference` (family, `family:revision` or ARN), reduced to what
+/// RegisterTaskDefinition accepts at every depth.
+pub async fn from_live(
+    client: &aws_sdk_ecs::Client,
+    reference: &str,
+) -> Result<shape::Registrable, Error> {
+    let task = live::fetch(client, reference)
+        .await
+        .map_err(|error| Error::Describe {
+            input: if reference.starts_with("arn:") {
+                "task-definition-arn"
+            } else {
+                "task-definition-family"
+            },
+            reference: reference.to_owned(),
+            message: error.message,
+            bad_input: error.bad_input,
+        })?;
+    Ok(shape::registrable(task))
+}
