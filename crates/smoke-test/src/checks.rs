@@ -1,202 +1,171 @@
-//! The typed check configuration, parsed once from the raw inputs. ecs-blue-green reuses it with
-//! its inputs under a `test-` prefix, so every error names the input as the user spelled it.
+//! [`Checks`]: the typed check configuration, built once from [`Args`] at the edge. ecs-blue-green
+//! builds it from its own `test-*` inputs, so every error names the input as the user spelled it.
 
 use std::time::Duration;
 
-use deploy_kit_gha::InputError;
-use deploy_kit_gha::input::{self, truncate};
-use reqwest::Method;
+use deploy_kit_gha::input;
+use deploy_kit_gha::{InputError, Runner};
 use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::{Method, Url};
 
+use crate::Args;
 use crate::expect::{BodyRule, Expectations, JsonRule, StatusSet};
-
-/// The check inputs as given (unset = `None` or empty), before validation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RawChecks<'a> {
-    pub url: Option<&'a str>,
-    pub method: Option<&'a str>,
-    pub headers: Option<&'a str>,
-    pub expect_status: Option<&'a str>,
-    pub expect_body: Option<&'a str>,
-    pub expect_json: Option<&'a str>,
-    pub timeout: Option<&'a str>,
-    pub wait_for: Option<&'a str>,
-    pub requests: Option<&'a str>,
-    pub concurrency: Option<&'a str>,
-    pub max_error_rate: Option<&'a str>,
-    pub max_p95: Option<&'a str>,
-    pub follow_redirects: Option<&'a str>,
-}
+use crate::request::{parse_headers, parse_method, parse_urls, secrets_of};
 
 /// Validated checks: what to request, what passes, and the gates.
 #[derive(Debug, Clone)]
 pub struct Checks {
-    pub urls: Vec<reqwest::Url>,
+    pub urls: Vec<Url>,
     pub method: Method,
     pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// Header values and URL passwords: the caller masks these before printing anything.
-    pub secrets: Vec<String>,
     pub expect: Expectations,
+    /// Per request, from sending it to the end of the body.
     pub timeout: Duration,
+    /// One deadline for the first passing response of every URL, counted from the start.
     pub wait_for: Duration,
+    /// Requests per URL after its first pass; 0 = the first pass is all.
     pub requests: u64,
+    /// Requests in flight at once, per URL.
     pub concurrency: usize,
+    /// A fraction (0.01 for `1%`); a URL fails when errors / requests is above it.
     pub max_error_rate: f64,
+    /// A URL fails when its nearest-rank p95 latency is above it.
     pub max_p95: Option<Duration>,
     pub follow_redirects: bool,
+    /// Header values, URL passwords and secret-looking query values: masked before anything prints.
+    pub secrets: Vec<String>,
 }
 
-const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-
 impl Checks {
-    /// Validates `raw`; `prefix` is prepended to input names in errors (`""` or `"test-"`).
-    pub fn parse(raw: &RawChecks<'_>, prefix: &str) -> Result<Self, InputError> {
+    /// Validates `args`. `prefix` is prepended to input names in errors: `""` for smoke-test,
+    /// `"test-"` when ecs-blue-green exposes the same inputs as `test-url`, `test-requests`, ...
+    ///
+    /// Errors never quote a header value or a URL password.
+    pub fn from_args(args: &Args, prefix: &str) -> Result<Self, InputError> {
         let name = |input: &str| format!("{prefix}{input}");
-        let urls = parse_urls(&name("url"), input::required(&name("url"), raw.url)?)?;
-        let method = match input::set(raw.method).map(str::to_ascii_uppercase) {
-            None => Method::GET,
-            Some(method) if METHODS.contains(&method.as_str()) => {
-                Method::from_bytes(method.as_bytes())
-                    .map_err(|e| InputError::new(name("method"), e))?
-            }
-            Some(method) => {
-                return Err(InputError::new(
-                    name("method"),
-                    format!(
-                        "`{}` is not supported: use one of {}",
-                        truncate(&method, 20),
-                        METHODS.join(", ")
-                    ),
-                ));
-            }
-        };
-        let headers = parse_headers(&name("headers"), input::set(raw.headers).unwrap_or(""))?;
-        let mut secrets: Vec<String> = headers
-            .iter()
-            .filter_map(|(_, value)| value.to_str().ok().map(str::to_owned))
-            .collect();
-        secrets.extend(
-            urls.iter()
-                .filter_map(|url| url.password().map(str::to_owned)),
-        );
+        let url_input = name("url");
+        let urls = parse_urls(
+            &url_input,
+            input::required(&url_input, args.url.as_deref())?,
+        )?;
+        let method = parse_method(&name("method"), input::set(args.method.as_deref()))?;
+        let headers = parse_headers(&name("headers"), input::set(args.headers.as_deref()))?;
+        let expect = parse_expectations(args, &name, &method)?;
 
-        let status = match input::set(raw.expect_status) {
-            Some(text) => StatusSet::parse(&name("expect-status"), text)?,
-            None => StatusSet::parse(&name("expect-status"), "2xx")?,
+        let duration = |input: &str, value: &Option<String>, default: Duration| {
+            input::set(value.as_deref())
+                .map_or(Ok(default), |text| input::duration(&name(input), text))
         };
-        let body = input::set(raw.expect_body)
-            .map(|text| BodyRule::parse(&name("expect-body"), text))
-            .transpose()?;
-        let json = match input::set(raw.expect_json) {
-            Some(text) => JsonRule::parse_lines(&name("expect-json"), text)?,
-            None => Vec::new(),
+        let positive = |input: &str, value: Duration| {
+            if value.is_zero() {
+                Err(InputError::new(
+                    name(input),
+                    "must be more than 0, e.g. `10s`",
+                ))
+            } else {
+                Ok(value)
+            }
         };
-        let duration = |input: &str, value: Option<&str>, default: Duration| {
-            input::set(value).map_or(Ok(default), |text| input::duration(&name(input), text))
+        let count = |input: &str, value: &Option<String>, default: u64, range| {
+            input::set(value.as_deref())
+                .map_or(Ok(default), |text| input::number(&name(input), text, range))
         };
-        let timeout = duration("timeout", raw.timeout, Duration::from_secs(10))?;
-        if timeout.is_zero() {
-            return Err(InputError::new(
-                name("timeout"),
-                "must be more than 0, e.g. `10s`",
-            ));
-        }
-        let count = |input: &str, value: Option<&str>, default: u64, range| {
-            input::set(value).map_or(Ok(default), |text| input::number(&name(input), text, range))
+        let timeout = positive(
+            "timeout",
+            duration("timeout", &args.timeout, Duration::from_secs(10))?,
+        )?;
+        let max_p95 = match input::set(args.max_p95.as_deref()) {
+            Some(text) => Some(positive(
+                "max-p95",
+                input::duration(&name("max-p95"), text)?,
+            )?),
+            None => None,
         };
+        let concurrency = count("concurrency", &args.concurrency, 4, 1..=256)?;
+        let secrets = secrets_of(&urls, &headers);
         Ok(Self {
             urls,
             method,
             headers,
-            secrets,
-            expect: Expectations { status, body, json },
+            expect,
             timeout,
-            wait_for: duration("wait-for", raw.wait_for, Duration::from_secs(120))?,
-            requests: count("requests", raw.requests, 20, 0..=100_000)?,
-            concurrency: usize::try_from(count("concurrency", raw.concurrency, 4, 1..=256)?)
-                .unwrap_or(4),
-            max_error_rate: input::set(raw.max_error_rate).map_or(Ok(0.01), |text| {
-                input::percent(&name("max-error-rate"), text)
-            })?,
-            max_p95: input::set(raw.max_p95)
-                .map(|text| input::duration(&name("max-p95"), text))
-                .transpose()?,
-            follow_redirects: input::flag(&name("follow-redirects"), raw.follow_redirects, false)?,
+            wait_for: duration("wait-for", &args.wait_for, Duration::from_secs(120))?,
+            requests: count("requests", &args.requests, 20, 0..=100_000)?,
+            concurrency: usize::try_from(concurrency).unwrap_or(1),
+            max_error_rate: input::set(args.max_error_rate.as_deref())
+                .map_or(Ok(0.01), |text| {
+                    input::percent(&name("max-error-rate"), text)
+                })?,
+            max_p95,
+            follow_redirects: input::flag(
+                &name("follow-redirects"),
+                args.follow_redirects.as_deref(),
+                false,
+            )?,
+            secrets,
         })
+    }
+
+    /// Registers every secret with the runner. [`crate::run_checks`] does this first; call it
+    /// yourself if you print anything about these checks before running them.
+    pub fn mask(&self, runner: &Runner) {
+        for secret in &self.secrets {
+            runner.mask(secret);
+        }
     }
 }
 
-fn parse_urls(input: &str, text: &str) -> Result<Vec<reqwest::Url>, InputError> {
-    let lines = input::lines(text);
-    if lines.is_empty() {
-        return Err(InputError::new(input, "is required: give one URL per line"));
+fn parse_expectations(
+    args: &Args,
+    name: &dyn Fn(&str) -> String,
+    method: &Method,
+) -> Result<Expectations, InputError> {
+    let status = StatusSet::parse(
+        &name("expect-status"),
+        input::set(args.expect_status.as_deref()).unwrap_or("2xx"),
+    )?;
+    let body = input::set(args.expect_body.as_deref())
+        .map(|text| BodyRule::parse(&name("expect-body"), text))
+        .transpose()?;
+    let json = match input::set(args.expect_json.as_deref()) {
+        Some(text) => JsonRule::parse_lines(&name("expect-json"), text)?,
+        None => Vec::new(),
+    };
+    if *method == Method::HEAD {
+        let conflict = if body.is_some() {
+            Some("expect-body")
+        } else if !json.is_empty() {
+            Some("expect-json")
+        } else {
+            None
+        };
+        if let Some(conflict) = conflict {
+            return Err(InputError::new(
+                name(conflict),
+                format!(
+                    "cannot pass with `{}: HEAD`: a HEAD response has no body; use GET",
+                    name("method")
+                ),
+            ));
+        }
     }
-    lines
-        .into_iter()
-        .map(|line| {
-            let invalid = |why: String| {
-                InputError::new(
-                    input,
-                    format!("`{}` is not a valid URL: {why}", truncate(line, 100)),
-                )
-            };
-            let url = reqwest::Url::parse(line).map_err(|e| invalid(e.to_string()))?;
-            match url.scheme() {
-                "http" | "https" if url.host().is_some() => Ok(url),
-                "http" | "https" => Err(invalid("it has no host".into())),
-                scheme => Err(invalid(format!("scheme `{scheme}` is not http or https"))),
-            }
-        })
-        .collect()
-}
-
-/// `Name: value` lines. Errors never echo a value: header values are secrets until proven not.
-fn parse_headers(input: &str, text: &str) -> Result<Vec<(HeaderName, HeaderValue)>, InputError> {
-    input::lines(text)
-        .into_iter()
-        .enumerate()
-        .map(|(index, line)| {
-            let item = index + 1;
-            let (name, value) = line.split_once(':').ok_or_else(|| {
-                InputError::new(
-                    input,
-                    format!("item {item} is not of the form `Name: value`"),
-                )
-            })?;
-            let header = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-                InputError::new(
-                    input,
-                    format!(
-                        "item {item}: `{}` is not a valid header name",
-                        truncate(name.trim(), 60)
-                    ),
-                )
-            })?;
-            let value = HeaderValue::from_str(value.trim()).map_err(|_| {
-                InputError::new(
-                    input,
-                    format!("item {item}: the value of `{header}` has invalid characters"),
-                )
-            })?;
-            Ok((header, value))
-        })
-        .collect()
+    Ok(Expectations { status, body, json })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn raw(url: &str) -> RawChecks<'_> {
-        RawChecks {
-            url: Some(url),
-            ..RawChecks::default()
+    pub(crate) fn args(url: &str) -> Args {
+        Args {
+            url: Some(url.to_owned()),
+            ..Args::default()
         }
     }
 
     #[test]
     fn defaults() {
-        let checks = Checks::parse(&raw("http://127.0.0.1:8080/health"), "").unwrap();
+        let checks = Checks::from_args(&args("http://127.0.0.1:8080/health"), "").unwrap();
         assert_eq!(checks.method, Method::GET);
         assert!(checks.expect.status.matches(204) && !checks.expect.status.matches(301));
         assert_eq!(checks.timeout, Duration::from_secs(10));
@@ -205,12 +174,13 @@ mod tests {
         assert!((checks.max_error_rate - 0.01).abs() < f64::EPSILON);
         assert_eq!(checks.max_p95, None);
         assert!(!checks.follow_redirects);
+        assert!(checks.secrets.is_empty());
     }
 
     #[test]
-    fn several_urls_one_per_line() {
-        let checks = Checks::parse(
-            &raw("https://a.example/health\n# staging\nhttp://b.example:81/"),
+    fn several_urls_one_per_line_with_comments() {
+        let checks = Checks::from_args(
+            &args("https://a.example/health\n# staging\nhttp://b.example:81/"),
             "",
         )
         .unwrap();
@@ -218,72 +188,115 @@ mod tests {
     }
 
     #[test]
+    fn head_cannot_expect_a_body() {
+        let mut a = args("http://x/");
+        a.method = Some("HEAD".into());
+        a.expect_json = Some("/status=ok".into());
+        let error = Checks::from_args(&a, "test-").unwrap_err();
+        assert_eq!(error.input, "test-expect-json");
+        assert!(error.message.contains("`test-method: HEAD`"), "{error}");
+    }
+
+    #[test]
     fn errors_name_the_prefixed_input() {
-        let cases: [(RawChecks<'_>, &str); 6] = [
-            (RawChecks::default(), "test-url"),
-            (raw("ftp://x/"), "test-url"),
+        type Change = fn(&mut Args);
+        let cases: [(Change, &str); 10] = [
+            (|a| a.url = None, "test-url"),
+            (|a| a.url = Some("ftp://x/".into()), "test-url"),
+            (|a| a.method = Some("FETCH".into()), "test-method"),
+            (|a| a.headers = Some("X-Key".into()), "test-headers"),
             (
-                RawChecks {
-                    method: Some("FETCH"),
-                    ..raw("http://x/")
-                },
-                "test-method",
+                |a| a.expect_status = Some("2xy".into()),
+                "test-expect-status",
             ),
+            (|a| a.expect_body = Some("/(/".into()), "test-expect-body"),
+            (|a| a.requests = Some("lots".into()), "test-requests"),
             (
-                RawChecks {
-                    requests: Some("lots"),
-                    ..raw("http://x/")
-                },
-                "test-requests",
-            ),
-            (
-                RawChecks {
-                    max_error_rate: Some("200%"),
-                    ..raw("http://x/")
-                },
+                |a| a.max_error_rate = Some("200%".into()),
                 "test-max-error-rate",
             ),
-            (
-                RawChecks {
-                    timeout: Some("0s"),
-                    ..raw("http://x/")
-                },
-                "test-timeout",
-            ),
+            (|a| a.timeout = Some("0s".into()), "test-timeout"),
+            (|a| a.max_p95 = Some("0ms".into()), "test-max-p95"),
         ];
-        for (raw, input) in cases {
-            assert_eq!(Checks::parse(&raw, "test-").unwrap_err().input, input);
+        for (change, input) in cases {
+            let mut a = args("http://x/");
+            change(&mut a);
+            assert_eq!(Checks::from_args(&a, "test-").unwrap_err().input, input);
         }
     }
 
     #[test]
-    fn header_values_are_secrets_and_never_echoed() {
-        let checks = Checks::parse(
-            &RawChecks {
-                headers: Some("Authorization: Bearer abc\nX-Env: staging"),
-                ..raw("https://u:pw@x/")
-            },
+    fn no_input_panics() {
+        const PIECES: &[&str] = &[
             "",
-        )
-        .unwrap();
-        assert_eq!(checks.secrets, ["Bearer abc", "staging", "pw"]);
-        let error = Checks::parse(
-            &RawChecks {
-                headers: Some("Authorization Bearer abc"),
-                ..raw("http://x/")
-            },
-            "",
-        )
-        .unwrap_err();
-        assert!(!error.to_string().contains("abc"), "{error}");
-        let error = Checks::parse(
-            &RawChecks {
-                headers: Some("X-Key: a\u{7}b"),
-                ..raw("http://x/")
-            },
-            "",
-        )
-        .unwrap_err();
-        assert!(!error.to_string().contains("a\u{7}b"), "{error}");
+            " ",
+            "\n",
+            "#",
+            "/",
+            "=",
+            ":",
+            ",",
+            "%",
+            "@",
+            "|",
+            "x",
+            "2xx",
+            "200",
+            "http://",
+            "https://",
+            "u:p@",
+            "[::1]",
+            "0",
+            "-1",
+            "1e9",
+            "9999999999999999999999",
+            "ms",
+            "h",
+            "%",
+            ".",
+            "é",
+            "\u{7}",
+            "\u{0}",
+            "\r",
+            "true",
+            "GET",
+            "(",
+            "[",
+            "*",
+            "~1",
+            "\"",
+        ];
+        let mut rng = fastrand::Rng::with_seed(7);
+        let text = |rng: &mut fastrand::Rng| -> Option<String> {
+            let len = rng.usize(0..8);
+            (len > 0).then(|| {
+                (0..len)
+                    .map(|_| PIECES[rng.usize(..PIECES.len())])
+                    .collect()
+            })
+        };
+        for _ in 0..5000 {
+            let a = Args {
+                url: Some(format!("http://h/{}", text(&mut rng).unwrap_or_default())),
+                method: text(&mut rng),
+                headers: text(&mut rng),
+                expect_status: text(&mut rng),
+                expect_body: text(&mut rng),
+                expect_json: text(&mut rng),
+                timeout: text(&mut rng),
+                wait_for: text(&mut rng),
+                requests: text(&mut rng),
+                concurrency: text(&mut rng),
+                max_error_rate: text(&mut rng),
+                max_p95: text(&mut rng),
+                follow_redirects: text(&mut rng),
+            };
+            if let Err(error) = Checks::from_args(&a, "test-") {
+                assert!(error.input.starts_with("test-"), "{error}");
+            }
+            let mut url_only = args("");
+            url_only.url = text(&mut rng);
+            let _ = Checks::from_args(&url_only, "");
+        }
     }
 }

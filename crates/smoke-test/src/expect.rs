@@ -146,7 +146,7 @@ impl Expectations {
             serde_json::from_str(body).map_err(|error| format!("body is not JSON: {error}"))?;
         for rule in &self.json {
             match document.pointer(&rule.pointer) {
-                Some(actual) if *actual == rule.expected => {}
+                Some(actual) if json_equal(actual, &rule.expected) => {}
                 Some(actual) => {
                     return Err(format!(
                         "JSON {} is {actual}, expected {}",
@@ -157,6 +157,17 @@ impl Expectations {
             }
         }
         Ok(())
+    }
+}
+
+/// JSON equality, except that numbers compare by value: `3` equals `3.0`.
+fn json_equal(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(b)) => match (a.as_f64(), b.as_f64()) {
+            (Some(a), Some(b)) => a == b,
+            _ => a == b,
+        },
+        _ => actual == expected,
     }
 }
 
@@ -235,6 +246,21 @@ mod tests {
         assert_eq!(
             expectations.check(503, "").unwrap_err(),
             "expected status 200, got 503"
+        );
+    }
+
+    #[test]
+    fn json_numbers_compare_by_value_and_strings_stay_strings() {
+        let rules = JsonRule::parse_lines("expect-json", "/n=3.0\n/s=\"3\"").unwrap();
+        let expectations = Expectations {
+            status: StatusSet::parse("s", "2xx").unwrap(),
+            body: None,
+            json: rules,
+        };
+        assert!(expectations.check(200, r#"{"n":3,"s":"3"}"#).is_ok());
+        assert_eq!(
+            expectations.check(200, r#"{"n":3,"s":3}"#).unwrap_err(),
+            r#"JSON /s is 3, expected "3""#
         );
     }
 

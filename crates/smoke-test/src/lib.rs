@@ -1,34 +1,101 @@
 //! smoke-test: HTTP checks that gate a deployment.
 //!
-//! For each URL: wait (with jittered backoff, within `wait-for`) for a first response that passes
-//! the expectations, then send `requests` requests with `concurrency` in flight and gate on the
-//! error rate and the p95 latency.
+//! 1. **Wait.** For each URL in turn, send requests until one passes the expectations (status,
+//!    body, JSON), with exponential backoff (250 ms doubling to 5 s, ±20 % jitter) between tries.
+//!    One `wait-for` deadline covers all URLs, counted from the start; each URL gets at least one
+//!    try. Every kind of failure is retried (refused, reset, timeout, 404 from the old revision,
+//!    5xx), because a service that is starting can fail in any of these ways.
+//! 2. **Load.** For each URL that passed, send `requests` requests with `concurrency` in flight.
+//! 3. **Gate**, per URL: it fails when errors / requests is *above* `max-error-rate`, or when the
+//!    nearest-rank p95 latency is *above* `max-p95`.
 //!
-//! The checking logic is a library API so that ecs-blue-green runs the same checks against its
-//! test listener, with the inputs under a `test-` prefix:
-//! ```text
-//! let checks = Checks::parse(&RawChecks { url: Some(test_url), ..raw }, "test-")?;
-//! let verdict = deploy_kit_smoke_test::check(&checks, runner).await?;
-//! if !verdict.passed() { /* roll back, with verdict.problems() */ }
+//! # Library API (ecs-blue-green runs the same checks against its test listener)
+//!
+//! ```no_run
+//! # async fn example(runner: &deploy_kit_gha::Runner, test_url: String) -> Result<(), deploy_kit_smoke_test::Error> {
+//! use deploy_kit_smoke_test::{Args, Checks, run_checks};
+//!
+//! // `Args` from the `test-*` inputs (all `Option<String>`, as given; `TestArgs::to_args` makes
+//! // them) ...
+//! let args = Args { url: Some(test_url), requests: Some("50".into()), ..Args::default() };
+//! // ... parsed once, naming inputs with the prefix: errors say "input `test-url`: ...".
+//! let checks = Checks::from_args(&args, "test-")?;
+//! checks.mask(runner); // before printing anything else about them (run_checks does it too)
+//! let verdict = run_checks(&checks, runner, runner.cancellation()).await?;
+//! runner.summary(&verdict.summary("Smoke test of the test listener")).ok();
+//! if let Some(error) = verdict.error() {
+//!     // roll back; `error` says which URL failed which check and what came back
+//! }
+//! # Ok(()) }
 //! ```
+//!
+//! - [`TestArgs`] declares the same inputs as `test-url`, `test-requests`, ... (`INPUT_TEST_*`):
+//!   flatten it into the action's `Args`, and [`TestArgs::to_args`] gives these [`Args`] (or
+//!   `None` without a `test-url`). Parse them with the [`TEST_PREFIX`].
+//! - [`Checks::from_args`] validates; its [`InputError`] names the (prefixed) input. Header values
+//!   and URL passwords are never quoted back.
+//! - [`run_checks`] masks [`Checks::secrets`], builds one HTTP client and runs both phases,
+//!   printing progress through the [`Runner`]. It returns [`Error::Cancelled`] at once when the
+//!   cancellation fires, and otherwise a [`Verdict`]: a failed check is a verdict, not an error.
+//! - [`Verdict`] holds per-URL [`UrlReport`]s ([`Problem`]s, [`Figures`]) and pooled figures;
+//!   [`Verdict::exit`] and [`Verdict::error`] turn it into the exit code and message, and
+//!   [`Verdict::summary`] / [`write_report`] into the step summary and the JSON report.
+//!
+//! # Definitions
+//!
+//! - A request **fails** when no response arrives within `timeout` (connect, headers and body
+//!   together) or the response breaks an expectation. Its latency is counted either way.
+//! - **Error rate** = failed / sent load requests of a URL. With 20 requests one failure is 5 %, so
+//!   the default `1%` allows none.
+//! - **Percentiles** are nearest-rank over all load requests, failed ones included: the p95 is the
+//!   value at rank ⌈0.95·n⌉ of the sorted latencies, a latency that really happened. Below 20
+//!   requests the p95 is the slowest request.
+//! - `requests: 0` makes the first passing response the only sample.
+//! - Overall outputs (`error-rate`, `p50-ms`, `p95-ms`) pool every URL's load requests; the gates
+//!   apply per URL, so a healthy URL cannot hide a failing one.
+//!
+//! # Exit codes
+//!
+//! 0 passed; 1 a URL answered and failed (an expectation with `wait-for: 0s`, the error-rate or
+//! p95 gate); 2 bad input, before any request; 3 a URL never passed before the `wait-for`
+//! deadline (and no URL failed a gate); 130/143 cancelled.
+//!
+//! # Network
+//!
+//! One reqwest client with rustls (system roots through rustls-platform-verifier). Proxies come
+//! from `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (curl's rules), as reqwest reads
+//! them by default; loopback is proxied too unless `NO_PROXY` lists it. Redirects are not
+//! followed unless `follow-redirects` (then up to 10). User-Agent: `deploy-kit/<version>
+//! smoke-test`. Checks that cannot meet TLS (plain-http URLs, no redirects followed, no https
+//! proxy) skip loading the system roots, about half the start-up time of a one-request check.
 
 mod checks;
 mod execute;
 mod expect;
 mod probe;
+mod report;
+mod request;
 mod stats;
+mod test_args;
+mod verdict;
 
-use std::path::PathBuf;
+use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
 
-use deploy_kit_gha::{Classify, Exit, InputError, Runner};
+pub use checks::Checks;
+pub use execute::{FIRST_DELAY, MAX_DELAY, run_checks};
+pub use expect::{BodyRule, Expectations, JsonRule, StatusSet};
+pub use probe::{Attempt, BODY_LIMIT};
+pub use report::write_report;
+pub use request::{METHODS, MIN_SECRET_LEN, mask_raw_headers};
+pub use stats::{FAILURES_KEPT, Figures, percentile};
+pub use test_args::{TEST_PREFIX, TestArgs};
+pub use verdict::{Gates, Problem, UrlReport, Verdict};
 
-pub use checks::{Checks, RawChecks};
-pub use stats::{UrlReport, Verdict, percentile};
-
-/// Inputs, one per `action.yml` input, each readable from `INPUT_*` or a flag.
-#[derive(Debug, clap::Args)]
+/// Inputs, one per `action.yml` input, each readable from `INPUT_*` or a flag. Every field is
+/// the raw text; [`Checks::from_args`] parses them.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Args {
-    /// URLs to check, one per line.
+    /// URLs to check, one per line (http or https). Required.
     #[arg(long, env = "INPUT_URL")]
     pub url: Option<String>,
     /// HTTP method: GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS.
@@ -37,34 +104,35 @@ pub struct Args {
     /// Request headers, one `Name: value` per line. Values are masked in logs.
     #[arg(long, env = "INPUT_HEADERS")]
     pub headers: Option<String>,
-    /// Passing statuses: codes and classes, e.g. `200`, `2xx`, `200,204` (default 2xx).
+    /// Passing statuses: codes and classes, e.g. `200`, `2xx`, `200,204`, `2xx,301` (default 2xx).
     #[arg(long, env = "INPUT_EXPECT_STATUS")]
     pub expect_status: Option<String>,
     /// The body must contain this text, or match `/regex/`.
     #[arg(long, env = "INPUT_EXPECT_BODY")]
     pub expect_body: Option<String>,
-    /// JSON assertions, one `/json/pointer=value` per line.
+    /// JSON assertions, one `/json/pointer=value` per line; the value is compared as JSON when
+    /// it parses as JSON, else as a string.
     #[arg(long, env = "INPUT_EXPECT_JSON")]
     pub expect_json: Option<String>,
-    /// Timeout of each request (default 10s).
+    /// Timeout of each request, e.g. `10s` (default 10s).
     #[arg(long, env = "INPUT_TIMEOUT")]
     pub timeout: Option<String>,
-    /// Deadline for a first passing response per URL (default 120s).
+    /// Deadline for a first passing response from every URL (default 120s).
     #[arg(long, env = "INPUT_WAIT_FOR")]
     pub wait_for: Option<String>,
-    /// Requests per URL after the first pass (default 20; 0 = only the first check).
+    /// Requests per URL after its first pass (default 20; 0 = the first pass is all).
     #[arg(long, env = "INPUT_REQUESTS")]
     pub requests: Option<String>,
-    /// Requests in flight at once (default 4).
+    /// Requests in flight at once, per URL (default 4).
     #[arg(long, env = "INPUT_CONCURRENCY")]
     pub concurrency: Option<String>,
-    /// Highest error rate that still passes (default 1%).
+    /// Highest error rate that still passes, per URL (default 1%).
     #[arg(long, env = "INPUT_MAX_ERROR_RATE")]
     pub max_error_rate: Option<String>,
-    /// Highest p95 latency that still passes, e.g. `800ms` (default: no limit).
+    /// Highest p95 latency that still passes, per URL, e.g. `800ms` (default: no limit).
     #[arg(long, env = "INPUT_MAX_P95")]
     pub max_p95: Option<String>,
-    /// Follow redirects (default false: a redirect is judged as it is).
+    /// Follow up to 10 redirects (default false: a redirect is judged by its own status).
     #[arg(long, env = "INPUT_FOLLOW_REDIRECTS")]
     pub follow_redirects: Option<String>,
 }
@@ -76,8 +144,14 @@ pub const OUTPUTS: &[&str] = &["passed", "error-rate", "p50-ms", "p95-ms", "repo
 pub enum Error {
     #[error(transparent)]
     Input(#[from] InputError),
-    #[error("smoke test failed:\n{}", .0.join("\n"))]
-    Failed(Vec<String>),
+    /// A URL answered and failed an expectation or a gate.
+    #[error("smoke test failed:\n{}", .problems.join("\n"))]
+    Failed { problems: Vec<String> },
+    /// Some URL never passed before the `wait-for` deadline (and none failed a gate).
+    #[error("smoke test timed out:\n{}", .problems.join("\n"))]
+    TimedOut { problems: Vec<String> },
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
     #[error("cannot build the HTTP client: {0}")]
     Client(reqwest::Error),
     #[error("cannot write {what}: {source}")]
@@ -91,64 +165,36 @@ impl Classify for Error {
     fn exit(&self) -> Exit {
         match self {
             Error::Input(_) => Exit::BadInput,
-            Error::Failed(_) | Error::Client(_) | Error::Write { .. } => Exit::Failed,
+            Error::TimedOut { .. } => Exit::TimedOut,
+            Error::Cancelled(cancelled) => cancelled.exit(),
+            Error::Failed { .. } | Error::Client(_) | Error::Write { .. } => Exit::Failed,
         }
     }
 }
 
-impl Args {
-    fn raw(&self) -> RawChecks<'_> {
-        RawChecks {
-            url: self.url.as_deref(),
-            method: self.method.as_deref(),
-            headers: self.headers.as_deref(),
-            expect_status: self.expect_status.as_deref(),
-            expect_body: self.expect_body.as_deref(),
-            expect_json: self.expect_json.as_deref(),
-            timeout: self.timeout.as_deref(),
-            wait_for: self.wait_for.as_deref(),
-            requests: self.requests.as_deref(),
-            concurrency: self.concurrency.as_deref(),
-            max_error_rate: self.max_error_rate.as_deref(),
-            max_p95: self.max_p95.as_deref(),
-            follow_redirects: self.follow_redirects.as_deref(),
-        }
-    }
-}
-
-/// Masks the secrets of `checks`, runs them and returns the figures. Prints progress only.
-pub async fn check(checks: &Checks, runner: &Runner) -> Result<Verdict, Error> {
-    for secret in &checks.secrets {
-        runner.mask(secret);
-    }
-    let client = probe::client(checks).map_err(Error::Client)?;
-    Ok(execute::run_checks(checks, &client, runner).await)
-}
-
+/// The action: parse, run the checks, then outputs, the summary table and the report file.
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
-    // Header values may be malformed secrets: mask every raw header line before validation can
-    // print anything about them.
-    for line in args
-        .headers
-        .as_deref()
-        .map(deploy_kit_gha::input::lines)
-        .unwrap_or_default()
-    {
-        if let Some((_, value)) = line.split_once(':') {
-            runner.mask(value.trim());
-        }
-    }
-    let checks = Checks::parse(&args.raw(), "")?;
-    let verdict = check(&checks, runner).await?;
+    mask_raw_headers(&args, runner);
+    let checks = Checks::from_args(&args, "")?;
+    let verdict = run_checks(&checks, runner, runner.cancellation()).await?;
 
     let report = write_report(&verdict, runner)?;
-    let ms =
-        |d: Option<std::time::Duration>| d.map_or(String::new(), |d| d.as_millis().to_string());
+    // Whole milliseconds, rounded: easy to compare in a shell (`test "$P95" -lt 500`).
+    let ms = |d: Option<std::time::Duration>| {
+        d.map_or(String::new(), |d| {
+            format!("{:.0}", d.as_secs_f64() * 1000.0)
+        })
+    };
     let outputs = [
         ("passed", verdict.passed().to_string()),
-        ("error-rate", format!("{:.4}", verdict.error_rate())),
-        ("p50-ms", ms(verdict.p50)),
-        ("p95-ms", ms(verdict.p95)),
+        (
+            "error-rate",
+            verdict
+                .error_rate()
+                .map_or(String::new(), |rate| format!("{rate:.4}")),
+        ),
+        ("p50-ms", ms(verdict.p50())),
+        ("p95-ms", ms(verdict.p95())),
         ("report", report.display().to_string()),
     ];
     for (name, value) in outputs {
@@ -165,26 +211,5 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
             what: "the step summary".into(),
             source,
         })?;
-    if verdict.passed() {
-        Ok(())
-    } else {
-        Err(Error::Failed(verdict.problems()))
-    }
-}
-
-fn write_report(verdict: &Verdict, runner: &Runner) -> Result<PathBuf, Error> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let path = runner
-        .env()
-        .temp_dir
-        .join(format!("smoke-test-{}-{nanos}.json", std::process::id()));
-    let mut text = serde_json::to_string_pretty(&verdict.to_json()).unwrap_or_default();
-    text.push('\n');
-    std::fs::write(&path, text).map_err(|source| Error::Write {
-        what: format!("the report {}", path.display()),
-        source,
-    })?;
-    Ok(path)
+    verdict.error().map_or(Ok(()), Err)
 }

@@ -2,70 +2,97 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::Client;
+use reqwest::{Client, Url};
 
 use crate::checks::Checks;
 
 /// Bodies are read up to this size for matching; more would only cost memory.
-const BODY_LIMIT: usize = 1 << 20;
+pub const BODY_LIMIT: usize = 1 << 20;
 /// How much of a body a failure message quotes.
 const BODY_QUOTE: usize = 300;
 
 /// The outcome of one request.
 #[derive(Debug, Clone)]
 pub struct Attempt {
+    /// From sending the request to the end of the body (or the failure).
     pub latency: Duration,
-    /// Why it failed, short (`expected status 2xx, got 503`); `None` when it passed.
+    /// The response status; `None` when no response came (connection failed, timed out).
+    pub status: Option<u16>,
+    /// Why it failed, short and stable (`expected status 2xx, got 503`); `None` when it passed.
     pub failure: Option<String>,
-    /// Timing and the start of the body, for the failure message.
+    /// Timing and the start of the body, for messages.
     pub detail: String,
 }
 
 impl Attempt {
-    pub fn failed(latency: Duration, failure: String) -> Self {
+    pub(crate) fn failed(latency: Duration, failure: String) -> Self {
         Self {
             latency,
+            status: None,
             failure: Some(failure),
-            detail: format!("after {}ms", latency.as_millis()),
-        }
-    }
-
-    /// The failure with its detail, for messages.
-    pub fn describe(&self) -> String {
-        match &self.failure {
-            Some(failure) => format!("{failure} ({})", self.detail),
-            None => format!("passed ({})", self.detail),
+            detail: format!("after {}", format_latency(latency)),
         }
     }
 
     pub fn passed(&self) -> bool {
         self.failure.is_none()
     }
+
+    /// The outcome with its detail: `expected status 2xx, got 500 (after 3ms; body: down)`.
+    pub fn describe(&self) -> String {
+        match &self.failure {
+            Some(failure) => format!("{failure} ({})", self.detail),
+            None => format!("passed ({})", self.detail),
+        }
+    }
 }
 
+/// The one HTTP client of a run: rustls, the User-Agent, the redirect policy. Proxies come from
+/// `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY`, as reqwest reads them by default.
 pub fn client(checks: &Checks) -> reqwest::Result<Client> {
     let redirects = if checks.follow_redirects {
         reqwest::redirect::Policy::limited(10)
     } else {
         reqwest::redirect::Policy::none()
     };
-    Client::builder()
+    let builder = Client::builder()
         .user_agent(concat!(
             "deploy-kit/",
             env!("CARGO_PKG_VERSION"),
             " smoke-test"
         ))
         .redirect(redirects)
-        .build()
+        .connect_timeout(checks.timeout);
+    let builder = if needs_tls(checks, |name| std::env::var(name).ok()) {
+        builder
+    } else {
+        // Loading the system roots reads every file in /etc/ssl/certs: about half of the run
+        // time of a one-request check. Plain-http checks that go nowhere else skip it.
+        builder.tls_certs_only([])
+    };
+    builder.build()
 }
 
-/// Sends one request; never longer than `timeout`.
-pub async fn probe(
-    client: &Client,
-    checks: &Checks,
-    url: &reqwest::Url,
-    timeout: Duration,
-) -> Attempt {
+/// Whether any connection of these checks can need TLS: an https URL, a redirect (it may lead
+/// to https), or an https proxy.
+fn needs_tls(checks: &Checks, env: impl Fn(&str) -> Option<String>) -> bool {
+    const PROXIES: &[&str] = &[
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ];
+    checks.follow_redirects
+        || checks.urls.iter().any(|url| url.scheme() != "http")
+        || PROXIES.iter().any(|name| {
+            env(name).is_some_and(|proxy| !proxy.trim().to_ascii_lowercase().starts_with("http://"))
+        })
+}
+
+/// Sends one request and judges the response; never takes longer than `timeout`.
+pub async fn probe(client: &Client, checks: &Checks, url: &Url, timeout: Duration) -> Attempt {
     let started = Instant::now();
     let mut request = client
         .request(checks.method.clone(), url.clone())
@@ -91,26 +118,38 @@ pub async fn probe(
     match result {
         Ok(Ok((status, body))) => {
             let text = String::from_utf8_lossy(&body);
-            let failure = checks.expect.check(status, &text).err();
-            let detail = format!("after {}ms{}", latency.as_millis(), quote_body(&text));
             Attempt {
                 latency,
-                failure,
-                detail,
+                status: Some(status),
+                failure: checks.expect.check(status, &text).err(),
+                detail: format!("after {}{}", format_latency(latency), quote_body(&text)),
             }
         }
         Ok(Err(error)) => Attempt::failed(latency, describe_error(&error, timeout)),
-        Err(_) => Attempt::failed(
-            latency,
-            format!("no response within {}ms", timeout.as_millis()),
-        ),
+        Err(_) => Attempt::failed(latency, no_response(timeout)),
+    }
+}
+
+fn no_response(timeout: Duration) -> String {
+    format!(
+        "no response within {}",
+        deploy_kit_gha::format_duration(timeout)
+    )
+}
+
+/// Whole milliseconds, or tenths below 10 ms: loopback answers in well under one.
+pub fn format_latency(latency: Duration) -> String {
+    let ms = latency.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1}ms")
+    } else {
+        format!("{}ms", latency.as_millis())
     }
 }
 
 fn quote_body(text: &str) -> String {
     // One line: a body quoted in a log should not look like more log lines.
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let text = text.as_str();
     if text.is_empty() {
         return "; empty body".into();
     }
@@ -122,27 +161,29 @@ fn quote_body(text: &str) -> String {
     format!("; body: {}{more}", &text[..end])
 }
 
-/// reqwest's Display is a bare "error sending request"; say what happened.
+/// reqwest's Display is a bare "error sending request"; say what happened, from the root cause.
 fn describe_error(error: &reqwest::Error, timeout: Duration) -> String {
     if error.is_timeout() {
-        return format!("no response within {}ms", timeout.as_millis());
+        return no_response(timeout);
     }
     let mut message = if error.is_connect() {
         "connection failed".to_owned()
     } else if error.is_redirect() {
-        "too many redirects".to_owned()
+        "too many redirects (more than 10)".to_owned()
+    } else if error.is_body() || error.is_decode() {
+        "the response broke off".to_owned()
     } else {
         "request failed".to_owned()
     };
     let mut source = std::error::Error::source(error);
-    let mut last = String::new();
+    let mut root = None;
     while let Some(cause) = source {
-        last = cause.to_string();
+        root = Some(cause.to_string());
         source = cause.source();
     }
-    if !last.is_empty() {
+    if let Some(root) = root.filter(|root| !root.is_empty()) {
         message.push_str(": ");
-        message.push_str(&last);
+        message.push_str(&root);
     }
     message
 }
@@ -152,16 +193,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bodies_are_quoted_short() {
+    fn bodies_are_quoted_short_on_one_line() {
         assert_eq!(quote_body(""), "; empty body");
         assert_eq!(quote_body("down"), "; body: down");
         assert_eq!(quote_body("<p>\n  down\n</p>"), "; body: <p> down </p>");
-        let long = "é".repeat(400);
-        let quoted = quote_body(&long);
-        assert!(
-            quoted.ends_with('…') && quoted.len() < 320,
-            "{}",
-            quoted.len()
-        );
+        let quoted = quote_body(&"é".repeat(400));
+        assert!(quoted.ends_with('…'), "{quoted}");
+        assert!(quoted.len() <= "; body: ".len() + BODY_QUOTE + '…'.len_utf8());
+    }
+
+    #[test]
+    fn latencies_read_well() {
+        assert_eq!(format_latency(Duration::from_micros(730)), "0.7ms");
+        assert_eq!(format_latency(Duration::from_micros(12_700)), "12ms");
+        assert_eq!(format_latency(Duration::from_secs(2)), "2000ms");
+    }
+
+    #[test]
+    fn tls_is_set_up_only_when_a_connection_can_need_it() {
+        let checks = |url: &str, follow: bool| {
+            let mut args = crate::Args {
+                url: Some(url.into()),
+                ..crate::Args::default()
+            };
+            args.follow_redirects = Some(follow.to_string());
+            Checks::from_args(&args, "").unwrap()
+        };
+        let none = |_: &str| None;
+        assert!(!needs_tls(&checks("http://a/\nhttp://b/", false), none));
+        assert!(needs_tls(&checks("http://a/\nhttps://b/", false), none));
+        assert!(needs_tls(&checks("http://a/", true), none));
+        let proxy =
+            |value: &'static str| move |name: &str| (name == "ALL_PROXY").then(|| value.to_owned());
+        assert!(!needs_tls(
+            &checks("http://a/", false),
+            proxy("http://proxy:3128")
+        ));
+        assert!(needs_tls(
+            &checks("http://a/", false),
+            proxy("https://proxy:3128")
+        ));
+        assert!(needs_tls(&checks("http://a/", false), proxy("proxy:3128")));
+    }
+
+    #[test]
+    fn describe_names_failure_and_detail() {
+        let attempt = Attempt::failed(Duration::from_millis(40), "connection failed".into());
+        assert_eq!(attempt.describe(), "connection failed (after 40ms)");
+        assert!(!attempt.passed());
     }
 }

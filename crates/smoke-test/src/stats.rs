@@ -1,115 +1,89 @@
-//! Figures and the verdict: error rate and latency percentiles per URL and overall.
+//! Figures: error rate and nearest-rank latency percentiles over a set of requests.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use deploy_kit_gha::summary::{Table, code};
-use serde_json::{Value, json};
-
-use crate::checks::Checks;
 use crate::probe::Attempt;
 
-/// Failures quoted per URL in the report; the rest are counted.
-const FAILURES_KEPT: usize = 10;
+/// Failures quoted in full per URL; the rest are counted by reason.
+pub const FAILURES_KEPT: usize = 10;
 
 /// Nearest-rank percentile (`p` in 0..=1) of sorted values: the smallest value with at least
-/// `p` of the samples at or below it. No interpolation, so it is always a latency that happened.
+/// `p` of the samples at or below it, i.e. the value at rank ⌈p·n⌉ (at least rank 1). No
+/// interpolation, so it is always a latency that really happened. `None` for no samples.
 pub fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
-    if sorted.is_empty() {
+    if sorted.is_empty() || !(0.0..=1.0).contains(&p) {
         return None;
     }
-    let rank = (p * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted.get(rank.min(sorted.len()) - 1).copied()
+    // p ≤ 1 and len ≥ 1, so the product is a small non-negative number: the cast cannot wrap.
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
-/// What happened at one URL.
-#[derive(Debug, Clone)]
-pub struct UrlReport {
-    pub url: String,
-    /// Tries until the first passing response.
-    pub tries: u32,
+/// What a set of requests to one URL (or all URLs) came to.
+#[derive(Debug, Clone, Default)]
+pub struct Figures {
     pub requests: usize,
     pub errors: usize,
+    /// Every request's latency, failed ones included, sorted.
     pub latencies: Vec<Duration>,
+    /// Responses per status code; `none` counts requests that got no response.
+    pub statuses: BTreeMap<String, usize>,
+    /// Failure reasons with their counts, most frequent first.
+    pub reasons: Vec<(String, usize)>,
+    /// The first [`FAILURES_KEPT`] failures with their detail (status, timing, body).
     pub failures: Vec<String>,
-    /// Why this URL failed its gates, if it did.
-    pub problem: Option<String>,
 }
 
-impl UrlReport {
-    pub(crate) fn never_passed(
-        url: &reqwest::Url,
-        tries: u32,
-        failure: String,
-        wait_for: Duration,
-    ) -> Self {
-        Self {
-            url: url.to_string(),
-            tries,
-            requests: 0,
-            errors: 0,
-            latencies: Vec::new(),
-            problem: Some(format!(
-                "no passing response within wait-for {} ({tries} tries); last: {failure}",
-                deploy_kit_gha::format_duration(wait_for)
-            )),
-            failures: vec![failure],
-        }
-    }
-
-    pub(crate) fn from_attempts(
-        url: &reqwest::Url,
-        tries: u32,
-        attempts: &[Attempt],
-        checks: &Checks,
-    ) -> Self {
+impl Figures {
+    pub fn from_attempts(attempts: &[Attempt]) -> Self {
         let mut latencies: Vec<Duration> = attempts.iter().map(|a| a.latency).collect();
-        latencies.sort();
-        let failures: Vec<String> = attempts
-            .iter()
-            .filter(|a| !a.passed())
-            .map(Attempt::describe)
-            .collect();
-        let mut report = Self {
-            url: url.to_string(),
-            tries,
+        latencies.sort_unstable();
+        let mut statuses = BTreeMap::new();
+        let mut reasons: Vec<(String, usize)> = Vec::new();
+        for attempt in attempts {
+            let status = attempt
+                .status
+                .map_or_else(|| "none".to_owned(), |s| s.to_string());
+            *statuses.entry(status).or_insert(0) += 1;
+            if let Some(reason) = &attempt.failure {
+                match reasons.iter_mut().find(|(known, _)| known == reason) {
+                    Some((_, count)) => *count += 1,
+                    None => reasons.push((reason.clone(), 1)),
+                }
+            }
+        }
+        // Stable: equally frequent reasons keep the order they were first seen in.
+        reasons.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+        let failed = attempts.iter().filter(|a| !a.passed());
+        Self {
             requests: attempts.len(),
-            errors: failures.len(),
+            errors: failed.clone().count(),
             latencies,
-            failures,
-            problem: None,
-        };
-        report.problem = report.gate(checks);
-        report.failures.truncate(FAILURES_KEPT);
-        report
-    }
-
-    fn gate(&self, checks: &Checks) -> Option<String> {
-        if self.error_rate() > checks.max_error_rate {
-            let first = self.failures.first().map(String::as_str).unwrap_or("");
-            return Some(format!(
-                "error rate {} is above max-error-rate {} ({} of {} failed; first: {first})",
-                format_rate(self.error_rate()),
-                format_rate(checks.max_error_rate),
-                self.errors,
-                self.requests
-            ));
-        }
-        match (checks.max_p95, self.p95()) {
-            (Some(max), Some(p95)) if p95 > max => Some(format!(
-                "p95 latency {} is above max-p95 {}",
-                format_ms(p95),
-                format_ms(max)
-            )),
-            _ => None,
+            statuses,
+            reasons,
+            failures: failed.take(FAILURES_KEPT).map(Attempt::describe).collect(),
         }
     }
 
-    pub fn error_rate(&self) -> f64 {
-        if self.requests == 0 {
-            1.0
-        } else {
-            self.errors as f64 / self.requests as f64
+    /// The figures of several sets together (the overall outputs).
+    pub fn merge<'a>(all: impl IntoIterator<Item = &'a Figures>) -> Self {
+        let mut merged = Figures::default();
+        for figures in all {
+            merged.requests += figures.requests;
+            merged.errors += figures.errors;
+            merged.latencies.extend_from_slice(&figures.latencies);
+            for (status, count) in &figures.statuses {
+                *merged.statuses.entry(status.clone()).or_insert(0) += count;
+            }
         }
+        merged.latencies.sort_unstable();
+        merged
+    }
+
+    /// errors / requests; `None` when no request was sent.
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.requests > 0).then(|| self.errors as f64 / self.requests as f64)
     }
 
     pub fn p50(&self) -> Option<Duration> {
@@ -120,129 +94,12 @@ impl UrlReport {
         percentile(&self.latencies, 0.95)
     }
 
-    pub fn one_line(&self) -> String {
-        let verdict = if self.problem.is_none() {
-            "passed"
-        } else {
-            "failed"
-        };
-        format!(
-            "{verdict}: {} requests, {} errors, p50 {}, p95 {}",
-            self.requests,
-            self.errors,
-            self.p50().map_or("-".into(), format_ms),
-            self.p95().map_or("-".into(), format_ms)
-        )
+    pub fn max(&self) -> Option<Duration> {
+        self.latencies.last().copied()
     }
 }
 
-/// The result of all checks.
-#[derive(Debug, Clone)]
-pub struct Verdict {
-    pub urls: Vec<UrlReport>,
-    pub requests: usize,
-    pub errors: usize,
-    pub p50: Option<Duration>,
-    pub p95: Option<Duration>,
-}
-
-impl Verdict {
-    pub(crate) fn new(urls: Vec<UrlReport>, _checks: &Checks) -> Self {
-        let mut all: Vec<Duration> = urls
-            .iter()
-            .flat_map(|u| u.latencies.iter().copied())
-            .collect();
-        all.sort();
-        Self {
-            requests: urls.iter().map(|u| u.requests).sum(),
-            errors: urls.iter().map(|u| u.errors).sum(),
-            p50: percentile(&all, 0.50),
-            p95: percentile(&all, 0.95),
-            urls,
-        }
-    }
-
-    pub fn passed(&self) -> bool {
-        self.urls.iter().all(|u| u.problem.is_none())
-    }
-
-    pub fn error_rate(&self) -> f64 {
-        if self.requests == 0 {
-            1.0
-        } else {
-            self.errors as f64 / self.requests as f64
-        }
-    }
-
-    /// Each failing URL with its reason, one per line.
-    pub fn problems(&self) -> Vec<String> {
-        self.urls
-            .iter()
-            .filter_map(|u| u.problem.as_ref().map(|p| format!("`{}`: {p}", u.url)))
-            .collect()
-    }
-
-    /// The step-summary Markdown.
-    pub fn summary(&self, title: &str) -> String {
-        let mut table = Table::new([
-            "URL",
-            "tries",
-            "requests",
-            "errors",
-            "error rate",
-            "p50",
-            "p95",
-            "verdict",
-        ]);
-        for u in &self.urls {
-            let verdict = match &u.problem {
-                None => "✅ passed".to_owned(),
-                Some(problem) => format!("❌ {problem}"),
-            };
-            table.row([
-                code(&u.url),
-                u.tries.to_string(),
-                u.requests.to_string(),
-                u.errors.to_string(),
-                format_rate(u.error_rate()),
-                u.p50().map_or("-".into(), format_ms),
-                u.p95().map_or("-".into(), format_ms),
-                verdict,
-            ]);
-        }
-        let result = if self.passed() { "passed" } else { "failed" };
-        format!("### {title}: {result}\n\n{}\n", table.render())
-    }
-
-    /// The JSON report written to a file (`report` output).
-    pub fn to_json(&self) -> Value {
-        let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
-        json!({
-            "passed": self.passed(),
-            "requests": self.requests,
-            "errors": self.errors,
-            "error_rate": self.error_rate(),
-            "p50_ms": ms(self.p50),
-            "p95_ms": ms(self.p95),
-            "urls": self.urls.iter().map(|u| json!({
-                "url": u.url,
-                "tries": u.tries,
-                "requests": u.requests,
-                "errors": u.errors,
-                "error_rate": u.error_rate(),
-                "p50_ms": ms(u.p50()),
-                "p95_ms": ms(u.p95()),
-                "problem": u.problem,
-                "failures": u.failures,
-            })).collect::<Vec<_>>(),
-        })
-    }
-}
-
-pub fn format_ms(duration: Duration) -> String {
-    format!("{}ms", duration.as_millis())
-}
-
+/// `1.25%`.
 pub fn format_rate(rate: f64) -> String {
     format!("{:.2}%", rate * 100.0)
 }
@@ -255,26 +112,90 @@ mod tests {
         values.iter().map(|v| Duration::from_millis(*v)).collect()
     }
 
+    fn attempt(ms: u64, status: Option<u16>, failure: Option<&str>) -> Attempt {
+        Attempt {
+            latency: Duration::from_millis(ms),
+            status,
+            failure: failure.map(str::to_owned),
+            detail: format!("after {ms}ms"),
+        }
+    }
+
     #[test]
     fn nearest_rank_percentiles() {
-        let values = ms(&(1..=20).collect::<Vec<_>>());
-        assert_eq!(percentile(&values, 0.95), Some(Duration::from_millis(19)));
-        assert_eq!(percentile(&values, 0.50), Some(Duration::from_millis(10)));
-        assert_eq!(percentile(&ms(&[7]), 0.95), Some(Duration::from_millis(7)));
+        let twenty = ms(&(1..=20).collect::<Vec<_>>());
+        // rank ⌈0.95·20⌉ = 19, ⌈0.5·20⌉ = 10
+        assert_eq!(percentile(&twenty, 0.95), Some(Duration::from_millis(19)));
+        assert_eq!(percentile(&twenty, 0.50), Some(Duration::from_millis(10)));
+        // With fewer than 20 samples the p95 is the maximum.
         assert_eq!(
-            percentile(&ms(&[1, 100]), 0.95),
+            percentile(&ms(&[1, 2, 3, 100]), 0.95),
             Some(Duration::from_millis(100))
         );
-        assert_eq!(percentile(&[], 0.5), None);
+        assert_eq!(percentile(&ms(&[7]), 0.95), Some(Duration::from_millis(7)));
         assert_eq!(
             percentile(&ms(&[3, 4]), 0.0),
             Some(Duration::from_millis(3))
         );
+        assert_eq!(
+            percentile(&ms(&[3, 4]), 1.0),
+            Some(Duration::from_millis(4))
+        );
+        assert_eq!(percentile(&[], 0.5), None);
+        assert_eq!(percentile(&ms(&[3]), f64::NAN), None);
+    }
+
+    #[test]
+    fn the_p95_of_100_ignores_the_worst_five() {
+        let mut values = ms(&[10; 95]);
+        values.extend(ms(&[900; 5]));
+        assert_eq!(percentile(&values, 0.95), Some(Duration::from_millis(10)));
+        values.push(Duration::from_millis(900));
+        // 101 samples: rank ⌈95.95⌉ = 96, one of the slow ones.
+        assert_eq!(percentile(&values, 0.95), Some(Duration::from_millis(900)));
+    }
+
+    #[test]
+    fn figures_count_statuses_and_reasons() {
+        let figures = Figures::from_attempts(&[
+            attempt(5, Some(200), None),
+            attempt(7, Some(502), Some("expected status 2xx, got 502")),
+            attempt(30, None, Some("no response within 30ms")),
+            attempt(6, Some(502), Some("expected status 2xx, got 502")),
+        ]);
+        assert_eq!((figures.requests, figures.errors), (4, 3));
+        assert_eq!(figures.error_rate(), Some(0.75));
+        assert_eq!(figures.statuses["502"], 2);
+        assert_eq!(figures.statuses["none"], 1);
+        assert_eq!(
+            figures.reasons,
+            [
+                ("expected status 2xx, got 502".to_owned(), 2),
+                ("no response within 30ms".to_owned(), 1)
+            ]
+        );
+        assert_eq!(figures.failures.len(), 3);
+        assert_eq!(figures.max(), Some(Duration::from_millis(30)));
+    }
+
+    #[test]
+    fn no_requests_no_rate() {
+        assert_eq!(Figures::default().error_rate(), None);
+        assert_eq!(Figures::default().p95(), None);
+    }
+
+    #[test]
+    fn merged_figures_pool_latencies() {
+        let a = Figures::from_attempts(&[attempt(1, Some(200), None)]);
+        let b = Figures::from_attempts(&[attempt(9, Some(500), Some("x"))]);
+        let all = Figures::merge([&a, &b]);
+        assert_eq!((all.requests, all.errors), (2, 1));
+        assert_eq!(all.latencies, ms(&[1, 9]));
     }
 
     #[test]
     fn rates_format_as_percent() {
         assert_eq!(format_rate(0.0125), "1.25%");
-        assert_eq!(format_ms(Duration::from_micros(12_700)), "12ms");
+        assert_eq!(format_rate(0.0), "0.00%");
     }
 }
