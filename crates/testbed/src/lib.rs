@@ -1,12 +1,52 @@
-//! Starts the local AWS test bed (`tests/bed/up`) for one test, in its own state dir on its own
-//! ephemeral port, and stops it when dropped. The bed also stops by itself if the test process
-//! dies, so a crashed test leaves nothing running.
+//! The local AWS test bed (`tests/bed`) for one test: [`Bed::start`] runs `tests/bed/up` in a
+//! fresh state dir (its own ephemeral port, so tests run in parallel), and dropping the bed runs
+//! `tests/bed/down`. The bed also stops by itself when the test process dies, so a crashed test
+//! leaves nothing running. `tests/README.md` says what the bed emulates and how faithfully.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), deploy_kit_testbed::BedError> {
+//! use deploy_kit_testbed::{Bed, Component};
+//! let bed = Bed::start(&[Component::Aws])?;
+//! bed.time_scale(0.05)?; // lifecycle durations x0.05: a 5-minute bake lasts 15 s
+//! bed.scenario(r#"{"service": "api", "health": "failing"}"#)?;
+//! let ecs = aws_sdk_ecs::Client::new(&bed.sdk_config().await);
+//! # let _ = ecs; Ok(()) }
+//! ```
 
+pub mod act;
+pub mod docker;
+
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_types::sdk_config::SharedCredentialsProvider;
+
+/// What `tests/bed/up` starts besides moto (which always runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    /// moto, extended: ECS deployments and tasks, STS, ECR, CloudWatch Logs.
+    Aws,
+    /// The fake GitHub OIDC endpoint's `ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN`.
+    Oidc,
+    /// A docker engine and registry behind the bed's ECR.
+    Docker,
+    /// act in the virtualenv (checked, nothing started).
+    Act,
+}
+
+impl Component {
+    fn arg(self) -> &'static str {
+        match self {
+            Self::Aws => "aws",
+            Self::Oidc => "oidc",
+            Self::Docker => "docker",
+            Self::Act => "act",
+        }
+    }
+}
 
 /// A running bed.
 pub struct Bed {
@@ -14,6 +54,7 @@ pub struct Bed {
     state: PathBuf,
 }
 
+/// Why the bed could not start or answer.
 #[derive(Debug)]
 pub struct BedError(pub String);
 
@@ -31,35 +72,39 @@ pub fn repo_root() -> PathBuf {
 }
 
 impl Bed {
-    pub fn start() -> Result<Self, BedError> {
-        let state = std::env::temp_dir().join(format!(
-            "deploy-kit-bed-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos())
-        ));
+    /// Starts a bed with these components (moto always runs; `&[]` means the default,
+    /// `aws oidc`) in a fresh state dir, stopped when the test process exits at the latest.
+    pub fn start(components: &[Component]) -> Result<Self, BedError> {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let state =
+            std::env::temp_dir().join(format!("deploy-kit-bed-{}-{nanos}", std::process::id()));
         let output = Command::new(repo_root().join("tests/bed/up"))
             .args(["--parent-pid", &std::process::id().to_string()])
+            .args(components.iter().map(|c| c.arg()))
             .env("BED_STATE_DIR", &state)
             .env("BED_TTL", "900")
             .output()
             .map_err(|e| BedError(format!("cannot run tests/bed/up: {e}")))?;
+        // Parsed before the status check, so a failed start still gets cleaned up by Drop.
+        let bed = Self {
+            env: parse_env(&String::from_utf8_lossy(&output.stdout)),
+            state,
+        };
         if !output.status.success() {
             return Err(BedError(format!(
                 "tests/bed/up failed: {}",
                 String::from_utf8_lossy(&output.stderr)
             )));
         }
-        let env = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| line.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        Ok(Self { env, state })
+        Ok(bed)
     }
 
-    /// The environment a process needs to use the bed (endpoint, region, dummy credentials).
+    /// The environment a process needs to use the bed, as `up` printed it: `AWS_ENDPOINT_URL`,
+    /// `AWS_REGION`, `AWS_DEFAULT_REGION`, dummy `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_EC2_METADATA_DISABLED`, `BED_URL`, `BED_STATE_DIR`, `BED_COMPONENTS`, and what the
+    /// components add (`ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN`, `DOCKER_HOST`, ...).
     pub fn env(&self) -> &[(String, String)] {
         &self.env
     }
@@ -75,7 +120,12 @@ impl Bed {
         self.var("AWS_ENDPOINT_URL").unwrap_or_default()
     }
 
-    /// An SDK configuration pointed at the bed.
+    /// The bed's state dir (logs: `server.log`).
+    pub fn state_dir(&self) -> &Path {
+        &self.state
+    }
+
+    /// An SDK configuration pointed at the bed: its endpoint, us-east-1, static dummy credentials.
     pub async fn sdk_config(&self) -> SdkConfig {
         let credentials = aws_credential_types::Credentials::new(
             "testing",
@@ -91,6 +141,82 @@ impl Bed {
             .load()
             .await
     }
+
+    /// Sets scenario knobs (`POST /_bed/scenario`): a JSON object such as
+    /// `{"service": "api", "scenario": "failing-health-check"}`; see `tests/README.md`.
+    pub fn scenario(&self, json: &str) -> Result<(), BedError> {
+        self.expect_ok("POST", "/_bed/scenario", json).map(drop)
+    }
+
+    /// Multiplies every lifecycle duration by `scale` from now on (`POST /_bed/time-scale`).
+    pub fn time_scale(&self, scale: f64) -> Result<(), BedError> {
+        self.expect_ok(
+            "POST",
+            "/_bed/time-scale",
+            &format!(r#"{{"timeScale": {scale}}}"#),
+        )
+        .map(drop)
+    }
+
+    /// `GET /_bed/deployments`: each service deployment's status, stages with times,
+    /// `terminalAt`/`terminalSeenAt` (epoch ms) and the describe calls it received.
+    pub fn deployments(&self) -> Result<serde_json::Value, BedError> {
+        let body = self.expect_ok("GET", "/_bed/deployments", "")?;
+        serde_json::from_str(&body).map_err(|e| BedError(format!("/_bed/deployments: {e}")))
+    }
+
+    /// `GET path` on the bed: the response status and body.
+    pub fn get(&self, path: &str) -> Result<(u16, String), BedError> {
+        self.request("GET", path, "")
+    }
+
+    /// `POST path` with a JSON body: the response status and body.
+    pub fn post(&self, path: &str, json: &str) -> Result<(u16, String), BedError> {
+        self.request("POST", path, json)
+    }
+
+    fn expect_ok(&self, method: &str, path: &str, body: &str) -> Result<String, BedError> {
+        match self.request(method, path, body)? {
+            (200, body) => Ok(body),
+            (status, body) => Err(BedError(format!("{method} {path}: {status} {body}"))),
+        }
+    }
+
+    // Plain HTTP/1.1 over std: control calls need no HTTP client and no async runtime.
+    fn request(&self, method: &str, path: &str, body: &str) -> Result<(u16, String), BedError> {
+        let err = |e: std::io::Error| BedError(format!("{method} {path}: {e}"));
+        let host = self
+            .endpoint_url()
+            .trim_start_matches("http://")
+            .trim_end_matches('/');
+        let mut stream = std::net::TcpStream::connect(host).map_err(err)?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .map_err(err)?;
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .map_err(err)?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).map_err(err)?;
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| BedError(format!("{method} {path}: bad response {head:?}")))?;
+        Ok((status, body.to_owned()))
+    }
+}
+
+fn parse_env(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }
 
 impl Drop for Bed {

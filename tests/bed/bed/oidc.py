@@ -6,12 +6,18 @@ the URL (plus `&audience=...`) with `Authorization: Bearer <request token>` and 
 so the STS patch can verify it exactly as AWS verifies GitHub's tokens (signature, exp, aud).
 
 Routes:
-    GET  /_bed/oidc/token?audience=A   the token (401 without the right bearer)
+    GET  /_bed/oidc/token?api-version=2.0&audience=A
+                                       the token (401 without the right bearer); `up` prints
+                                       the URL with `?api-version=2.0`, as GitHub's has a query,
+                                       so clients append `&audience=`
     POST /_bed/oidc/claims             JSON object merged into the claims of later tokens
-                                       (a null value removes a claim; {} resets nothing)
+                                       (a null value removes a claim)
     POST /_bed/oidc/reset              back to the default claims
     GET  /_bed/oidc/jwks               the public key, as GitHub publishes it
+    GET  /_bed/oidc/.well-known/openid-configuration
     POST /_bed/oidc/verify             {"token", "audience"} -> claims or 400 {"error"}
+
+In-process, other bed modules (the STS patch) call `verify(token, audience)` of this module.
 """
 
 import base64
@@ -187,6 +193,14 @@ def handle(environ, start_response):
         return respond(start_response, "200 OK", {})
     if path == "/_bed/oidc/jwks":
         return respond(start_response, "200 OK", jwks())
+    if path == "/_bed/oidc/.well-known/openid-configuration":
+        base = f"http://{environ.get('HTTP_HOST', '127.0.0.1')}/_bed/oidc"
+        return respond(start_response, "200 OK", {
+            "issuer": ISSUER, "jwks_uri": f"{base}/jwks",
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["id_token"], "subject_types_supported": ["public"],
+            "claims_supported": sorted(default_claims()),
+        })
     if path == "/_bed/oidc/verify" and method == "POST":
         body = read_json(environ)
         try:
@@ -195,6 +209,14 @@ def handle(environ, start_response):
             return respond(start_response, "400 Bad Request", {"error": str(err)})
         return respond(start_response, "200 OK", claims)
     return respond(start_response, "404 Not Found", {"error": f"no route {method} {path}"})
+
+
+def env(base_url):
+    """What a job gets from GitHub to ask for a token; `up` prints the same lines."""
+    return {
+        "ACTIONS_ID_TOKEN_REQUEST_URL": f"{base_url}/_bed/oidc/token?api-version=2.0",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": REQUEST_TOKEN,
+    }
 
 
 def install(app, state_dir=None):

@@ -102,7 +102,7 @@ fn empty_env_inputs_count_as_unset() {
 
 #[test]
 fn render_taskdef_from_a_live_family_in_the_test_bed() {
-    let bed = deploy_kit_testbed::Bed::start().unwrap();
+    let bed = deploy_kit_testbed::Bed::start(&[]).unwrap();
     let register = Command::new(deploy_kit_testbed::repo_root().join("tests/bed/.venv/bin/python"))
         .args(["-c", "import boto3,sys; boto3.client('ecs').register_task_definition(family='api', containerDefinitions=[{'name':'web','image':'web:1','essential':True,'memory':512}])"])
         .envs(bed.env().iter().map(|(k, v)| (k.as_str(), v.as_str())))

@@ -10,7 +10,8 @@ async fn token(bed: &Bed, bearer: &str, audience: Option<&str>) -> (u16, Value) 
         .expect("OIDC URL")
         .to_owned();
     if let Some(audience) = audience {
-        url = format!("{url}?audience={audience}");
+        // GitHub's URL already has a query (`?api-version=2.0`); clients append to it.
+        url = format!("{url}&audience={audience}");
     }
     let resp = reqwest::Client::new()
         .get(url)
@@ -52,7 +53,7 @@ async fn verify(bed: &Bed, jwt: &str, audience: &str) -> Result<Value, String> {
 
 #[tokio::test]
 async fn bearer_is_required() {
-    let bed = Bed::start().expect("bed");
+    let bed = Bed::start(&[]).expect("bed");
     let request_token = bed
         .var("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
         .expect("request token");
@@ -76,7 +77,7 @@ async fn bearer_is_required() {
 
 #[tokio::test]
 async fn audience_is_honoured_and_signature_checked() {
-    let bed = Bed::start().expect("bed");
+    let bed = Bed::start(&[]).expect("bed");
     let request_token = bed.var("ACTIONS_ID_TOKEN_REQUEST_TOKEN").unwrap();
     let (_, body) = token(&bed, request_token, Some("sts.amazonaws.com")).await;
     let jwt = body["value"].as_str().unwrap();
@@ -129,7 +130,7 @@ async fn audience_is_honoured_and_signature_checked() {
 
 #[tokio::test]
 async fn claims_can_be_overridden() {
-    let bed = Bed::start().expect("bed");
+    let bed = Bed::start(&[]).expect("bed");
     let request_token = bed.var("ACTIONS_ID_TOKEN_REQUEST_TOKEN").unwrap();
     let (status, _) = post(
         &bed,

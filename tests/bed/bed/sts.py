@@ -1,0 +1,136 @@
+"""STS AssumeRoleWithWebIdentity as AWS answers it for GitHub's OIDC tokens, with failure knobs.
+
+moto accepts any token. Here the token is checked first, like AWS does, with the OIDC plug-in's
+verifier (bed.state["oidc_verify"](token) -> claims, else bed.oidc.verify(token, audience)):
+signature, issuer, expiry, audience. Then the role's trust conditions (knob `trust`), then moto
+hands out credentials. Knobs, POST /_bed/sts (GET shows them and the call count):
+
+    {"reject": "AccessDenied" | "InvalidIdentityToken" | "ExpiredTokenException",
+     "message": "...",                 optional, replaces the realistic default message
+     "failTimes": N,                   the next N calls fail transiently ...
+     "failWith": "IDPCommunicationError" | "Throttling" | "500" | "503",   ... with this
+     "trust": {"sub": "repo:org/app:environment:prod*", "aud": "sts.amazonaws.com"},
+                                       StringLike conditions on the claims (AccessDenied if not)
+     "audience": "sts.amazonaws.com",  the client ID registered for the provider
+     "verify": true,                   false: accept any token (as moto does)
+     "reset": true}
+"""
+
+import base64
+import fnmatch
+import json
+import sys
+import time
+import uuid
+from xml.sax.saxutils import escape
+
+DEFAULTS = {"reject": None, "message": None, "failTimes": 0, "failWith": "IDPCommunicationError",
+            "trust": {}, "audience": "sts.amazonaws.com", "verify": True}
+MESSAGES = {
+    "AccessDenied": (403, "Not authorized to perform sts:AssumeRoleWithWebIdentity"),
+    "InvalidIdentityToken": (400, "Incorrect token audience"),
+    "ExpiredTokenException": (400, "Token expired: current date/time {now} must be before the "
+                                   "expiration date/time{exp}"),
+    "IDPCommunicationError": (400, "Couldn't retrieve verification key from your identity "
+                                   "provider,  please reference AssumeRoleWithWebIdentity "
+                                   "documentation for requirements"),
+    "Throttling": (400, "Rate exceeded"),
+    "500": (500, "An internal error has occurred. Try again."),
+    "503": (503, "Service is unavailable. Try again."),
+}
+CODES_5XX = {"500": "InternalFailure", "503": "ServiceUnavailable"}
+BAD_TOKEN = ("The web identity token that was passed could not be validated by AWS. Get a new "
+             "identity token from the identity provider and then retry the request.")
+
+
+def _knobs(bed):
+    return bed.state.setdefault("sts", {**DEFAULTS, "calls": 0})
+
+
+def error_xml(code, message, status):
+    kind = "Receiver" if status >= 500 else "Sender"
+    return status, (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        f"<Error><Type>{kind}</Type><Code>{escape(code)}</Code>"
+        f"<Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>")
+
+
+def _error(knobs, code, message=None, **fmt):
+    status, default = MESSAGES[code]
+    return error_xml(CODES_5XX.get(code, code), message or default.format(**fmt), status)
+
+
+def _verify(bed, token, audience):
+    """The token's claims, or raises ValueError as the OIDC plug-in does."""
+    verifier = bed.state.get("oidc_verify")
+    if verifier is not None:
+        return verifier(token)
+    oidc = sys.modules.get("bed.oidc")
+    if oidc is not None and hasattr(oidc, "verify"):
+        return oidc.verify(token, audience)
+    return None  # no OIDC plug-in: nothing to check against
+
+
+def assume_role_with_web_identity(bed, params, _environ):
+    knobs = _knobs(bed)
+    knobs["calls"] += 1
+    if knobs["failTimes"] > 0:
+        knobs["failTimes"] -= 1
+        return _error(knobs, knobs["failWith"])
+    if knobs["reject"]:
+        now = int(time.time())
+        return _error(knobs, knobs["reject"], knobs["message"], now=now, exp=now - 60)
+    token = params.get("WebIdentityToken", "")
+    claims = {}
+    if knobs["verify"]:
+        try:
+            claims = _verify(bed, token, knobs["audience"]) or {}
+        except ValueError as err:
+            text = str(err)
+            if "expired" in text:
+                return _error(knobs, "ExpiredTokenException", now=int(time.time()),
+                              exp=_unverified_exp(token))
+            if "audience" in text:
+                return _error(knobs, "InvalidIdentityToken")
+            return error_xml("InvalidIdentityToken", BAD_TOKEN, 400)
+    for key, pattern in (knobs["trust"] or {}).items():
+        values = claims.get(key)
+        values = values if isinstance(values, list) else [values]
+        if not any(isinstance(v, str) and fnmatch.fnmatchcase(v, pattern) for v in values):
+            return _error(knobs, "AccessDenied")
+    return None  # moto hands out the credentials
+
+
+def _unverified_exp(token):
+    try:
+        body = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))).get("exp", 0)
+    except (IndexError, ValueError):
+        return 0
+
+
+def control(bed, method, _query, payload):
+    knobs = _knobs(bed)
+    if method == "POST":
+        if payload.get("reset"):
+            knobs.clear()
+            knobs.update({**DEFAULTS, "calls": 0})
+        unknown = sorted(set(payload) - set(DEFAULTS) - {"reset"})
+        if unknown:
+            raise ValueError(f"unknown STS knob(s) {unknown}; known: {sorted(DEFAULTS)}")
+        if payload.get("reject") not in (None, "AccessDenied", "InvalidIdentityToken",
+                                         "ExpiredTokenException"):
+            raise ValueError("reject is AccessDenied, InvalidIdentityToken or ExpiredTokenException")
+        if "failWith" in payload and payload["failWith"] not in MESSAGES:
+            raise ValueError(f"failWith is one of {sorted(MESSAGES)}")
+        knobs.update({k: v for k, v in payload.items() if k != "reset"})
+    return 200, knobs
+
+
+def install(bed):
+    from bed.server import json_control
+
+    _knobs(bed)
+    bed.add_query_action("sts", "AssumeRoleWithWebIdentity", assume_role_with_web_identity)
+    bed.add_control("sts", json_control(control))
