@@ -1,0 +1,169 @@
+//! ecs-blue-green: deploy a task definition to an ECS service with the service's native
+//! deployment strategy (BLUE_GREEN, CANARY, LINEAR or ROLLING), follow it, and roll back on
+//! failure, timeout and cancel.
+//!
+//! Parse, then validate, then act: [`Input::from_args`] checks every input before any AWS call
+//! (a bad input exits 2 with nothing written); [`preflight::check`] reads the service and refuses
+//! what cannot work before any write.
+//!
+//! State of this crate: inputs, the polling policy, the pre-flight checks, the UpdateService
+//! deployment configuration ([`update`]), following a deployment ([`watch`]) and the
+//! StopServiceDeployment rollback ([`rollback`]) are implemented and tested as building blocks.
+//! `run` does not yet chain them: registering the task definition, sending UpdateService,
+//! finding the new deployment, the PAUSE-hook smoke test, cancellation, outputs and the summary
+//! are still to do.
+
+mod input;
+pub mod poll;
+pub mod preflight;
+pub mod rollback;
+pub mod update;
+pub mod watch;
+
+use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
+
+pub use input::{Input, Strategy, TaskDefinitionSource};
+pub use preflight::{Refusal, Service};
+
+/// Inputs, one per `action.yml` input, each readable from `INPUT_*` or a flag. Every field is the
+/// raw text; [`Input::from_args`] parses them.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Args {
+    /// ECS cluster name or ARN (default `default`).
+    #[arg(long, env = "INPUT_CLUSTER")]
+    pub cluster: Option<String>,
+    /// ECS service name or ARN. Required.
+    #[arg(long, env = "INPUT_SERVICE")]
+    pub service: Option<String>,
+    /// Path to a rendered task definition JSON file, or a task definition ARN to deploy as is.
+    /// Required.
+    #[arg(long, env = "INPUT_TASK_DEFINITION")]
+    pub task_definition: Option<String>,
+    /// `keep` (the service's own strategy, default), `blue-green`, `canary`, `linear` or `rolling`.
+    #[arg(long, env = "INPUT_STRATEGY")]
+    pub strategy: Option<String>,
+    /// How long both revisions run after production traffic moves, e.g. `5m` (whole minutes).
+    #[arg(long, env = "INPUT_BAKE_TIME")]
+    pub bake_time: Option<String>,
+    /// Canary: percentage of production traffic shifted first, e.g. `10%`.
+    #[arg(long, env = "INPUT_CANARY_PERCENT")]
+    pub canary_percent: Option<String>,
+    /// Canary: how long the canary runs before the rest of the traffic moves, e.g. `5m`.
+    #[arg(long, env = "INPUT_CANARY_BAKE_TIME")]
+    pub canary_bake_time: Option<String>,
+    /// Linear: percentage of production traffic shifted per step, e.g. `20%`.
+    #[arg(long, env = "INPUT_LINEAR_STEP_PERCENT")]
+    pub linear_step_percent: Option<String>,
+    /// Linear: time between steps, e.g. `2m`.
+    #[arg(long, env = "INPUT_LINEAR_STEP_INTERVAL")]
+    pub linear_step_interval: Option<String>,
+    /// CloudWatch alarm names, one per line; the deployment rolls back when one fires.
+    #[arg(long, env = "INPUT_ALARMS")]
+    pub alarms: Option<String>,
+    /// Deployment circuit breaker with rollback (default true for `rolling`).
+    #[arg(long, env = "INPUT_CIRCUIT_BREAKER")]
+    pub circuit_breaker: Option<String>,
+    /// The smoke checks of the test listener: `test-url`, `test-requests`, ... (the smoke-test
+    /// inputs under a `test-` prefix). With `test-url`, a PAUSE hook holds the deployment
+    /// before production traffic moves while they run.
+    #[command(flatten)]
+    pub test: deploy_kit_smoke_test::TestArgs,
+    /// Desired task count to set on the service (default: unchanged).
+    #[arg(long, env = "INPUT_DESIRED_COUNT")]
+    pub desired_count: Option<String>,
+    /// Start a new deployment even when nothing changed (default false).
+    #[arg(long, env = "INPUT_FORCE_NEW_DEPLOYMENT")]
+    pub force_new_deployment: Option<String>,
+    /// How long to follow the deployment, e.g. `30m` (default 30m).
+    #[arg(long, env = "INPUT_TIMEOUT")]
+    pub timeout: Option<String>,
+    /// Roll back with StopServiceDeployment when the timeout passes (default true).
+    #[arg(long, env = "INPUT_ROLLBACK_ON_TIMEOUT")]
+    pub rollback_on_timeout: Option<String>,
+    /// Roll back when the workflow is cancelled (default true).
+    #[arg(long, env = "INPUT_ROLLBACK_ON_CANCEL")]
+    pub rollback_on_cancel: Option<String>,
+    /// Follow the deployment to its end (default true); false returns once it has started.
+    #[arg(long, env = "INPUT_WAIT")]
+    pub wait: Option<String>,
+    /// Pre-flight and print what would change; write nothing (default false).
+    #[arg(long, env = "INPUT_DRY_RUN")]
+    pub dry_run: Option<String>,
+}
+
+/// The outputs `action.yml` declares.
+pub const OUTPUTS: &[&str] = &[
+    "task-definition-arn",
+    "previous-task-definition-arn",
+    "service-deployment-arn",
+    "status",
+    "console-url",
+    "duration-seconds",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("no AWS region: set `aws-region` on oidc-login, or AWS_REGION in the environment")]
+    NoRegion,
+    /// Pre-flight refused: nothing was written.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// An AWS call failed (after the SDK's retries).
+    #[error("{call} for service `{service}` in cluster `{cluster}` failed: {message}")]
+    Aws {
+        call: &'static str,
+        cluster: String,
+        service: String,
+        message: String,
+    },
+    /// The deployment ended in ROLLBACK_*, STOPPED, or the smoke checks failed.
+    #[error("{0}")]
+    Failed(String),
+    #[error("{0}")]
+    TimedOut(String),
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
+    #[error("{0} is not implemented yet in this build of deploy-kit")]
+    NotImplemented(&'static str),
+}
+
+impl Classify for Error {
+    fn exit(&self) -> Exit {
+        match self {
+            Error::Input(_) | Error::NoRegion | Error::Refused(_) => Exit::BadInput,
+            Error::TimedOut(_) => Exit::TimedOut,
+            Error::Cancelled(cancelled) => cancelled.exit(),
+            Error::Aws { .. } | Error::Failed(_) | Error::NotImplemented(_) => Exit::Failed,
+        }
+    }
+}
+
+/// The action. Today: validate every input, load the AWS configuration, run the pre-flight
+/// checks; then stop with [`Error::NotImplemented`] (dry run ends after the pre-flight).
+pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
+    let input = Input::from_args(&args)?;
+    if let Some(checks) = &input.test_checks {
+        checks.mask(runner);
+    }
+    let config = deploy_kit_aws::load_config()
+        .await
+        .map_err(|_| Error::NoRegion)?;
+    let client = aws_sdk_ecs::Client::new(&config);
+    let service = preflight::check(&client, &input).await?;
+    runner.info(format!(
+        "pre-flight passed: service `{}` in cluster `{}`, task definition `{}`, strategy {}",
+        input.service,
+        input.cluster,
+        service.task_definition.as_deref().unwrap_or("(none)"),
+        service.strategy_label(),
+    ));
+    if input.dry_run {
+        runner.notice("dry run: nothing was written");
+        return Ok(());
+    }
+    Err(Error::NotImplemented(
+        "registering and following the deployment",
+    ))
+}

@@ -1,0 +1,292 @@
+//! Pre-flight, before any write: the service exists, is ACTIVE and uses the ECS deployment
+//! controller; no other service deployment is in flight; the strategy has the load balancer
+//! `advancedConfiguration` it needs. Every refusal names the resource and what to do.
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{
+    DeploymentControllerType, DeploymentStrategy, LoadBalancer, ServiceDeploymentStatus,
+};
+
+use crate::Error;
+use crate::input::{Input, Strategy};
+
+/// Why the deployment was not started. Nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(
+        "service `{service}` not found in cluster `{cluster}` ({reason}): check `cluster` and `service`"
+    )]
+    Missing {
+        cluster: String,
+        service: String,
+        reason: String,
+    },
+    #[error(
+        "service `{service}` in cluster `{cluster}` is {status}, not ACTIVE: deploy to an active service"
+    )]
+    Inactive {
+        cluster: String,
+        service: String,
+        status: String,
+    },
+    #[error(
+        "service `{service}` in cluster `{cluster}` uses the {controller} deployment controller; ecs-blue-green drives the ECS controller's native blue/green. {hint}"
+    )]
+    Controller {
+        cluster: String,
+        service: String,
+        controller: String,
+        hint: &'static str,
+    },
+    #[error(
+        "service `{service}` in cluster `{cluster}` already has a deployment {status}: {arn}. Wait for it to finish, or stop it (`aws ecs stop-service-deployment --service-deployment-arn {arn}`)"
+    )]
+    InFlight {
+        cluster: String,
+        service: String,
+        arn: String,
+        status: String,
+    },
+    #[error("service `{service}` in cluster `{cluster}`: {strategy} needs `loadBalancers[].advancedConfiguration`, which lacks {}", .missing.join(", "))]
+    AdvancedConfiguration {
+        cluster: String,
+        service: String,
+        strategy: String,
+        missing: Vec<String>,
+    },
+    #[error(
+        "service `{service}` in cluster `{cluster}` keeps a deployment strategy this build does not know (`{strategy}`): set `strategy` explicitly"
+    )]
+    UnknownStrategy {
+        cluster: String,
+        service: String,
+        strategy: String,
+    },
+}
+
+/// What the pre-flight learned about the service, for the update and the summary.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub arn: Option<String>,
+    /// The task definition running now (the `previous-task-definition-arn` output).
+    pub task_definition: Option<String>,
+    /// The strategy this deployment will use: the input's, or the service's own for `keep`.
+    pub strategy: DeploymentStrategy,
+}
+
+impl Service {
+    pub fn strategy_label(&self) -> &str {
+        self.strategy.as_str()
+    }
+}
+
+/// Reads the service and its deployments; refuses what cannot work.
+pub async fn check(client: &Client, input: &Input) -> Result<Service, Error> {
+    let (cluster, name) = (input.cluster.as_str(), input.service.as_str());
+    let aws = |call: &'static str, message: String| Error::Aws {
+        call,
+        cluster: cluster.to_owned(),
+        service: name.to_owned(),
+        message,
+    };
+    let described = client
+        .describe_services()
+        .cluster(cluster)
+        .services(name)
+        .send()
+        .await
+        .map_err(|e| aws("DescribeServices", deploy_kit_aws::describe_error(&e)))?;
+    let refuse = |refusal: Refusal| Error::Refused(refusal);
+    let Some(service) = described.services().first() else {
+        let reason = described
+            .failures()
+            .first()
+            .and_then(|failure| failure.reason())
+            .unwrap_or("MISSING");
+        return Err(refuse(Refusal::Missing {
+            cluster: cluster.to_owned(),
+            service: name.to_owned(),
+            reason: reason.to_owned(),
+        }));
+    };
+    let status = service.status().unwrap_or("UNKNOWN");
+    if status != "ACTIVE" {
+        return Err(refuse(Refusal::Inactive {
+            cluster: cluster.to_owned(),
+            service: name.to_owned(),
+            status: status.to_owned(),
+        }));
+    }
+    controller(
+        cluster,
+        name,
+        service.deployment_controller().map(|c| c.r#type()),
+    )
+    .map_err(refuse)?;
+    let own = service
+        .deployment_configuration()
+        .and_then(|config| config.strategy())
+        .cloned()
+        .unwrap_or(DeploymentStrategy::Rolling);
+    let strategy = effective_strategy(&input.strategy, own);
+    let known = matches!(
+        strategy,
+        DeploymentStrategy::BlueGreen
+            | DeploymentStrategy::Canary
+            | DeploymentStrategy::Linear
+            | DeploymentStrategy::Rolling
+    );
+    if !known {
+        return Err(refuse(Refusal::UnknownStrategy {
+            cluster: cluster.to_owned(),
+            service: name.to_owned(),
+            strategy: strategy.as_str().to_owned(),
+        }));
+    }
+    let missing = missing_advanced(
+        &strategy,
+        service.load_balancers(),
+        input.test_checks.is_some(),
+    );
+    if !missing.is_empty() {
+        return Err(refuse(Refusal::AdvancedConfiguration {
+            cluster: cluster.to_owned(),
+            service: name.to_owned(),
+            strategy: strategy.as_str().to_owned(),
+            missing,
+        }));
+    }
+    if let Some((arn, status)) = in_flight(client, input).await? {
+        return Err(refuse(Refusal::InFlight {
+            cluster: cluster.to_owned(),
+            service: name.to_owned(),
+            arn,
+            status,
+        }));
+    }
+    Ok(Service {
+        arn: service.service_arn().map(str::to_owned),
+        task_definition: service.task_definition().map(str::to_owned),
+        strategy,
+    })
+}
+
+/// The one place the strategy is decided: the input's, or the service's own for `keep`.
+pub fn effective_strategy(asked: &Strategy, own: DeploymentStrategy) -> DeploymentStrategy {
+    match asked {
+        Strategy::Keep => own,
+        Strategy::BlueGreen => DeploymentStrategy::BlueGreen,
+        Strategy::Canary { .. } => DeploymentStrategy::Canary,
+        Strategy::Linear { .. } => DeploymentStrategy::Linear,
+        Strategy::Rolling => DeploymentStrategy::Rolling,
+    }
+}
+
+fn controller(
+    cluster: &str,
+    service: &str,
+    controller: Option<&DeploymentControllerType>,
+) -> Result<(), Refusal> {
+    let hint = match controller {
+        None | Some(DeploymentControllerType::Ecs) => return Ok(()),
+        Some(DeploymentControllerType::CodeDeploy) => {
+            "CodeDeploy deployments are driven through CodeDeploy; the controller cannot be changed in place: recreate the service with `deploymentController: {type: ECS}` (or update it where AWS allows) to use native blue/green"
+        }
+        Some(DeploymentControllerType::External) => {
+            "EXTERNAL services are deployed through task sets by your own controller; use that, or a service with the ECS controller"
+        }
+        Some(_) => "use a service with the ECS deployment controller",
+    };
+    Err(Refusal::Controller {
+        cluster: cluster.to_owned(),
+        service: service.to_owned(),
+        controller: controller.map_or("unknown", |c| c.as_str()).to_owned(),
+        hint,
+    })
+}
+
+/// The exact `advancedConfiguration` fields the strategy needs and the service lacks.
+pub fn missing_advanced(
+    strategy: &DeploymentStrategy,
+    load_balancers: &[LoadBalancer],
+    test_url: bool,
+) -> Vec<String> {
+    let needs_advanced = matches!(
+        strategy,
+        DeploymentStrategy::BlueGreen | DeploymentStrategy::Canary | DeploymentStrategy::Linear
+    );
+    if !needs_advanced {
+        return Vec::new();
+    }
+    if load_balancers.is_empty() {
+        return vec!["a load balancer (`loadBalancers` is empty)".to_owned()];
+    }
+    let mut missing = Vec::new();
+    for (index, lb) in load_balancers.iter().enumerate() {
+        let at = |field: &str| format!("`loadBalancers[{index}].advancedConfiguration.{field}`");
+        let Some(advanced) = lb.advanced_configuration() else {
+            missing.push(format!("`loadBalancers[{index}].advancedConfiguration`"));
+            continue;
+        };
+        let fields = [
+            (
+                "alternateTargetGroupArn",
+                advanced.alternate_target_group_arn(),
+                true,
+            ),
+            (
+                "productionListenerRule",
+                advanced.production_listener_rule(),
+                true,
+            ),
+            ("roleArn", advanced.role_arn(), true),
+            ("testListenerRule", advanced.test_listener_rule(), test_url),
+        ];
+        for (field, value, needed) in fields {
+            if needed && value.is_none_or(str::is_empty) {
+                missing.push(at(field));
+            }
+        }
+    }
+    missing
+}
+
+/// The first service deployment not yet finished, with its status.
+/// ListServiceDeployments has no paginator in the SDK, hence the token loop.
+async fn in_flight(client: &Client, input: &Input) -> Result<Option<(String, String)>, Error> {
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_service_deployments()
+            .cluster(&input.cluster)
+            .service(&input.service)
+            .status(ServiceDeploymentStatus::Pending)
+            .status(ServiceDeploymentStatus::InProgress)
+            .status(ServiceDeploymentStatus::StopRequested)
+            .status(ServiceDeploymentStatus::RollbackRequested)
+            .status(ServiceDeploymentStatus::RollbackInProgress)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| Error::Aws {
+                call: "ListServiceDeployments",
+                cluster: input.cluster.clone(),
+                service: input.service.clone(),
+                message: deploy_kit_aws::describe_error(&e),
+            })?;
+        let found = page.service_deployments().iter().find_map(|brief| {
+            let arn = brief.service_deployment_arn()?;
+            let status = brief
+                .status()
+                .map_or("UNKNOWN", ServiceDeploymentStatus::as_str);
+            Some((arn.to_owned(), status.to_owned()))
+        });
+        if found.is_some() {
+            return Ok(found);
+        }
+        match page.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+            _ => return Ok(None),
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Rolling a deployment back (timeout, cancel): `StopServiceDeployment` ROLLBACK, then follow
+//! the rollback until it settles, so the step ends with the service on the old revision.
+
+use std::time::Duration;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::StopServiceDeploymentStopType;
+use deploy_kit_gha::Runner;
+
+use crate::Error;
+use crate::watch::{Outcome, Watch, follow};
+
+/// How long a rollback may take to settle before the step gives up waiting on it.
+pub const SETTLE: Duration = Duration::from_secs(10 * 60);
+
+/// Asks ECS to roll the deployment back and waits for the rollback to end.
+pub async fn roll_back(
+    client: &Client,
+    watch: &Watch<'_>,
+    why: &str,
+    runner: &Runner,
+) -> Result<Outcome, Error> {
+    runner.warning(format!(
+        "{why}: rolling back service deployment {} of service `{}` in cluster `{}`",
+        watch.arn, watch.service, watch.cluster
+    ));
+    client
+        .stop_service_deployment()
+        .service_deployment_arn(watch.arn)
+        .stop_type(StopServiceDeploymentStopType::Rollback)
+        .send()
+        .await
+        .map_err(|e| Error::Aws {
+            call: "StopServiceDeployment",
+            cluster: watch.cluster.to_owned(),
+            service: watch.service.to_owned(),
+            message: deploy_kit_aws::describe_error(&e),
+        })?;
+    let settle = Watch {
+        timeout: SETTLE,
+        bake: None,
+        ..watch.clone()
+    };
+    follow(client, &settle, runner).await
+}

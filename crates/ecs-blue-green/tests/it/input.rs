@@ -1,0 +1,273 @@
+use std::time::Duration;
+
+use deploy_kit_ecs_blue_green::{Args, Input, Strategy, TaskDefinitionSource};
+use deploy_kit_gha::{Classify, Exit};
+use deploy_kit_smoke_test::TestArgs;
+
+pub fn args() -> Args {
+    Args {
+        service: Some("api".into()),
+        task_definition: Some("taskdef.json".into()),
+        ..Args::default()
+    }
+}
+
+fn refused(args: Args) -> String {
+    let error = Input::from_args(&args).expect_err("should be refused");
+    assert_eq!(error.exit(), Exit::BadInput);
+    error.to_string()
+}
+
+#[test]
+fn defaults_are_those_documented() {
+    let input = Input::from_args(&args()).unwrap();
+    assert_eq!(input.cluster, "default");
+    assert_eq!(input.strategy, Strategy::Keep);
+    assert_eq!(
+        input.task_definition,
+        TaskDefinitionSource::File("taskdef.json".into())
+    );
+    assert_eq!(input.timeout, Duration::from_secs(1800));
+    assert!(input.rollback_on_timeout && input.rollback_on_cancel && input.wait);
+    assert!(!input.dry_run && !input.force_new_deployment);
+    assert!(input.test_checks.is_none());
+}
+
+#[test]
+fn canary_and_linear_take_their_own_knobs() {
+    let input = Input::from_args(&Args {
+        strategy: Some("canary".into()),
+        canary_percent: Some("5%".into()),
+        canary_bake_time: Some("3m".into()),
+        ..args()
+    })
+    .unwrap();
+    assert_eq!(
+        input.strategy,
+        Strategy::Canary {
+            percent: 5.0,
+            bake: Duration::from_secs(180)
+        }
+    );
+    let input = Input::from_args(&Args {
+        strategy: Some("linear".into()),
+        linear_step_percent: Some("25".into()),
+        linear_step_interval: Some("1m".into()),
+        ..args()
+    })
+    .unwrap();
+    assert_eq!(
+        input.strategy,
+        Strategy::Linear {
+            step_percent: 25.0,
+            interval: Duration::from_secs(60)
+        }
+    );
+}
+
+#[test]
+fn every_bad_input_is_named() {
+    let cases = [
+        (
+            Args {
+                service: None,
+                ..args()
+            },
+            "input `service`",
+        ),
+        (
+            Args {
+                task_definition: Some(" ".into()),
+                ..args()
+            },
+            "input `task-definition`",
+        ),
+        (
+            Args {
+                task_definition: Some("arn:aws:ecs:us-east-1:1:service/x".into()),
+                ..args()
+            },
+            "input `task-definition`",
+        ),
+        (
+            Args {
+                strategy: Some("purple".into()),
+                ..args()
+            },
+            "input `strategy`",
+        ),
+        (
+            Args {
+                bake_time: Some("90s".into()),
+                strategy: Some("blue-green".into()),
+                ..args()
+            },
+            "input `bake-time`: ECS counts this in whole minutes",
+        ),
+        (
+            Args {
+                bake_time: Some("5m".into()),
+                strategy: Some("rolling".into()),
+                ..args()
+            },
+            "input `bake-time`",
+        ),
+        (
+            Args {
+                canary_percent: Some("10".into()),
+                ..args()
+            },
+            "input `canary-percent`: applies only with `strategy: canary`",
+        ),
+        (
+            Args {
+                strategy: Some("canary".into()),
+                canary_percent: Some("100".into()),
+                ..args()
+            },
+            "input `canary-percent`",
+        ),
+        (
+            Args {
+                strategy: Some("linear".into()),
+                linear_step_percent: Some("0".into()),
+                ..args()
+            },
+            "input `linear-step-percent`",
+        ),
+        (
+            Args {
+                circuit_breaker: Some("maybe".into()),
+                ..args()
+            },
+            "input `circuit-breaker`",
+        ),
+        (
+            Args {
+                desired_count: Some("-1".into()),
+                ..args()
+            },
+            "input `desired-count`",
+        ),
+        (
+            Args {
+                timeout: Some("soon".into()),
+                ..args()
+            },
+            "input `timeout`",
+        ),
+        (
+            Args {
+                timeout: Some("0s".into()),
+                ..args()
+            },
+            "input `timeout`",
+        ),
+        (
+            Args {
+                wait: Some("perhaps".into()),
+                ..args()
+            },
+            "input `wait`",
+        ),
+        (
+            Args {
+                dry_run: Some("2".into()),
+                ..args()
+            },
+            "input `dry-run`",
+        ),
+        (
+            Args {
+                rollback_on_cancel: Some("x".into()),
+                ..args()
+            },
+            "input `rollback-on-cancel`",
+        ),
+        (
+            Args {
+                test: TestArgs {
+                    test_requests: Some("20".into()),
+                    ..TestArgs::default()
+                },
+                ..args()
+            },
+            "input `test-requests`: has no effect without `test-url`",
+        ),
+        (
+            Args {
+                test: TestArgs {
+                    test_url: Some("ftp://x".into()),
+                    ..TestArgs::default()
+                },
+                ..args()
+            },
+            "input `test-url`",
+        ),
+        (
+            Args {
+                test: TestArgs {
+                    test_url: Some("http://localhost:8080/".into()),
+                    test_max_error_rate: Some("lots".into()),
+                    ..TestArgs::default()
+                },
+                ..args()
+            },
+            "input `test-max-error-rate`",
+        ),
+        (
+            Args {
+                test: TestArgs {
+                    test_url: Some("http://localhost:8080/".into()),
+                    ..TestArgs::default()
+                },
+                strategy: Some("rolling".into()),
+                ..args()
+            },
+            "input `test-url`: needs a test listener",
+        ),
+    ];
+    for (args, expected) in cases {
+        let message = refused(args);
+        assert!(
+            message.starts_with(expected),
+            "{message:?} does not start with {expected:?}"
+        );
+    }
+}
+
+#[test]
+fn test_inputs_are_parsed_by_the_smoke_test_library() {
+    let input = Input::from_args(&Args {
+        strategy: Some("blue-green".into()),
+        test: TestArgs {
+            test_url: Some("http://127.0.0.1:9/health".into()),
+            test_requests: Some("5".into()),
+            ..TestArgs::default()
+        },
+        ..args()
+    })
+    .unwrap();
+    assert!(input.test_checks.is_some());
+}
+
+#[tokio::test]
+async fn a_bad_input_exits_2_before_any_aws_call() {
+    // No region and no endpoint in this process: an AWS call could only fail differently.
+    let (runner, _captured) = deploy_kit_gha::Runner::capture(
+        "ecs-blue-green",
+        deploy_kit_gha::RunnerEnv::default(),
+        deploy_kit_gha::OutputFormat::default(),
+    );
+    let error = deploy_kit_ecs_blue_green::run(
+        Args {
+            strategy: Some("x".into()),
+            ..args()
+        },
+        &runner,
+    )
+    .await
+    .expect_err("bad input");
+    assert_eq!(error.exit(), Exit::BadInput);
+    assert!(error.to_string().starts_with("input `strategy`"));
+}

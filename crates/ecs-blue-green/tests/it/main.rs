@@ -1,0 +1,11 @@
+//! Integration tests of ecs-blue-green, one binary.
+#![allow(clippy::unwrap_used)] // a panic in a test is its failure
+
+// Every input is checked before any AWS call; bad ones name the input.
+mod input;
+// Pre-flight refusals against the real ECS client with scripted responses (aws-smithy-mocks).
+mod preflight;
+// The deployment configuration sent with UpdateService, per strategy.
+mod update;
+// Following a deployment: terminal states, throttling, 5xx, disappearance, unknown enums, timeout.
+mod watch;

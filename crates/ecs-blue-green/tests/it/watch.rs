@@ -1,0 +1,252 @@
+use std::time::Duration;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::config::retry::RetryConfig;
+use aws_sdk_ecs::operation::describe_service_deployments::DescribeServiceDeploymentsOutput;
+use aws_sdk_ecs::types::{
+    ServiceDeployment, ServiceDeploymentLifecycleStage, ServiceDeploymentStatus,
+};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use deploy_kit_ecs_blue_green::Error;
+use deploy_kit_ecs_blue_green::watch::{Watch, follow};
+use deploy_kit_gha::{Classify, Exit, OutputFormat, Runner, RunnerEnv};
+
+const ARN: &str = "arn:aws:ecs:us-east-1:1:service-deployment/prod/api/d1";
+
+fn at(stage: &str, status: &str, reason: Option<&str>) -> DescribeServiceDeploymentsOutput {
+    DescribeServiceDeploymentsOutput::builder()
+        .service_deployments(
+            ServiceDeployment::builder()
+                .service_deployment_arn(ARN)
+                .lifecycle_stage(ServiceDeploymentLifecycleStage::from(stage))
+                .status(ServiceDeploymentStatus::from(status))
+                .set_status_reason(reason.map(str::to_owned))
+                .build(),
+        )
+        .build()
+}
+
+fn watch() -> Watch<'static> {
+    Watch {
+        cluster: "prod",
+        service: "api",
+        arn: ARN,
+        timeout: Duration::from_secs(60),
+        bake: Some(Duration::from_secs(300)),
+        poll_scale: 0.001,
+    }
+}
+
+fn runner() -> (Runner, deploy_kit_gha::Captured) {
+    Runner::capture(
+        "ecs-blue-green",
+        RunnerEnv::default(),
+        OutputFormat::default(),
+    )
+}
+
+fn throttled() -> HttpResponse {
+    HttpResponse::new(
+        StatusCode::try_from(400).unwrap(),
+        SdkBody::from(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#),
+    )
+}
+
+fn server_error() -> HttpResponse {
+    HttpResponse::new(
+        StatusCode::try_from(500).unwrap(),
+        SdkBody::from(r#"{"__type":"ServerException","message":"internal"}"#),
+    )
+}
+
+#[tokio::test]
+async fn follows_every_stage_to_successful_counting_describe_calls() {
+    let stages = [
+        ("SCALE_UP", "IN_PROGRESS"),
+        ("TEST_TRAFFIC_SHIFT", "IN_PROGRESS"),
+        ("PRODUCTION_TRAFFIC_SHIFT", "IN_PROGRESS"),
+        ("BAKE_TIME", "IN_PROGRESS"),
+        ("CLEAN_UP", "IN_PROGRESS"),
+        ("CLEAN_UP", "SUCCESSFUL"),
+    ];
+    let mut rule = mock!(Client::describe_service_deployments)
+        .match_requests(|r| r.service_deployment_arns() == [ARN])
+        .sequence();
+    for (stage, status) in stages {
+        rule = rule.output(move || at(stage, status, None));
+    }
+    let rule = rule.build();
+    let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
+    let (runner, captured) = runner();
+    let outcome = follow(&client, &watch(), &runner).await.unwrap();
+    assert!(outcome.succeeded());
+    assert_eq!(outcome.describe_calls, 6);
+    assert_eq!(rule.num_calls(), 6);
+    let names: Vec<&str> = outcome.stages.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "SCALE_UP",
+            "TEST_TRAFFIC_SHIFT",
+            "PRODUCTION_TRAFFIC_SHIFT",
+            "BAKE_TIME",
+            "CLEAN_UP"
+        ]
+    );
+    assert!(
+        captured.stderr().contains("stage BAKE_TIME"),
+        "{}",
+        captured.stderr()
+    );
+}
+
+#[tokio::test]
+async fn a_rollback_ends_with_its_reason() {
+    let rule = mock!(Client::describe_service_deployments)
+        .sequence()
+        .output(|| at("SCALE_UP", "IN_PROGRESS", None))
+        .output(|| {
+            at(
+                "SCALE_UP",
+                "ROLLBACK_IN_PROGRESS",
+                Some("circuit breaker: 3 tasks failed"),
+            )
+        })
+        .output(|| {
+            at(
+                "CLEAN_UP",
+                "ROLLBACK_SUCCESSFUL",
+                Some("circuit breaker: 3 tasks failed"),
+            )
+        })
+        .build();
+    let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
+    let (runner, _captured) = runner();
+    let outcome = follow(&client, &watch(), &runner).await.unwrap();
+    assert!(!outcome.succeeded());
+    assert_eq!(outcome.status, "ROLLBACK_SUCCESSFUL");
+    assert_eq!(
+        outcome.reason.as_deref(),
+        Some("circuit breaker: 3 tasks failed")
+    );
+}
+
+#[tokio::test]
+async fn throttling_and_5xx_mid_watch_are_survived() {
+    let rule = mock!(Client::describe_service_deployments)
+        .sequence()
+        .output(|| at("SCALE_UP", "IN_PROGRESS", None))
+        .http_response(throttled)
+        .times(3)
+        .http_response(server_error)
+        .times(2)
+        .output(|| at("CLEAN_UP", "SUCCESSFUL", None))
+        .build();
+    let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule], |config| {
+        // the SDK's own retries off: this tests the watcher's backoff, in scaled time
+        config.retry_config(RetryConfig::disabled())
+    });
+    let (runner, _captured) = runner();
+    let outcome = follow(&client, &watch(), &runner).await.unwrap();
+    assert!(outcome.succeeded());
+    assert_eq!(rule.num_calls(), 7);
+}
+
+#[tokio::test]
+async fn a_deployment_that_disappears_is_a_failure_naming_it() {
+    let rule = mock!(Client::describe_service_deployments)
+        .sequence()
+        .output(|| at("SCALE_UP", "IN_PROGRESS", None))
+        .output(|| DescribeServiceDeploymentsOutput::builder().build())
+        .build();
+    let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
+    let (runner, _captured) = runner();
+    let error = follow(&client, &watch(), &runner).await.unwrap_err();
+    assert_eq!(error.exit(), Exit::Failed);
+    assert!(error.to_string().contains(ARN), "{error}");
+    assert!(error.to_string().contains("disappeared"), "{error}");
+}
+
+#[tokio::test]
+async fn unknown_future_statuses_and_stages_are_followed_not_fatal() {
+    let rule = mock!(Client::describe_service_deployments)
+        .sequence()
+        .output(|| at("WARP_DRIVE", "IN_PROGRESS", None))
+        .output(|| at("WARP_DRIVE", "REFLECTING", None))
+        .output(|| at("CLEAN_UP", "SUCCESSFUL", None))
+        .build();
+    let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
+    let (runner, captured) = runner();
+    let outcome = follow(&client, &watch(), &runner).await.unwrap();
+    assert!(outcome.succeeded());
+    assert!(
+        captured.stderr().contains("status REFLECTING"),
+        "{}",
+        captured.stderr()
+    );
+    assert_eq!(outcome.stages[0].0, "WARP_DRIVE");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_timeout_is_an_exit_3_error_naming_the_deployment() {
+    let rule = mock!(Client::describe_service_deployments)
+        .then_output(|| at("BAKE_TIME", "IN_PROGRESS", None));
+    let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&rule]);
+    let (runner, _captured) = runner();
+    let mut w = watch();
+    w.poll_scale = 1.0;
+    w.timeout = Duration::from_secs(600);
+    let error = follow(&client, &w, &runner).await.unwrap_err();
+    assert!(matches!(error, Error::TimedOut(_)));
+    assert_eq!(error.exit(), Exit::TimedOut);
+    assert!(
+        error.to_string().contains("did not finish within 10m"),
+        "{error}"
+    );
+    // a 300 s bake that never ends, over 600 s: the long sleeps keep the call count low
+    assert!(rule.num_calls() <= 100, "{} calls", rule.num_calls());
+}
+
+#[tokio::test]
+async fn a_rollback_is_requested_and_followed_until_it_settles() {
+    let stop = mock!(Client::stop_service_deployment)
+        .match_requests(|r| {
+            r.service_deployment_arn() == Some(ARN)
+                && r.stop_type()
+                    == Some(&aws_sdk_ecs::types::StopServiceDeploymentStopType::Rollback)
+        })
+        .then_output(|| {
+            aws_sdk_ecs::operation::stop_service_deployment::StopServiceDeploymentOutput::builder()
+                .service_deployment_arn(ARN)
+                .build()
+        });
+    let describe = mock!(Client::describe_service_deployments)
+        .sequence()
+        .output(|| at("BAKE_TIME", "ROLLBACK_IN_PROGRESS", None))
+        .output(|| {
+            at(
+                "CLEAN_UP",
+                "ROLLBACK_SUCCESSFUL",
+                Some("stopped by deploy-kit"),
+            )
+        })
+        .build();
+    let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&stop, &describe]);
+    let (runner, captured) = runner();
+    let outcome =
+        deploy_kit_ecs_blue_green::rollback::roll_back(&client, &watch(), "timed out", &runner)
+            .await
+            .unwrap();
+    assert_eq!(stop.num_calls(), 1);
+    assert_eq!(outcome.status, "ROLLBACK_SUCCESSFUL");
+    assert!(
+        captured
+            .stderr()
+            .contains("timed out: rolling back service deployment"),
+        "{}",
+        captured.stderr()
+    );
+}
