@@ -25,6 +25,9 @@ enum Command {
     RenderTaskdef(deploy_kit_render_taskdef::Args),
     /// Check HTTP endpoints: wait for a first success, then gate on error rate and latency.
     SmokeTest(deploy_kit_smoke_test::Args),
+    /// Deploy a task definition to an ECS service (blue/green, canary, linear, rolling), follow
+    /// it, test green before production, roll back on failure, timeout and cancel.
+    EcsBlueGreen(deploy_kit_ecs_blue_green::Args),
 }
 
 impl Command {
@@ -32,14 +35,19 @@ impl Command {
         match self {
             Command::RenderTaskdef(_) => "render-taskdef",
             Command::SmokeTest(_) => "smoke-test",
+            Command::EcsBlueGreen(_) => "ecs-blue-green",
         }
     }
 }
 
 async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
     let cancellation = runner.cancellation().clone();
-    // Neither action leaves anything in AWS to clean up, so a signal just stops them.
+    // render-taskdef and smoke-test leave nothing in AWS to clean up, so a signal just stops
+    // them; ecs-blue-green watches the signal itself, to roll back before it exits.
     match command {
+        Command::EcsBlueGreen(args) => deploy_kit_ecs_blue_green::run(args, runner)
+            .await
+            .map_err(Failure::from),
         Command::RenderTaskdef(args) => {
             cancellation
                 .run(async {

@@ -6,17 +6,20 @@
 //! (a bad input exits 2 with nothing written); [`preflight::check`] reads the service and refuses
 //! what cannot work before any write.
 //!
-//! State of this crate: inputs, the polling policy, the pre-flight checks, the UpdateService
-//! deployment configuration ([`update`]), following a deployment ([`watch`]) and the
-//! StopServiceDeployment rollback ([`rollback`]) are implemented and tested as building blocks.
-//! `run` does not yet chain them: registering the task definition, sending UpdateService,
-//! finding the new deployment, the PAUSE-hook smoke test, cancellation, outputs and the summary
-//! are still to do.
+//! [`run`] chains them: read the task definition file, pre-flight, register, UpdateService,
+//! follow the service deployment it started ([`watch`]), answer our PAUSE hook with the smoke
+//! checks ([`deploy`]), roll back on timeout and cancel ([`rollback`]), then the outputs and the
+//! step summary ([`summary`]).
 
+pub mod deploy;
+pub mod dry_run;
+mod events;
 mod input;
 pub mod poll;
 pub mod preflight;
+pub mod register;
 pub mod rollback;
+pub mod summary;
 pub mod update;
 pub mod watch;
 
@@ -118,6 +121,14 @@ pub enum Error {
         service: String,
         message: String,
     },
+    /// Registering the task definition failed.
+    #[error("{call} of family `{family}` for service `{service}` failed: {message}")]
+    Task {
+        call: &'static str,
+        family: String,
+        service: String,
+        message: String,
+    },
     /// The deployment ended in ROLLBACK_*, STOPPED, or the smoke checks failed.
     #[error("{0}")]
     Failed(String),
@@ -125,8 +136,6 @@ pub enum Error {
     TimedOut(String),
     #[error(transparent)]
     Cancelled(#[from] Cancelled),
-    #[error("{0} is not implemented yet in this build of deploy-kit")]
-    NotImplemented(&'static str),
 }
 
 impl Classify for Error {
@@ -135,35 +144,136 @@ impl Classify for Error {
             Error::Input(_) | Error::NoRegion | Error::Refused(_) => Exit::BadInput,
             Error::TimedOut(_) => Exit::TimedOut,
             Error::Cancelled(cancelled) => cancelled.exit(),
-            Error::Aws { .. } | Error::Failed(_) | Error::NotImplemented(_) => Exit::Failed,
+            Error::Aws { .. } | Error::Task { .. } | Error::Failed(_) => Exit::Failed,
         }
     }
 }
 
-/// The action. Today: validate every input, load the AWS configuration, run the pre-flight
-/// checks; then stop with [`Error::NotImplemented`] (dry run ends after the pre-flight).
+/// The action: parse and check every input (and the task definition file) before any AWS call,
+/// pre-flight before any write, then deploy and follow. Outputs and the summary are written
+/// whatever the end.
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
-    let input = Input::from_args(&args)?;
+    let mut input = Input::from_args(&args)?;
+    input.poll_scale = poll_scale_from_env()?;
     if let Some(checks) = &input.test_checks {
         checks.mask(runner);
     }
+    let file = match &input.task_definition {
+        TaskDefinitionSource::File(path) => Some(register::read(path)?),
+        TaskDefinitionSource::Arn(_) => None,
+    };
     let config = deploy_kit_aws::load_config()
         .await
         .map_err(|_| Error::NoRegion)?;
+    let region = config.region().map(ToString::to_string).unwrap_or_default();
     let client = aws_sdk_ecs::Client::new(&config);
     let service = preflight::check(&client, &input).await?;
     runner.info(format!(
-        "pre-flight passed: service `{}` in cluster `{}`, task definition `{}`, strategy {}",
+        "pre-flight passed: service `{}` in cluster `{}` runs `{}`, strategy {}",
         input.service,
         input.cluster,
         service.task_definition.as_deref().unwrap_or("(none)"),
         service.strategy_label(),
     ));
     if input.dry_run {
-        runner.notice("dry run: nothing was written");
-        return Ok(());
+        return dry_run::show(&client, &input, &service, file.as_ref(), runner).await;
     }
-    Err(Error::NotImplemented(
-        "registering and following the deployment",
-    ))
+    let mut report = summary::Report {
+        cluster: input.cluster.clone(),
+        service: input.service.clone(),
+        strategy: service.strategy_label().to_owned(),
+        previous_task_definition: service.task_definition.clone(),
+        images: file
+            .as_ref()
+            .map(|f| register::images(&f.json))
+            .unwrap_or_default(),
+        console_url: Some(summary::console_url(
+            &region,
+            &input.cluster,
+            &input.service,
+        )),
+        ..summary::Report::default()
+    };
+    let result = deploy::deploy_and_follow(
+        &client,
+        &input,
+        &service,
+        file.as_ref(),
+        &mut report,
+        runner,
+    )
+    .await;
+    report.duration = runner.started().elapsed();
+    report.failure = result.as_ref().err().map(ToString::to_string);
+    write_outputs(&report, runner);
+    write_summary(runner, &report.markdown());
+    result
+}
+
+/// The step summary is a report, not the result: a write failure is a warning.
+pub(crate) fn write_summary(runner: &Runner, markdown: &str) {
+    if let Err(error) = runner.summary(markdown) {
+        runner.warning(format!("cannot write the step summary: {error}"));
+    }
+}
+
+/// An AWS call about the service failed (after the SDK's retries).
+pub(crate) fn aws_error<E, R>(
+    input: &Input,
+    call: &'static str,
+    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> Error
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    Error::Aws {
+        call,
+        cluster: input.cluster.clone(),
+        service: input.service.clone(),
+        message: deploy_kit_aws::describe_error(error),
+    }
+}
+
+/// `DEPLOY_KIT_TIME_SCALE`: the test bed runs ECS faster by this factor; polls shrink with it.
+/// Not an action input: only tests and benchmarks set it.
+fn poll_scale_from_env() -> Result<f64, InputError> {
+    match std::env::var("DEPLOY_KIT_TIME_SCALE") {
+        Ok(text) if !text.is_empty() => text
+            .parse::<f64>()
+            .ok()
+            .filter(|scale| *scale > 0.0 && *scale <= 1.0)
+            .ok_or_else(|| {
+                InputError::new(
+                    "DEPLOY_KIT_TIME_SCALE",
+                    "must be a number above 0 and at most 1 (a test bed setting)",
+                )
+            }),
+        _ => Ok(1.0),
+    }
+}
+
+fn write_outputs(report: &summary::Report, runner: &Runner) {
+    let outputs = [
+        ("task-definition-arn", report.task_definition.clone()),
+        (
+            "previous-task-definition-arn",
+            report.previous_task_definition.clone().unwrap_or_default(),
+        ),
+        (
+            "service-deployment-arn",
+            report.service_deployment_arn.clone().unwrap_or_default(),
+        ),
+        ("status", report.status.clone()),
+        (
+            "console-url",
+            report.console_url.clone().unwrap_or_default(),
+        ),
+        ("duration-seconds", report.duration.as_secs().to_string()),
+    ];
+    for (name, value) in outputs {
+        if let Err(error) = runner.set_output(name, &value) {
+            runner.warning(format!("cannot set output `{name}`: {error}"));
+        }
+    }
 }

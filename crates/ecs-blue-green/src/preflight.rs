@@ -4,11 +4,12 @@
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
-    DeploymentControllerType, DeploymentStrategy, LoadBalancer, ServiceDeploymentStatus,
+    DeploymentConfiguration, DeploymentControllerType, DeploymentStrategy, LoadBalancer,
+    ServiceDeploymentStatus,
 };
 
-use crate::Error;
 use crate::input::{Input, Strategy};
+use crate::{Error, aws_error};
 
 /// Why the deployment was not started. Nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,6 +73,9 @@ pub struct Service {
     pub task_definition: Option<String>,
     /// The strategy this deployment will use: the input's, or the service's own for `keep`.
     pub strategy: DeploymentStrategy,
+    /// The service's own deployment configuration, which the update keeps what it does not set.
+    pub config: Option<DeploymentConfiguration>,
+    pub desired_count: i32,
 }
 
 impl Service {
@@ -83,19 +87,13 @@ impl Service {
 /// Reads the service and its deployments; refuses what cannot work.
 pub async fn check(client: &Client, input: &Input) -> Result<Service, Error> {
     let (cluster, name) = (input.cluster.as_str(), input.service.as_str());
-    let aws = |call: &'static str, message: String| Error::Aws {
-        call,
-        cluster: cluster.to_owned(),
-        service: name.to_owned(),
-        message,
-    };
     let described = client
         .describe_services()
         .cluster(cluster)
         .services(name)
         .send()
         .await
-        .map_err(|e| aws("DescribeServices", deploy_kit_aws::describe_error(&e)))?;
+        .map_err(|e| aws_error(input, "DescribeServices", &e))?;
     let refuse = |refusal: Refusal| Error::Refused(refusal);
     let Some(service) = described.services().first() else {
         let reason = described
@@ -168,6 +166,8 @@ pub async fn check(client: &Client, input: &Input) -> Result<Service, Error> {
         arn: service.service_arn().map(str::to_owned),
         task_definition: service.task_definition().map(str::to_owned),
         strategy,
+        config: service.deployment_configuration().cloned(),
+        desired_count: service.desired_count(),
     })
 }
 
@@ -268,12 +268,7 @@ async fn in_flight(client: &Client, input: &Input) -> Result<Option<(String, Str
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(|e| Error::Aws {
-                call: "ListServiceDeployments",
-                cluster: input.cluster.clone(),
-                service: input.service.clone(),
-                message: deploy_kit_aws::describe_error(&e),
-            })?;
+            .map_err(|e| aws_error(input, "ListServiceDeployments", &e))?;
         let found = page.service_deployments().iter().find_map(|brief| {
             let arn = brief.service_deployment_arn()?;
             let status = brief

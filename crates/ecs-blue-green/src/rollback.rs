@@ -24,18 +24,21 @@ pub async fn roll_back(
         "{why}: rolling back service deployment {} of service `{}` in cluster `{}`",
         watch.arn, watch.service, watch.cluster
     ));
-    client
+    let stopped = client
         .stop_service_deployment()
         .service_deployment_arn(watch.arn)
         .stop_type(StopServiceDeploymentStopType::Rollback)
         .send()
-        .await
-        .map_err(|e| Error::Aws {
-            call: "StopServiceDeployment",
-            cluster: watch.cluster.to_owned(),
-            service: watch.service.to_owned(),
-            message: deploy_kit_aws::describe_error(&e),
-        })?;
+        .await;
+    if let Err(error) = stopped {
+        // It may have ended on its own meanwhile (ECS answers ConflictException then): follow
+        // it to learn where it is, and fail only if it cannot even be described.
+        runner.warning(format!(
+            "StopServiceDeployment of {}: {}",
+            watch.arn,
+            deploy_kit_aws::describe_error(&error)
+        ));
+    }
     let settle = Watch {
         timeout: SETTLE,
         bake: None,

@@ -1,30 +1,39 @@
-//! Following one service deployment with `DescribeServiceDeployments` to a terminal state, on
-//! the [`crate::poll`] policy. Throttling and 5xx are survived (backoff); a status or stage this
-//! build does not know is printed by name and followed; a deployment that disappears is an error.
+//! Following one service deployment with `DescribeServiceDeployments` on the [`crate::poll`]
+//! policy: one line per change (stage, status, the green revision's task counts, hook states),
+//! the service's new events under it, and a stop at our PAUSE hook. Throttling and 5xx are
+//! survived (backoff); a status or stage this build does not know is printed by name and
+//! followed; a deployment that disappears is an error.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
-    ServiceDeployment, ServiceDeploymentLifecycleStage, ServiceDeploymentStatus,
+    DeploymentLifecycleHookStatus, DeploymentLifecycleHookTargetType, ServiceDeployment,
+    ServiceDeploymentLifecycleStage, ServiceDeploymentStatus,
 };
 use aws_smithy_runtime_api::client::result::SdkError;
-use deploy_kit_gha::{Runner, format_duration};
+use deploy_kit_gha::{Progress, Runner, format_duration};
 use tokio::time::Instant;
 
 use crate::Error;
+use crate::events::Events;
 use crate::poll::{Poll, next_delay};
 
 /// How a followed deployment ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// The final ECS status, e.g. `SUCCESSFUL`, `ROLLBACK_SUCCESSFUL`.
     pub status: String,
     pub reason: Option<String>,
     /// Stages in the order seen, with when they were first seen (since the start of following).
     pub stages: Vec<(String, Duration)>,
+    /// DescribeServiceDeployments calls, and DescribeServices calls for events.
     pub describe_calls: u32,
+    pub event_calls: u32,
+    /// The last answer, for the reason behind a failure (alarms, circuit breaker, hooks).
+    pub last: Option<ServiceDeployment>,
 }
 
 impl Outcome {
@@ -43,112 +52,259 @@ pub struct Watch<'a> {
     /// Known stage lengths: the bake time (BAKE_TIME).
     pub bake: Option<Duration>,
     pub poll_scale: f64,
+    /// Print the service's new events (one DescribeServices call per change).
+    pub events: bool,
 }
 
-/// Follows the deployment until it ends; [`Error::TimedOut`] past the timeout (the caller rolls
-/// back). Unknown statuses are not terminal: ECS may add intermediate ones.
-pub async fn follow(client: &Client, watch: &Watch<'_>, runner: &Runner) -> Result<Outcome, Error> {
-    let start = Instant::now();
-    let mut outcome = Outcome {
-        status: String::new(),
-        reason: None,
-        stages: Vec::new(),
-        describe_calls: 0,
-    };
-    let mut stage_since = start;
-    let mut throttled = 0u32;
-    loop {
-        if start.elapsed() >= watch.timeout {
-            return Err(Error::TimedOut(format!(
-                "service deployment {} of service `{}` in cluster `{}` did not finish within {}",
-                watch.arn,
-                watch.service,
-                watch.cluster,
-                format_duration(watch.timeout)
-            )));
+/// Where following stopped.
+#[derive(Debug)]
+pub enum Step {
+    Done(Box<Outcome>),
+    /// A PAUSE hook is AWAITING_ACTION: the caller answers it, then follows on.
+    Paused {
+        hook_id: String,
+    },
+}
+
+/// Follows one deployment across pauses; keeps the record and the deadline between calls.
+pub struct Follower<'a> {
+    client: &'a Client,
+    watch: Watch<'a>,
+    runner: &'a Runner,
+    progress: Progress<'a>,
+    start: Instant,
+    stage_since: Instant,
+    outcome: Outcome,
+    answered: HashSet<String>,
+    events: Events,
+    last_line: String,
+}
+
+impl<'a> Follower<'a> {
+    pub fn new(client: &'a Client, watch: Watch<'a>, runner: &'a Runner) -> Self {
+        let progress = runner.progress(format!("service deployment {}", short(watch.arn)));
+        Self {
+            client,
+            watch,
+            runner,
+            progress,
+            start: Instant::now(),
+            stage_since: Instant::now(),
+            outcome: Outcome {
+                status: String::new(),
+                reason: None,
+                stages: Vec::new(),
+                describe_calls: 0,
+                event_calls: 0,
+                last: None,
+            },
+            answered: HashSet::new(),
+            events: Events::since_now(),
+            last_line: String::new(),
         }
-        outcome.describe_calls += 1;
-        let sent = client
-            .describe_service_deployments()
-            .service_deployment_arns(watch.arn)
-            .send()
-            .await;
-        let deployment = match sent {
-            Ok(out) => {
-                throttled = 0;
-                match out.service_deployments().first() {
-                    Some(deployment) => deployment.clone(),
-                    None => {
-                        return Err(disappeared(
-                            watch,
-                            out.failures().first().and_then(|f| f.reason()),
-                        ));
-                    }
-                }
+    }
+
+    /// The record so far (for a summary after a timeout or cancel).
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Follows until the deployment ends or, with `stop_at_pause`, a PAUSE hook awaits action.
+    /// [`Error::TimedOut`] past the timeout (the caller rolls back). Unknown statuses are not
+    /// terminal: ECS may add intermediate ones.
+    pub async fn next(&mut self, stop_at_pause: bool) -> Result<Step, Error> {
+        let mut throttled = 0u32;
+        loop {
+            if self.start.elapsed() >= self.watch.timeout {
+                return Err(Error::TimedOut(format!(
+                    "service deployment {} of service `{}` in cluster `{}` did not finish within {}",
+                    self.watch.arn,
+                    self.watch.service,
+                    self.watch.cluster,
+                    format_duration(self.watch.timeout)
+                )));
             }
-            Err(error) if retryable(&error) => {
-                throttled += 1;
-                runner.debug(format!(
-                    "DescribeServiceDeployments: {} (retrying)",
-                    deploy_kit_aws::describe_error(&error)
-                ));
+            let Some(deployment) = self.describe(&mut throttled).await? else {
                 let poll = Poll {
                     known_length: None,
                     in_stage: Duration::ZERO,
                     terminal_next: false,
                     throttled,
                 };
-                tokio::time::sleep(next_delay(&poll, watch.poll_scale)).await;
+                tokio::time::sleep(next_delay(&poll, self.watch.poll_scale)).await;
                 continue;
+            };
+            throttled = 0;
+            self.record(&deployment).await;
+            if is_terminal(&deployment) {
+                self.outcome.reason = deployment.status_reason().map(str::to_owned);
+                self.outcome.last = Some(deployment);
+                return Ok(Step::Done(Box::new(self.outcome.clone())));
             }
-            Err(error) => {
-                return Err(Error::Aws {
-                    call: "DescribeServiceDeployments",
-                    cluster: watch.cluster.to_owned(),
-                    service: watch.service.to_owned(),
-                    message: deploy_kit_aws::describe_error(&error),
-                });
+            if stop_at_pause && let Some(hook_id) = self.awaiting_pause(&deployment) {
+                self.answered.insert(hook_id.clone());
+                self.outcome.last = Some(deployment);
+                return Ok(Step::Paused { hook_id });
             }
-        };
-        let stage = deployment.lifecycle_stage().map(|s| s.as_str().to_owned());
-        if let Some(stage) = &stage
-            && outcome.stages.last().map(|(name, _)| name) != Some(stage)
+            let poll = Poll {
+                known_length: match deployment.lifecycle_stage() {
+                    Some(ServiceDeploymentLifecycleStage::BakeTime) => self.watch.bake,
+                    _ => None,
+                },
+                in_stage: self.stage_since.elapsed(),
+                terminal_next: terminal_next(&deployment),
+                throttled: 0,
+            };
+            self.outcome.last = Some(deployment);
+            tokio::time::sleep(next_delay(&poll, self.watch.poll_scale)).await;
+        }
+    }
+
+    /// Ends the display with `line`.
+    pub fn finish(self, line: impl Into<String>) {
+        self.progress.finish(line);
+    }
+
+    /// One describe; `None` after a throttled or 5xx answer (the caller backs off).
+    async fn describe(&mut self, throttled: &mut u32) -> Result<Option<ServiceDeployment>, Error> {
+        self.outcome.describe_calls += 1;
+        let sent = self
+            .client
+            .describe_service_deployments()
+            .service_deployment_arns(self.watch.arn)
+            .send()
+            .await;
+        match sent {
+            Ok(out) => match out.service_deployments().first() {
+                Some(deployment) => Ok(Some(deployment.clone())),
+                None => Err(disappeared(
+                    &self.watch,
+                    out.failures().first().and_then(|f| f.reason()),
+                )),
+            },
+            Err(error) if retryable(&error) => {
+                *throttled += 1;
+                self.runner.debug(format!(
+                    "DescribeServiceDeployments: {} (retrying)",
+                    deploy_kit_aws::describe_error(&error)
+                ));
+                Ok(None)
+            }
+            Err(error) => Err(Error::Aws {
+                call: "DescribeServiceDeployments",
+                cluster: self.watch.cluster.to_owned(),
+                service: self.watch.service.to_owned(),
+                message: deploy_kit_aws::describe_error(&error),
+            }),
+        }
+    }
+
+    /// Notes a new stage or status, prints the state line and the service's new events.
+    async fn record(&mut self, deployment: &ServiceDeployment) {
+        let elapsed = self.start.elapsed();
+        if let Some(stage) = deployment.lifecycle_stage().map(|s| s.as_str())
+            && self.outcome.stages.last().map(|(name, _)| name.as_str()) != Some(stage)
         {
-            runner.info(format!(
-                "[{}] stage {stage}",
-                format_duration(start.elapsed())
-            ));
-            outcome.stages.push((stage.clone(), start.elapsed()));
-            stage_since = Instant::now();
+            self.outcome.stages.push((stage.to_owned(), elapsed));
+            self.stage_since = Instant::now();
         }
         let status = deployment
             .status()
             .map_or("UNKNOWN", ServiceDeploymentStatus::as_str);
-        if outcome.status != status {
-            runner.info(format!(
-                "[{}] status {status}",
-                format_duration(start.elapsed())
-            ));
-            outcome.status = status.to_owned();
+        if self.outcome.status != status {
+            self.outcome.status = status.to_owned();
         }
-        if is_terminal(&deployment) {
-            outcome.reason = deployment.status_reason().map(str::to_owned);
-            return Ok(outcome);
+        let line = state_line(deployment);
+        if line == self.last_line {
+            return;
         }
-        let poll = Poll {
-            known_length: match deployment.lifecycle_stage() {
-                Some(ServiceDeploymentLifecycleStage::BakeTime) => watch.bake,
-                _ => None,
-            },
-            in_stage: stage_since.elapsed(),
-            terminal_next: terminal_next(&deployment),
-            throttled: 0,
-        };
-        tokio::time::sleep(next_delay(&poll, watch.poll_scale)).await;
+        self.last_line.clone_from(&line);
+        self.progress.state(line);
+        if !self.watch.events {
+            return;
+        }
+        self.outcome.event_calls += 1;
+        match self
+            .events
+            .fetch(self.client, self.watch.cluster, self.watch.service)
+            .await
+        {
+            Ok(lines) => {
+                for line in lines {
+                    self.progress.println(format!("  event: {line}"));
+                }
+            }
+            Err(message) => self.runner.debug(format!("DescribeServices: {message}")),
+        }
+    }
+
+    fn awaiting_pause(&self, deployment: &ServiceDeployment) -> Option<String> {
+        deployment.lifecycle_hook_details().iter().find_map(|hook| {
+            let ours = hook.target_type() == Some(&DeploymentLifecycleHookTargetType::Pause)
+                && hook.status() == Some(&DeploymentLifecycleHookStatus::AwaitingAction);
+            let id = hook.hook_id()?;
+            (ours && !self.answered.contains(id)).then(|| id.to_owned())
+        })
     }
 }
 
-fn is_terminal(deployment: &ServiceDeployment) -> bool {
+/// Follows the deployment until it ends, answering no hook.
+pub async fn follow(client: &Client, watch: &Watch<'_>, runner: &Runner) -> Result<Outcome, Error> {
+    let mut follower = Follower::new(client, watch.clone(), runner);
+    match follower.next(false).await? {
+        Step::Done(outcome) => {
+            follower.finish(format!("status {}", outcome.status));
+            Ok(*outcome)
+        }
+        Step::Paused { .. } => unreachable_pause(),
+    }
+}
+
+/// `next(false)` never stops at a pause; kept as a function so no panic path exists.
+fn unreachable_pause() -> Result<Outcome, Error> {
+    Err(Error::Failed(
+        "internal: the watcher stopped at a pause it was told to ignore".to_owned(),
+    ))
+}
+
+/// `stage SCALE_UP, status IN_PROGRESS, green 1/2 running (1 pending), hook PAUSE AWAITING_ACTION`
+pub fn state_line(deployment: &ServiceDeployment) -> String {
+    let stage = deployment
+        .lifecycle_stage()
+        .map_or("(none)", |s| s.as_str());
+    let status = deployment
+        .status()
+        .map_or("UNKNOWN", ServiceDeploymentStatus::as_str);
+    let mut line = format!("stage {stage}, status {status}");
+    if let Some(target) = deployment.target_service_revision() {
+        line.push_str(&format!(
+            ", green {}/{} running",
+            target.running_task_count(),
+            target.requested_task_count()
+        ));
+        if target.pending_task_count() > 0 {
+            line.push_str(&format!(" ({} pending)", target.pending_task_count()));
+        }
+    }
+    for hook in deployment.lifecycle_hook_details() {
+        line.push_str(&format!(
+            ", hook {} {}",
+            hook.target_type().map_or("?", |t| t.as_str()),
+            hook.status().map_or("?", |s| s.as_str())
+        ));
+    }
+    line
+}
+
+fn short(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+pub fn is_terminal(deployment: &ServiceDeployment) -> bool {
     matches!(
         deployment.status(),
         Some(
@@ -164,11 +320,15 @@ fn is_terminal(deployment: &ServiceDeployment) -> bool {
 fn terminal_next(deployment: &ServiceDeployment) -> bool {
     matches!(
         deployment.status(),
-        Some(ServiceDeploymentStatus::RollbackInProgress | ServiceDeploymentStatus::StopRequested)
+        Some(
+            ServiceDeploymentStatus::RollbackRequested
+                | ServiceDeploymentStatus::RollbackInProgress
+                | ServiceDeploymentStatus::StopRequested
+        )
     ) || deployment.lifecycle_stage() == Some(&ServiceDeploymentLifecycleStage::CleanUp)
 }
 
-fn retryable<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+pub fn retryable<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
     match error {
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or_default();

@@ -20,7 +20,7 @@ use deploy_kit_gha::{Classify, Exit, InputError, Runner};
 use serde_json::{Map, Value};
 
 pub use rules::looks_secret;
-pub use shape::{Registrable, describe_only, task_keys};
+pub use shape::{Registrable, describe_only, drop_describe_only, task_keys};
 pub use source::from_live;
 
 /// A rendered task definition (the file's JSON) as the SDK's typed RegisterTaskDefinition input,

@@ -21,6 +21,11 @@ fn actions() -> Vec<(&'static str, Command, &'static [&'static str])> {
             deploy_kit_smoke_test::Args::augment_args(Command::new("smoke-test")),
             deploy_kit_smoke_test::OUTPUTS,
         ),
+        (
+            "ecs-blue-green",
+            deploy_kit_ecs_blue_green::Args::augment_args(Command::new("ecs-blue-green")),
+            deploy_kit_ecs_blue_green::OUTPUTS,
+        ),
     ]
 }
 
@@ -128,7 +133,7 @@ fn inputs_env_mappings_and_outputs_match_the_binary() {
         assert_eq!(run["id"].as_str(), Some("run"), "{name}");
         assert_eq!(
             run["run"].as_str(),
-            Some(format!("deploy-kit {name}").as_str()),
+            Some(format!("exec deploy-kit {name}").as_str()),
             "{name}"
         );
 

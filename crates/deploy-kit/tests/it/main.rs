@@ -7,5 +7,7 @@ mod action_yml;
 mod cli;
 // The actions through act, as a workflow runs them.
 mod act;
+// ecs-blue-green against the test bed: strategies, rollbacks, pre-flight, dry run.
+mod ecs_blue_green;
 // dist/install.sh: tool cache, verified release download, source build, checksum refusal.
 mod install;

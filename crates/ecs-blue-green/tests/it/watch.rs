@@ -37,6 +37,7 @@ fn watch() -> Watch<'static> {
         timeout: Duration::from_secs(60),
         bake: Some(Duration::from_secs(300)),
         poll_scale: 0.001,
+        events: false,
     }
 }
 

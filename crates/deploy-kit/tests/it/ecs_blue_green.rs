@@ -1,0 +1,722 @@
+//! `deploy-kit ecs-blue-green` against the test bed over HTTP: each strategy to SUCCESSFUL, the
+//! rollbacks (circuit breaker, alarm, Lambda hook, failing smoke checks, timeout, SIGTERM), the
+//! pre-flight refusals, and a dry run that writes nothing. ECS runs 20x faster here
+//! (`time-scale` 0.05), and the binary's polls shrink with it (`DEPLOY_KIT_TIME_SCALE`).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{
+    AdvancedConfiguration, DeploymentConfiguration, DeploymentController, DeploymentControllerType,
+    DeploymentLifecycleHook, DeploymentLifecycleHookStage, DeploymentLifecycleHookTargetType,
+    DeploymentStrategy, LoadBalancer, ServiceDeploymentStatus,
+};
+use deploy_kit_testbed::{Bed, Component};
+use serde_json::json;
+
+const SCALE: f64 = 0.05;
+
+/// Action inputs as (name, value).
+type Inputs = &'static [(&'static str, &'static str)];
+const CLUSTER: &str = "prod";
+
+struct Fixture {
+    bed: Bed,
+    ecs: Client,
+    dir: tempfile::TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let bed = Bed::start(&[Component::Aws]).unwrap();
+    bed.time_scale(SCALE).unwrap();
+    let ecs = Client::new(&bed.sdk_config().await);
+    ecs.create_cluster()
+        .cluster_name(CLUSTER)
+        .send()
+        .await
+        .unwrap();
+    Fixture {
+        bed,
+        ecs,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+fn load_balancer(advanced: bool) -> LoadBalancer {
+    let mut lb = LoadBalancer::builder()
+        .target_group_arn("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/1")
+        .container_name("web")
+        .container_port(8080);
+    if advanced {
+        lb = lb.advanced_configuration(
+            AdvancedConfiguration::builder()
+                .alternate_target_group_arn(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/green/2",
+                )
+                .production_listener_rule(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/l/1/r/1",
+                )
+                .test_listener_rule(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/l/1/r/2",
+                )
+                .role_arn("arn:aws:iam::123456789012:role/ecs-infrastructure")
+                .build(),
+        );
+    }
+    lb.build()
+}
+
+/// How a service is created for a test.
+struct Spec {
+    strategy: DeploymentStrategy,
+    hooks: Vec<DeploymentLifecycleHook>,
+    advanced: bool,
+    controller: DeploymentControllerType,
+}
+
+impl Spec {
+    fn new(strategy: DeploymentStrategy) -> Self {
+        Self {
+            strategy,
+            hooks: Vec::new(),
+            advanced: true,
+            controller: DeploymentControllerType::Ecs,
+        }
+    }
+}
+
+impl Fixture {
+    /// Creates service `name` (family `name`, 2 tasks, behind a load balancer) and waits for its
+    /// first deployment.
+    async fn service(&self, name: &str, spec: Spec) -> String {
+        let blue = self
+            .ecs
+            .register_task_definition()
+            .family(name)
+            .container_definitions(
+                aws_sdk_ecs::types::ContainerDefinition::builder()
+                    .name("web")
+                    .image("app:1")
+                    .memory(128)
+                    .essential(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .task_definition()
+            .unwrap()
+            .task_definition_arn()
+            .unwrap()
+            .to_owned();
+        let config = DeploymentConfiguration::builder()
+            .strategy(spec.strategy)
+            .bake_time_in_minutes(0)
+            .set_lifecycle_hooks(Some(spec.hooks))
+            .build();
+        self.ecs
+            .create_service()
+            .cluster(CLUSTER)
+            .service_name(name)
+            .task_definition(&blue)
+            .desired_count(2)
+            .load_balancers(load_balancer(spec.advanced))
+            .deployment_configuration(config)
+            .deployment_controller(
+                DeploymentController::builder()
+                    .r#type(spec.controller)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        self.settle(name).await;
+        blue
+    }
+
+    /// Waits until no deployment of `name` is in flight.
+    async fn settle(&self, name: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.in_flight(name).await.is_empty() {
+            assert!(Instant::now() < deadline, "{name} never settled");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn in_flight(&self, name: &str) -> Vec<String> {
+        let out = self
+            .ecs
+            .list_service_deployments()
+            .cluster(CLUSTER)
+            .service(name)
+            .send()
+            .await
+            .unwrap();
+        out.service_deployments()
+            .iter()
+            .filter(|d| {
+                matches!(
+                    d.status(),
+                    Some(
+                        ServiceDeploymentStatus::Pending
+                            | ServiceDeploymentStatus::InProgress
+                            | ServiceDeploymentStatus::RollbackRequested
+                            | ServiceDeploymentStatus::RollbackInProgress
+                            | ServiceDeploymentStatus::StopRequested
+                    )
+                )
+            })
+            .map(|d| d.service_deployment_arn().unwrap().to_owned())
+            .collect()
+    }
+
+    async fn running_task_definition(&self, name: &str) -> String {
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(CLUSTER)
+            .services(name)
+            .send()
+            .await
+            .unwrap();
+        out.services()[0].task_definition().unwrap().to_owned()
+    }
+
+    /// A rendered task definition file for `family`; `scenario` is the bed's BED_SCENARIO.
+    fn task_file(&self, family: &str, image: &str, scenario: Option<&str>) -> String {
+        let mut container =
+            json!({"name": "web", "image": image, "memory": 128, "essential": true});
+        if let Some(scenario) = scenario {
+            container["environment"] = json!([{"name": "BED_SCENARIO", "value": scenario}]);
+        }
+        let path = self
+            .dir
+            .path()
+            .join(format!("{family}-{image}.json").replace(':', "-"));
+        let task = json!({"family": family, "containerDefinitions": [container]});
+        std::fs::write(&path, serde_json::to_string_pretty(&task).unwrap()).unwrap();
+        path.display().to_string()
+    }
+
+    fn command(&self, inputs: &[(&str, &str)], tag: &str) -> (Command, PathBuf, PathBuf) {
+        let outputs = self.dir.path().join(format!("{tag}.outputs"));
+        let summary = self.dir.path().join(format!("{tag}.summary.md"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
+        command
+            .arg("ecs-blue-green")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DEPLOY_KIT_TIME_SCALE", SCALE.to_string())
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("INPUT_CLUSTER", CLUSTER);
+        for (name, value) in self.bed.env() {
+            command.env(name, value);
+        }
+        for (name, value) in inputs {
+            command.env(
+                format!("INPUT_{}", name.replace('-', "_").to_uppercase()),
+                value,
+            );
+        }
+        (command, outputs, summary)
+    }
+
+    fn run(&self, inputs: &[(&str, &str)]) -> Run {
+        let tag = format!(
+            "run{}",
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let (mut command, outputs, summary) = self.command(inputs, &tag);
+        let output = command.output().unwrap();
+        Run::new(output, &outputs, &summary)
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// What a run left: exit code, stderr, outputs, summary.
+struct Run {
+    code: Option<i32>,
+    log: String,
+    outputs: HashMap<String, String>,
+    summary: String,
+}
+
+impl Run {
+    fn new(output: Output, outputs: &PathBuf, summary: &PathBuf) -> Self {
+        let text = std::fs::read_to_string(outputs).unwrap_or_default();
+        Self {
+            code: output.status.code(),
+            log: String::from_utf8_lossy(&output.stderr).into_owned(),
+            outputs: deploy_kit_gha::output_pairs(&text).into_iter().collect(),
+            summary: std::fs::read_to_string(summary).unwrap_or_default(),
+        }
+    }
+
+    fn output(&self, name: &str) -> &str {
+        self.outputs.get(name).map_or("", String::as_str)
+    }
+}
+
+/// An HTTP server on loopback answering every request with `status`; stops with the test.
+fn http_server(status: u16) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/health", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 2048];
+            let _ = stream.read(&mut buf);
+            let body = if status == 200 { "ok" } else { "broken" };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+fn stages_in_order(log: &str, expected: &[&str]) -> bool {
+    let mut at = 0;
+    for stage in expected {
+        match log[at..].find(&format!("stage {stage},")) {
+            Some(found) => at += found,
+            None => return false,
+        }
+    }
+    true
+}
+
+#[tokio::test]
+async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
+    let f = fixture().await;
+    let blue = f
+        .service("api", Spec::new(DeploymentStrategy::BlueGreen))
+        .await;
+    let file = f.task_file("api", "app:2", None);
+    let url = http_server(200);
+    let run = f.run(&[
+        ("service", "api"),
+        ("task-definition", &file),
+        ("test-url", &url),
+        ("test-requests", "3"),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.output("status"), "SUCCESSFUL");
+    assert_eq!(run.output("previous-task-definition-arn"), blue);
+    let green = run.output("task-definition-arn");
+    assert!(green.ends_with("task-definition/api:2"), "{green}");
+    assert_eq!(f.running_task_definition("api").await, green);
+    assert!(
+        stages_in_order(
+            &run.log,
+            &[
+                "SCALE_UP",
+                "TEST_TRAFFIC_SHIFT",
+                "POST_TEST_TRAFFIC_SHIFT",
+                "PRODUCTION_TRAFFIC_SHIFT",
+                "CLEAN_UP"
+            ]
+        ),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains("hook PAUSE AWAITING_ACTION"),
+        "{}",
+        run.log
+    );
+    assert!(run.log.contains("smoke checks passed"), "{}", run.log);
+    assert!(
+        run.log.contains("event: "),
+        "service events are printed: {}",
+        run.log
+    );
+    assert!(run.summary.contains("```mermaid\ngantt"), "{}", run.summary);
+    assert!(
+        run.summary.contains("DescribeServiceDeployments"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.output("console-url")
+            .contains("/services/api/deployments")
+    );
+}
+
+#[tokio::test]
+async fn canary_linear_and_rolling_each_reach_successful() {
+    let f = fixture().await;
+    let cases: [(&str, DeploymentStrategy, Inputs, &[&str]); 3] = [
+        (
+            "canary",
+            DeploymentStrategy::BlueGreen,
+            &[
+                ("strategy", "canary"),
+                ("canary-percent", "20%"),
+                ("canary-bake-time", "0m"),
+            ],
+            &["SCALE_UP", "PRODUCTION_TRAFFIC_SHIFT", "CLEAN_UP"],
+        ),
+        (
+            "linear",
+            DeploymentStrategy::BlueGreen,
+            &[
+                ("strategy", "linear"),
+                ("linear-step-percent", "50%"),
+                ("linear-step-interval", "0m"),
+            ],
+            &["SCALE_UP", "PRODUCTION_TRAFFIC_SHIFT", "CLEAN_UP"],
+        ),
+        (
+            "rolling",
+            DeploymentStrategy::Rolling,
+            &[("strategy", "rolling")],
+            &["SCALE_UP", "CLEAN_UP"],
+        ),
+    ];
+    for (name, own, inputs, stages) in cases {
+        f.service(name, Spec::new(own)).await;
+        let file = f.task_file(name, "app:2", None);
+        let mut all = vec![("service", name), ("task-definition", file.as_str())];
+        all.extend_from_slice(inputs);
+        let run = f.run(&all);
+        assert_eq!(run.code, Some(0), "{name}: {}", run.log);
+        assert_eq!(run.output("status"), "SUCCESSFUL", "{name}");
+        assert!(stages_in_order(&run.log, stages), "{name}: {}", run.log);
+        let strategy = if name == "rolling" {
+            "ROLLING"
+        } else {
+            &name.to_uppercase()
+        };
+        assert!(
+            run.summary.contains(&format!("`{strategy}`")),
+            "{name}: {}",
+            run.summary
+        );
+    }
+}
+
+#[tokio::test]
+async fn failures_roll_back_and_say_why() {
+    let f = fixture().await;
+    let lambda = DeploymentLifecycleHook::builder()
+        .target_type(DeploymentLifecycleHookTargetType::AwsLambda)
+        .hook_target_arn("arn:aws:lambda:us-east-1:123456789012:function:check")
+        .role_arn("arn:aws:iam::123456789012:role/hooks")
+        .lifecycle_stages(DeploymentLifecycleHookStage::PostScaleUp)
+        .build();
+    let cases: [(&str, Spec, Option<&str>, Inputs, &str); 3] = [
+        (
+            "breaker",
+            Spec::new(DeploymentStrategy::Rolling),
+            Some("failing-health-check"),
+            &[("circuit-breaker", "true")],
+            "circuit breaker tripped",
+        ),
+        (
+            "alarmed",
+            Spec::new(DeploymentStrategy::BlueGreen),
+            Some(r#"{"alarm": "api-5xx"}"#),
+            &[("alarms", "api-5xx"), ("bake-time", "1m")],
+            "CloudWatch alarm api-5xx went into ALARM",
+        ),
+        (
+            "hooked",
+            Spec {
+                hooks: vec![lambda],
+                ..Spec::new(DeploymentStrategy::BlueGreen)
+            },
+            Some("hook-fails"),
+            &[],
+            "function:check (AWS_LAMBDA) FAILED",
+        ),
+    ];
+    for (name, spec, scenario, inputs, why) in cases {
+        let blue = f.service(name, spec).await;
+        let file = f.task_file(name, "app:2", scenario);
+        let mut all = vec![("service", name), ("task-definition", file.as_str())];
+        all.extend_from_slice(inputs);
+        let run = f.run(&all);
+        assert_eq!(run.code, Some(1), "{name}: {}", run.log);
+        assert_eq!(run.output("status"), "ROLLBACK_SUCCESSFUL", "{name}");
+        assert!(
+            run.log.contains(why),
+            "{name}: wanted {why:?} in {}",
+            run.log
+        );
+        assert!(run.summary.contains(why), "{name}: {}", run.summary);
+        assert_eq!(f.running_task_definition(name).await, blue, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn failing_smoke_checks_roll_back_before_production_traffic_moves() {
+    let f = fixture().await;
+    let blue = f
+        .service("api", Spec::new(DeploymentStrategy::BlueGreen))
+        .await;
+    let file = f.task_file("api", "app:2", None);
+    let url = http_server(500);
+    let run = f.run(&[
+        ("service", "api"),
+        ("task-definition", &file),
+        ("test-url", &url),
+        ("test-wait-for", "1s"),
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.log);
+    assert_eq!(run.output("status"), "ROLLBACK_SUCCESSFUL");
+    assert!(
+        run.log.contains("smoke checks of the test listener failed"),
+        "{}",
+        run.log
+    );
+    assert!(
+        !run.log.contains("stage PRODUCTION_TRAFFIC_SHIFT"),
+        "{}",
+        run.log
+    );
+    assert_eq!(f.running_task_definition("api").await, blue);
+    assert!(
+        run.summary.contains("Smoke test of the test listener"),
+        "{}",
+        run.summary
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_rolls_back_and_exits_3() {
+    let f = fixture().await;
+    let blue = f
+        .service("api", Spec::new(DeploymentStrategy::BlueGreen))
+        .await;
+    let file = f.task_file("api", "app:2", Some("slow-scale-up"));
+    let run = f.run(&[
+        ("service", "api"),
+        ("task-definition", &file),
+        ("timeout", "1s"),
+    ]);
+    assert_eq!(run.code, Some(3), "{}", run.log);
+    assert!(
+        run.log.contains("did not finish within 1.0s"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains("rolled back: ROLLBACK_SUCCESSFUL"),
+        "{}",
+        run.log
+    );
+    assert_eq!(run.output("status"), "ROLLBACK_SUCCESSFUL");
+    assert!(f.in_flight("api").await.is_empty());
+    assert_eq!(f.running_task_definition("api").await, blue);
+}
+
+#[tokio::test]
+async fn sigterm_mid_deployment_rolls_back_and_exits_143() {
+    let f = fixture().await;
+    let blue = f
+        .service("api", Spec::new(DeploymentStrategy::BlueGreen))
+        .await;
+    let file = f.task_file("api", "app:2", Some("slow-scale-up"));
+    let (mut command, outputs, summary) =
+        f.command(&[("service", "api"), ("task-definition", &file)], "sigterm");
+    let child: Child = command.stderr(Stdio::piped()).spawn().unwrap();
+    // Wait until the deployment is under way, then cancel as the runner does.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while f.in_flight("api").await.is_empty() {
+        assert!(Instant::now() < deadline, "no deployment started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let run = Run::new(output, &outputs, &summary);
+    assert_eq!(run.code, Some(143), "{}", run.log);
+    assert!(run.log.contains("cancelled by SIGTERM"), "{}", run.log);
+    assert!(
+        run.log.contains("rolled back: ROLLBACK_SUCCESSFUL"),
+        "{}",
+        run.log
+    );
+    assert!(
+        f.in_flight("api").await.is_empty(),
+        "nothing left in flight"
+    );
+    assert_eq!(f.running_task_definition("api").await, blue);
+}
+
+#[tokio::test]
+async fn pre_flight_refuses_before_any_write() {
+    let f = fixture().await;
+    f.service("busy", Spec::new(DeploymentStrategy::BlueGreen))
+        .await;
+    f.service(
+        "plain",
+        Spec {
+            advanced: false,
+            ..Spec::new(DeploymentStrategy::Rolling)
+        },
+    )
+    .await;
+    f.service(
+        "legacy",
+        Spec {
+            advanced: false,
+            controller: DeploymentControllerType::CodeDeploy,
+            ..Spec::new(DeploymentStrategy::Rolling)
+        },
+    )
+    .await;
+    // A deployment in flight on `busy`, started outside deploy-kit.
+    f.bed
+        .scenario(r#"{"service": "busy", "scaleUpSeconds": 600}"#)
+        .unwrap();
+    let td = f.task_file("busy", "app:9", None);
+    let arn = {
+        let running = f.running_task_definition("busy").await;
+        f.ecs
+            .update_service()
+            .cluster(CLUSTER)
+            .service("busy")
+            .task_definition(&running)
+            .force_new_deployment(true)
+            .send()
+            .await
+            .unwrap();
+        f.in_flight("busy").await[0].clone()
+    };
+    let cases = [
+        (
+            "busy",
+            "blue-green",
+            format!("already has a deployment IN_PROGRESS: {arn}"),
+        ),
+        (
+            "plain",
+            "blue-green",
+            "`loadBalancers[0].advancedConfiguration`".to_owned(),
+        ),
+        (
+            "legacy",
+            "keep",
+            "uses the CODE_DEPLOY deployment controller".to_owned(),
+        ),
+    ];
+    for (service, strategy, expected) in cases {
+        let revisions_before = revisions(&f.ecs).await;
+        let run = f.run(&[
+            ("service", service),
+            ("task-definition", &td),
+            ("strategy", strategy),
+        ]);
+        assert_eq!(run.code, Some(2), "{service}: {}", run.log);
+        assert!(
+            run.log.contains(&expected),
+            "{service}: wanted {expected:?} in {}",
+            run.log
+        );
+        assert_eq!(
+            revisions(&f.ecs).await,
+            revisions_before,
+            "{service}: nothing registered"
+        );
+    }
+}
+
+async fn revisions(ecs: &Client) -> usize {
+    ecs.list_task_definitions()
+        .send()
+        .await
+        .unwrap()
+        .task_definition_arns()
+        .len()
+}
+
+#[tokio::test]
+async fn dry_run_shows_the_changes_and_writes_nothing() {
+    let f = fixture().await;
+    let blue = f
+        .service("api", Spec::new(DeploymentStrategy::Rolling))
+        .await;
+    let file = f.task_file("api", "app:2", None);
+    let before = revisions(&f.ecs).await;
+    let deployments = f.bed.deployments().unwrap()["deployments"]
+        .as_array()
+        .unwrap()
+        .len();
+    let run = f.run(&[
+        ("service", "api"),
+        ("task-definition", &file),
+        ("strategy", "blue-green"),
+        ("bake-time", "5m"),
+        ("dry-run", "true"),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert!(
+        run.log
+            .contains("task definition ~ containerDefinitions[web].image: \"app:1\" -> \"app:2\""),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains("deploymentConfiguration.strategy"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log
+            .contains("deploymentConfiguration.bakeTimeInMinutes"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains("dry run: nothing was written"),
+        "{}",
+        run.log
+    );
+    assert_eq!(revisions(&f.ecs).await, before);
+    assert_eq!(
+        f.bed.deployments().unwrap()["deployments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        deployments
+    );
+    assert_eq!(f.running_task_definition("api").await, blue);
+    assert!(run.summary.contains("```diff"), "{}", run.summary);
+}
+
+#[tokio::test]
+async fn bad_input_exits_2_naming_the_input() {
+    let f = fixture().await;
+    let missing = f.dir.path().join("nope.json").display().to_string();
+    let run = f.run(&[("service", "api"), ("task-definition", &missing)]);
+    assert_eq!(run.code, Some(2), "{}", run.log);
+    assert!(
+        run.log.contains("input `task-definition`: cannot read"),
+        "{}",
+        run.log
+    );
+    let file = f.task_file("api", "app:2", None);
+    let run = f.run(&[
+        ("service", "api"),
+        ("task-definition", &file),
+        ("strategy", "fast"),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.log);
+    assert!(run.log.contains("input `strategy`"), "{}", run.log);
+}

@@ -1,0 +1,183 @@
+//! The step summary: what was deployed, how it ended and why, the timeline of stages as a table
+//! and as a Mermaid gantt chart (GitHub renders it), the AWS calls made, and console links.
+
+use std::time::Duration;
+
+use deploy_kit_gha::format_duration;
+use deploy_kit_gha::summary::{Table, code, escape_cell};
+
+use crate::watch::Outcome;
+
+/// Everything the summary shows, filled in as the deployment goes.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub cluster: String,
+    pub service: String,
+    pub strategy: String,
+    pub previous_task_definition: Option<String>,
+    pub task_definition: String,
+    /// `container=image` of the new task definition, when known.
+    pub images: Vec<String>,
+    pub service_deployment_arn: Option<String>,
+    pub console_url: Option<String>,
+    /// The final ECS status (or IN_PROGRESS when it was left running).
+    pub status: String,
+    /// The error, when the step failed.
+    pub failure: Option<String>,
+    pub stages: Vec<(String, Duration)>,
+    /// When following ended, since it started.
+    pub followed_for: Duration,
+    pub duration: Duration,
+    pub describe_calls: u32,
+    pub event_calls: u32,
+    pub smoke_summary: Option<String>,
+    pub smoke_failure: Option<String>,
+    /// The status a rollback (timeout, cancel) settled in.
+    pub rollback_status: Option<String>,
+}
+
+impl Report {
+    /// Takes the stages and call counts of a follow.
+    pub fn record(&mut self, outcome: &Outcome) {
+        self.stages.clone_from(&outcome.stages);
+        self.describe_calls += outcome.describe_calls;
+        self.event_calls += outcome.event_calls;
+        if !outcome.status.is_empty() {
+            self.status.clone_from(&outcome.status);
+        }
+    }
+
+    pub fn record_rollback(&mut self, settled: &Outcome) {
+        self.describe_calls += settled.describe_calls;
+        self.event_calls += settled.event_calls;
+        self.status.clone_from(&settled.status);
+        self.rollback_status = Some(settled.status.clone());
+    }
+
+    /// The Markdown for `$GITHUB_STEP_SUMMARY`.
+    pub fn markdown(&self) -> String {
+        let icon = match (self.status.as_str(), &self.failure) {
+            ("SUCCESSFUL", None) => "✅",
+            (_, None) => "⏳",
+            _ => "❌",
+        };
+        let mut out = format!(
+            "### {icon} ecs-blue-green: service `{}` in cluster `{}`: {}\n\n",
+            escape_cell(&self.service),
+            escape_cell(&self.cluster),
+            if self.status.is_empty() {
+                "not started"
+            } else {
+                &self.status
+            }
+        );
+        out.push_str(&self.facts().render());
+        if let Some(failure) = &self.failure {
+            out.push_str(&format!("\n**Why:** {}\n", escape_cell(failure)));
+        }
+        if !self.stages.is_empty() {
+            out.push_str("\n#### Timeline\n\n");
+            out.push_str(&self.timeline().render());
+            out.push('\n');
+            out.push_str(&self.gantt());
+        }
+        if let Some(smoke) = &self.smoke_summary {
+            out.push('\n');
+            out.push_str(smoke);
+        }
+        out
+    }
+
+    fn facts(&self) -> Table {
+        let mut table = Table::new(["", ""]);
+        table.row(["strategy", &code(&self.strategy)]);
+        let previous = self
+            .previous_task_definition
+            .as_deref()
+            .map_or("(none)".to_owned(), code);
+        table.row([
+            "task definition".to_owned(),
+            format!("{previous} → {}", code(&self.task_definition)),
+        ]);
+        if !self.images.is_empty() {
+            let images: Vec<String> = self.images.iter().map(|i| code(i)).collect();
+            table.row(["images".to_owned(), images.join("<br>")]);
+        }
+        if let Some(arn) = &self.service_deployment_arn {
+            table.row(["service deployment", &code(arn)]);
+        }
+        if let Some(status) = &self.rollback_status {
+            table.row(["rollback", &code(status)]);
+        }
+        table.row(["duration".to_owned(), format_duration(self.duration)]);
+        let per_minute = if self.followed_for.as_secs_f64() >= 1.0 {
+            f64::from(self.describe_calls) * 60.0 / self.followed_for.as_secs_f64()
+        } else {
+            f64::from(self.describe_calls)
+        };
+        table.row([
+            "AWS calls while following".to_owned(),
+            format!(
+                "{} DescribeServiceDeployments ({per_minute:.1}/min), {} DescribeServices",
+                self.describe_calls, self.event_calls
+            ),
+        ]);
+        if let Some(url) = &self.console_url {
+            table.row([
+                "console".to_owned(),
+                format!("[service deployments]({url})"),
+            ]);
+        }
+        table
+    }
+
+    /// Each stage with when it was first seen and how long it lasted (until the next one, or the
+    /// end of following).
+    fn spans(&self) -> Vec<(&str, Duration, Duration)> {
+        self.stages
+            .iter()
+            .enumerate()
+            .map(|(index, (name, start))| {
+                let end = self
+                    .stages
+                    .get(index + 1)
+                    .map_or(self.followed_for, |(_, next)| *next);
+                (name.as_str(), *start, end.saturating_sub(*start))
+            })
+            .collect()
+    }
+
+    fn timeline(&self) -> Table {
+        let mut table = Table::new(["stage", "seen at", "lasted"]);
+        for (name, start, lasted) in self.spans() {
+            table.row([
+                code(name),
+                format!("+{}", format_duration(start)),
+                format_duration(lasted),
+            ]);
+        }
+        table
+    }
+
+    /// A Mermaid gantt chart of the stages, in seconds since following started.
+    fn gantt(&self) -> String {
+        let mut chart = String::from(
+            "```mermaid\ngantt\n    title Service deployment stages\n    dateFormat X\n    axisFormat %M:%S\n    section deployment\n",
+        );
+        for (index, (name, start, lasted)) in self.spans().into_iter().enumerate() {
+            let from = start.as_secs();
+            // A stage seen for less than a second still gets a visible bar.
+            let to = from + lasted.as_secs().max(1);
+            chart.push_str(&format!("    {name} :s{index}, {from}, {to}\n"));
+        }
+        chart.push_str("```\n");
+        chart
+    }
+}
+
+/// The ECS console page of the service's deployments.
+pub fn console_url(region: &str, cluster: &str, service: &str) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/ecs/v2/clusters/{cluster}/services/{service}/deployments?region={region}"
+    )
+}
