@@ -720,3 +720,46 @@ async fn bad_input_exits_2_naming_the_input() {
     assert_eq!(run.code, Some(2), "{}", run.log);
     assert!(run.log.contains("input `strategy`"), "{}", run.log);
 }
+
+#[tokio::test]
+async fn render_taskdef_then_ecs_blue_green_through_act() {
+    let f = fixture().await;
+    f.service("api", Spec::new(DeploymentStrategy::BlueGreen))
+        .await;
+    let url = http_server(200);
+    let run = deploy_kit_testbed::act::Workflow::new("tests/workflows/deploy-bed.yml")
+        .event("workflow_dispatch")
+        .as_action("org/deploy-kit@v1")
+        .bin(env!("CARGO_BIN_EXE_deploy-kit"))
+        .env("TEST_URL", &url)
+        .env("DEPLOY_KIT_TIME_SCALE", &SCALE.to_string())
+        .run(&f.bed)
+        .unwrap();
+    assert!(run.success, "act failed:\n{}", run.log);
+    assert!(run.log.contains("smoke checks passed"), "{}", run.log);
+    assert!(run.log.contains("deploy-bed: SUCCESSFUL"), "{}", run.log);
+    let running = f.running_task_definition("api").await;
+    assert!(running.ends_with("task-definition/api:2"), "{running}");
+}
+
+#[tokio::test]
+async fn wait_false_returns_once_the_deployment_has_started() {
+    let f = fixture().await;
+    f.service("api", Spec::new(DeploymentStrategy::BlueGreen))
+        .await;
+    let file = f.task_file("api", "app:2", Some("slow-scale-up"));
+    let run = f.run(&[
+        ("service", "api"),
+        ("task-definition", &file),
+        ("wait", "false"),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.output("status"), "IN_PROGRESS");
+    let arn = run.output("service-deployment-arn");
+    assert_eq!(
+        f.in_flight("api").await,
+        [arn],
+        "still running after the step"
+    );
+    assert!(run.log.contains("not waiting for it"), "{}", run.log);
+}
