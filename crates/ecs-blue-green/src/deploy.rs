@@ -310,13 +310,13 @@ pub async fn deploy_and_follow(
     client: &Client,
     input: &Input,
     service: &Service,
-    file: Option<&crate::register::TaskFile>,
+    file: Option<&deploy_kit_render_taskdef::register::TaskFile>,
     report: &mut Report,
     runner: &Runner,
 ) -> Result<(), Error> {
     let task_definition = match (file, &input.task_definition) {
         (Some(file), _) => {
-            let arn = crate::register::register(client, file, &input.service).await?;
+            let arn = deploy_kit_render_taskdef::register::register(client, file).await?;
             runner.info(format!("registered {arn}"));
             arn
         }

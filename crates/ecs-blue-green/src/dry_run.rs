@@ -161,7 +161,7 @@ pub async fn show(
     client: &Client,
     input: &Input,
     service: &Service,
-    file: Option<&crate::register::TaskFile>,
+    file: Option<&deploy_kit_render_taskdef::register::TaskFile>,
     runner: &Runner,
 ) -> Result<(), Error> {
     let new_json = match (file, &input.task_definition) {

@@ -17,7 +17,6 @@ mod events;
 mod input;
 pub mod poll;
 pub mod preflight;
-pub mod register;
 pub mod rollback;
 pub mod summary;
 pub mod update;
@@ -122,13 +121,8 @@ pub enum Error {
         message: String,
     },
     /// Registering the task definition failed.
-    #[error("{call} of family `{family}` for service `{service}` failed: {message}")]
-    Task {
-        call: &'static str,
-        family: String,
-        service: String,
-        message: String,
-    },
+    #[error(transparent)]
+    Register(#[from] deploy_kit_render_taskdef::register::RegisterError),
     /// The deployment ended in ROLLBACK_*, STOPPED, or the smoke checks failed.
     #[error("{0}")]
     Failed(String),
@@ -144,7 +138,7 @@ impl Classify for Error {
             Error::Input(_) | Error::NoRegion | Error::Refused(_) => Exit::BadInput,
             Error::TimedOut(_) => Exit::TimedOut,
             Error::Cancelled(cancelled) => cancelled.exit(),
-            Error::Aws { .. } | Error::Task { .. } | Error::Failed(_) => Exit::Failed,
+            Error::Aws { .. } | Error::Register(_) | Error::Failed(_) => Exit::Failed,
         }
     }
 }
@@ -159,7 +153,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         checks.mask(runner);
     }
     let file = match &input.task_definition {
-        TaskDefinitionSource::File(path) => Some(register::read(path)?),
+        TaskDefinitionSource::File(path) => Some(deploy_kit_render_taskdef::register::read(path)?),
         TaskDefinitionSource::Arn(_) => None,
     };
     let config = deploy_kit_aws::load_config()
@@ -185,7 +179,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         previous_task_definition: service.task_definition.clone(),
         images: file
             .as_ref()
-            .map(|f| register::images(&f.json))
+            .map(|f| deploy_kit_render_taskdef::register::images(&f.json))
             .unwrap_or_default(),
         console_url: Some(summary::console_url(
             &region,

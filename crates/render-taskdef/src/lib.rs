@@ -8,6 +8,7 @@ mod lint;
 mod live;
 mod model;
 mod reader;
+pub mod register;
 mod rules;
 mod shape;
 mod source;

@@ -5,8 +5,6 @@
 mod input;
 // Pre-flight refusals against the real ECS client with scripted responses (aws-smithy-mocks).
 mod preflight;
-// The task definition file: read and checked before any call, registered with every field.
-mod register;
 // The deployment configuration sent with UpdateService, per strategy.
 mod update;
 // Following a deployment: terminal states, throttling, 5xx, disappearance, unknown enums, timeout.

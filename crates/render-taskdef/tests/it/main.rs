@@ -10,3 +10,5 @@ mod errors;
 mod live;
 // Every field of the SDK's model, generated from the model, survives both paths.
 mod model;
+// The register module other actions use: a file checked before any call, registered whole.
+mod register;

@@ -4,7 +4,7 @@ use aws_sdk_ecs::operation::register_task_definition::{
 };
 use aws_sdk_ecs::types::TaskDefinition;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use deploy_kit_ecs_blue_green::register::{images, read, register};
+use deploy_kit_render_taskdef::register::{images, read, register};
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.path().join(name);
@@ -49,14 +49,14 @@ async fn a_rendered_file_is_registered_with_every_field() {
                 .build()
         });
     let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
-    let arn = register(&client, &file, "api").await.unwrap();
+    let arn = register(&client, &file).await.unwrap();
     assert_eq!(arn, "arn:aws:ecs:us-east-1:1:task-definition/api:7");
     assert_eq!(rule.num_calls(), 1);
 }
 
 #[test]
 fn register_sends_every_field_the_model_has() {
-    // register.rs copies RegisterTaskDefinitionInput field by field into the request (the SDK
+    // src/register.rs copies RegisterTaskDefinitionInput field by field into the request (the SDK
     // has no way to send a whole input). A new SDK field must be added there: this count says
     // when. 17 are sent; `inferenceAccelerators` (deprecated, ECS refuses it) is refused by read.
     assert_eq!(RegisterTaskDefinitionInput::SCHEMA.members().len(), 18);

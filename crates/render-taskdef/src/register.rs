@@ -1,5 +1,6 @@
-//! The task definition to deploy: a rendered file, read and checked against the ECS model before
-//! any AWS call, then registered; or an ARN used as is.
+//! A rendered task definition file for the actions that deploy or run it (ecs-blue-green,
+//! run-migrations): read and checked against the ECS model before any AWS call, then
+//! registered with every field the model has.
 
 use std::path::Path;
 
@@ -8,7 +9,13 @@ use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInpu
 use deploy_kit_gha::InputError;
 use serde_json::{Map, Value};
 
-use crate::Error;
+/// RegisterTaskDefinition failed; `message` is `code: message`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("RegisterTaskDefinition of family `{family}` failed: {message}")]
+pub struct RegisterError {
+    pub family: String,
+    pub message: String,
+}
 
 /// A rendered task definition file, parsed and checked.
 #[derive(Debug, Clone)]
@@ -39,7 +46,7 @@ pub fn read(path: &Path) -> Result<TaskFile, InputError> {
     if let Some(Value::Object(inner)) = value.remove("taskDefinition") {
         value = inner;
     }
-    deploy_kit_render_taskdef::drop_describe_only(&mut value);
+    crate::shape::drop_describe_only(&mut value);
     // Elastic Inference is gone from ECS (the SDK marks it deprecated): refuse, not drop.
     if value
         .get("inferenceAccelerators")
@@ -51,7 +58,7 @@ pub fn read(path: &Path) -> Result<TaskFile, InputError> {
             path.display()
         )));
     }
-    let request = deploy_kit_render_taskdef::register_input(&Value::Object(value.clone()))
+    let request = crate::model::to_input(&Value::Object(value.clone()))
         .map_err(|problem| bad(format!("`{}`: {problem}", path.display())))?;
     if request.family().is_none_or(str::is_empty) {
         return Err(bad(format!(
@@ -66,7 +73,7 @@ pub fn read(path: &Path) -> Result<TaskFile, InputError> {
 }
 
 /// Registers the file's task definition; its ARN.
-pub async fn register(client: &Client, file: &TaskFile, service: &str) -> Result<String, Error> {
+pub async fn register(client: &Client, file: &TaskFile) -> Result<String, RegisterError> {
     let r = file.request.clone();
     let out = client
         .register_task_definition()
@@ -89,19 +96,15 @@ pub async fn register(client: &Client, file: &TaskFile, service: &str) -> Result
         .set_enable_fault_injection(r.enable_fault_injection)
         .send()
         .await
-        .map_err(|e| Error::Task {
-            call: "RegisterTaskDefinition",
+        .map_err(|e| RegisterError {
             family: file.request.family().unwrap_or_default().to_owned(),
-            service: service.to_owned(),
             message: deploy_kit_aws::describe_error(&e),
         })?;
     out.task_definition()
         .and_then(|task| task.task_definition_arn())
         .map(str::to_owned)
-        .ok_or_else(|| Error::Task {
-            call: "RegisterTaskDefinition",
+        .ok_or_else(|| RegisterError {
             family: file.request.family().unwrap_or_default().to_owned(),
-            service: service.to_owned(),
             message: "the answer has no taskDefinitionArn".to_owned(),
         })
 }
