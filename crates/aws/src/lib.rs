@@ -2,6 +2,7 @@
 //! `code: message` (the SDK's own Display says only "service error").
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -21,10 +22,9 @@ pub async fn load_config() -> Result<SdkConfig, NoRegion> {
 }
 
 /// `ClientException: Unable to describe task definition.`, or what went wrong on the way there.
-pub fn describe_error<E, R>(error: &SdkError<E, R>) -> String
+pub fn describe_error<E>(error: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     match error {
         SdkError::ServiceError(service) => {
@@ -37,6 +37,12 @@ where
         }
         SdkError::TimeoutError(_) => "request timed out".to_owned(),
         SdkError::DispatchFailure(_) => format!("cannot reach AWS: {}", deepest(error)),
+        // Not an AWS error document (a proxy's or a load balancer's page): the status says most.
+        SdkError::ResponseError(context) => format!(
+            "unexpected answer (HTTP {}): {}",
+            context.raw().status().as_u16(),
+            deepest(error)
+        ),
         _ => deepest(error),
     }
 }

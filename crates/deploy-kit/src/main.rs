@@ -28,6 +28,9 @@ enum Command {
     /// Deploy a task definition to an ECS service (blue/green, canary, linear, rolling), follow
     /// it, test green before production, roll back on failure, timeout and cancel.
     EcsBlueGreen(deploy_kit_ecs_blue_green::Args),
+    /// Run a one-off ECS task (migrations) from a service's configuration, stream its logs and
+    /// judge its exit code; stop it on timeout and cancel.
+    RunMigrations(deploy_kit_run_migrations::Args),
 }
 
 impl Command {
@@ -36,6 +39,7 @@ impl Command {
             Command::RenderTaskdef(_) => "render-taskdef",
             Command::SmokeTest(_) => "smoke-test",
             Command::EcsBlueGreen(_) => "ecs-blue-green",
+            Command::RunMigrations(_) => "run-migrations",
         }
     }
 }
@@ -43,9 +47,13 @@ impl Command {
 async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
     let cancellation = runner.cancellation().clone();
     // render-taskdef and smoke-test leave nothing in AWS to clean up, so a signal just stops
-    // them; ecs-blue-green watches the signal itself, to roll back before it exits.
+    // them; ecs-blue-green and run-migrations watch the signal themselves, to roll back or stop
+    // the task before they exit.
     match command {
         Command::EcsBlueGreen(args) => deploy_kit_ecs_blue_green::run(args, runner)
+            .await
+            .map_err(Failure::from),
+        Command::RunMigrations(args) => deploy_kit_run_migrations::run(args, runner)
             .await
             .map_err(Failure::from),
         Command::RenderTaskdef(args) => {

@@ -212,14 +212,16 @@ pub(crate) fn write_summary(runner: &Runner, markdown: &str) {
 }
 
 /// An AWS call about the service failed (after the SDK's retries).
-pub(crate) fn aws_error<E, R>(
+pub(crate) fn aws_error<E>(
     input: &Input,
     call: &'static str,
-    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    error: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
 ) -> Error
 where
     E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     Error::Aws {
         call,

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use deploy_kit_gha::{Classify, Exit, InputError, Runner};
 use serde_json::{Map, Value};
 
+pub use command::parse as parse_command;
 pub use rules::looks_secret;
 pub use shape::{Registrable, describe_only, drop_describe_only, task_keys};
 pub use source::from_live;

@@ -135,7 +135,15 @@ def _merge(bed, service_json, count_call=False):
     return service_json
 
 
+def _default_security_groups(body):
+    """`securityGroups` is optional in ECS (the VPC's default group); moto raises KeyError."""
+    vpc = (body.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    if isinstance(vpc, dict):
+        vpc.setdefault("securityGroups", [])
+
+
 def create_service(bed, body, environ):
+    _default_security_groups(body)
     config, lbs = body.get("deploymentConfiguration") or {}, body.get("loadBalancers") or []
     problem = _validate(config, lbs)
     if problem:
@@ -157,6 +165,7 @@ def create_service(bed, body, environ):
 
 
 def update_service(bed, body, environ):
+    _default_security_groups(body)
     svc = _find_service(bed, body.get("cluster"), body.get("service"))
     if svc is None:
         return None  # not ours (or unknown): moto answers, with its own errors

@@ -224,6 +224,14 @@ def run_task(bed, body, environ):
         status, out = bed.moto(ECS + "DescribeTasks", {"cluster": token_key[0], "tasks": known},
                                environ)
         return status, {"tasks": out.get("tasks", []), "failures": []}
+    on_ec2 = body.get("launchType") in (None, "EC2") and not body.get("capacityProviderStrategy")
+    if on_ec2:
+        # moto raises (HTTP 500) when an EC2 task has no container instance; ECS refuses it.
+        status, instances = bed.moto(ECS + "ListContainerInstances",
+                                     {"cluster": body.get("cluster") or "default"}, environ)
+        if status == 200 and not instances.get("containerInstanceArns"):
+            return bed.error("InvalidParameterException",
+                             "No Container Instances were found in your cluster.")
     status, out = bed.moto(ECS + "RunTask", body, environ)
     if status != 200:
         return status, out

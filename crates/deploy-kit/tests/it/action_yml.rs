@@ -26,6 +26,11 @@ fn actions() -> Vec<(&'static str, Command, &'static [&'static str])> {
             deploy_kit_ecs_blue_green::Args::augment_args(Command::new("ecs-blue-green")),
             deploy_kit_ecs_blue_green::OUTPUTS,
         ),
+        (
+            "run-migrations",
+            deploy_kit_run_migrations::Args::augment_args(Command::new("run-migrations")),
+            deploy_kit_run_migrations::OUTPUTS,
+        ),
     ]
 }
 

@@ -722,8 +722,17 @@ async fn bad_input_exits_2_naming_the_input() {
 }
 
 #[tokio::test]
-async fn render_taskdef_then_ecs_blue_green_through_act() {
+async fn render_taskdef_run_migrations_then_ecs_blue_green_through_act() {
     let f = fixture().await;
+    aws_sdk_cloudwatchlogs::Client::new(&f.bed.sdk_config().await)
+        .create_log_group()
+        .log_group_name("/ecs/api")
+        .send()
+        .await
+        .unwrap();
+    let subnet = super::run_migrations::default_subnets(&f.bed)
+        .await
+        .remove(0);
     f.service("api", Spec::new(DeploymentStrategy::BlueGreen))
         .await;
     let url = http_server(200);
@@ -732,14 +741,16 @@ async fn render_taskdef_then_ecs_blue_green_through_act() {
         .as_action("org/deploy-kit@v1")
         .bin(env!("CARGO_BIN_EXE_deploy-kit"))
         .env("TEST_URL", &url)
+        .env("SUBNET", &subnet)
         .env("DEPLOY_KIT_TIME_SCALE", &SCALE.to_string())
         .run(&f.bed)
         .unwrap();
     assert!(run.success, "act failed:\n{}", run.log);
+    assert!(run.log.contains("│ migration 001 applied"), "{}", run.log);
     assert!(run.log.contains("smoke checks passed"), "{}", run.log);
     assert!(run.log.contains("deploy-bed: SUCCESSFUL"), "{}", run.log);
     let running = f.running_task_definition("api").await;
-    assert!(running.ends_with("task-definition/api:2"), "{running}");
+    assert!(running.ends_with("task-definition/api:3"), "{running}");
 }
 
 #[tokio::test]

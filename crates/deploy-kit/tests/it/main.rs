@@ -9,5 +9,7 @@ mod cli;
 mod act;
 // ecs-blue-green against the test bed: strategies, rollbacks, pre-flight, dry run.
 mod ecs_blue_green;
+// run-migrations against the test bed: logs, verdicts, network, timeouts, cancel, bad input.
+mod run_migrations;
 // dist/install.sh: tool cache, verified release download, source build, checksum refusal.
 mod install;

@@ -1,0 +1,486 @@
+//! `deploy-kit run-migrations` against the test bed over HTTP: logs streamed in order and none
+//! lost, the right container judged, start failures, the service's network configuration and
+//! explicit overrides, idempotent re-runs, timeouts, SIGTERM, and bad input. Tasks live 5x
+//! faster here (`time-scale` 0.2), and the binary's polls shrink with it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{
+    AwsVpcConfiguration, Compatibility, ContainerDefinition, DesiredStatus, KeyValuePair,
+    LaunchType, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, Task,
+};
+use deploy_kit_testbed::{Bed, Component};
+
+const SCALE: f64 = 0.2;
+const CLUSTER: &str = "prod";
+
+struct Fixture {
+    bed: Bed,
+    ecs: Client,
+    subnets: Vec<String>,
+    dir: tempfile::TempDir,
+}
+
+/// Every subnet of moto's default VPC, through EC2's query API (no EC2 SDK crate needed).
+pub async fn default_subnets(bed: &Bed) -> Vec<String> {
+    let xml = reqwest::Client::new()
+        .post(bed.endpoint_url())
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, \
+             SignedHeaders=host, Signature=0",
+        )
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("Action=DescribeSubnets&Version=2016-11-15")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    xml.split("<subnetId>")
+        .skip(1)
+        .filter_map(|rest| rest.split('<').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn env(name: &str, value: &str) -> KeyValuePair {
+    KeyValuePair::builder().name(name).value(value).build()
+}
+
+async fn fixture() -> Fixture {
+    let bed = Bed::start(&[Component::Aws]).unwrap();
+    bed.time_scale(SCALE).unwrap();
+    let config = bed.sdk_config().await;
+    let ecs = Client::new(&config);
+    ecs.create_cluster()
+        .cluster_name(CLUSTER)
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_cloudwatchlogs::Client::new(&config)
+        .create_log_group()
+        .log_group_name("/ecs/migrate")
+        .send()
+        .await
+        .unwrap();
+    let subnets = default_subnets(&bed).await;
+    assert!(
+        subnets.len() >= 2,
+        "moto's default VPC has subnets: {subnets:?}"
+    );
+    Fixture {
+        bed,
+        ecs,
+        subnets,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl Fixture {
+    /// Registers family `migrate`: `app` (essential, awslogs, `app_env`) and a non-essential
+    /// `sidecar` that exits 0 after a second.
+    async fn task_definition(&self, app_env: &[KeyValuePair]) -> String {
+        let logs = LogConfiguration::builder()
+            .log_driver(LogDriver::Awslogs)
+            .options("awslogs-group", "/ecs/migrate")
+            .options("awslogs-region", "us-east-1")
+            .options("awslogs-stream-prefix", "migrate")
+            .build()
+            .unwrap();
+        let app = ContainerDefinition::builder()
+            .name("app")
+            .image("registry.local/app:1")
+            .essential(true)
+            .set_environment(Some(app_env.to_vec()))
+            .log_configuration(logs)
+            .build();
+        let sidecar = ContainerDefinition::builder()
+            .name("sidecar")
+            .image("registry.local/proxy:1")
+            .essential(false)
+            .environment(env("BED_RUN_SECONDS", "1"))
+            .environment(env("BED_EXIT_CODE", "0"))
+            .build();
+        let out = self
+            .ecs
+            .register_task_definition()
+            .family("migrate")
+            .requires_compatibilities(Compatibility::Fargate)
+            .network_mode(NetworkMode::Awsvpc)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(app)
+            .container_definitions(sidecar)
+            .send()
+            .await
+            .unwrap();
+        out.task_definition()
+            .unwrap()
+            .task_definition_arn()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Service `api` on FARGATE in the first default subnet, running `task_definition`.
+    async fn service(&self, name: &str, task_definition: &str, network: bool) {
+        let mut create = self
+            .ecs
+            .create_service()
+            .cluster(CLUSTER)
+            .service_name(name)
+            .task_definition(task_definition)
+            .desired_count(0)
+            .launch_type(LaunchType::Fargate);
+        if network {
+            create = create.network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        AwsVpcConfiguration::builder()
+                            .subnets(&self.subnets[0])
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            );
+        }
+        create.send().await.unwrap();
+    }
+
+    fn command(
+        &self,
+        inputs: &[(&str, &str)],
+        extra_env: &[(&str, &str)],
+    ) -> (Command, PathBuf, PathBuf) {
+        let tag = format!(
+            "run{}",
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let outputs = self.dir.path().join(format!("{tag}.outputs"));
+        let summary = self.dir.path().join(format!("{tag}.summary.md"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
+        command
+            .arg("run-migrations")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DEPLOY_KIT_TIME_SCALE", SCALE.to_string())
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("INPUT_CLUSTER", CLUSTER);
+        for (name, value) in self.bed.env() {
+            command.env(name, value);
+        }
+        for (name, value) in inputs {
+            command.env(
+                format!("INPUT_{}", name.replace('-', "_").to_uppercase()),
+                value,
+            );
+        }
+        for (name, value) in extra_env {
+            command.env(name, value);
+        }
+        (command, outputs, summary)
+    }
+
+    fn run(&self, inputs: &[(&str, &str)]) -> Run {
+        self.run_with_env(inputs, &[])
+    }
+
+    fn run_with_env(&self, inputs: &[(&str, &str)], extra_env: &[(&str, &str)]) -> Run {
+        let (mut command, outputs, summary) = self.command(inputs, extra_env);
+        Run::new(command.output().unwrap(), &outputs, &summary)
+    }
+
+    async fn task(&self, arn: &str) -> Task {
+        let out = self
+            .ecs
+            .describe_tasks()
+            .cluster(CLUSTER)
+            .tasks(arn)
+            .send()
+            .await
+            .unwrap();
+        out.tasks()[0].clone()
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+struct Run {
+    code: Option<i32>,
+    log: String,
+    outputs: HashMap<String, String>,
+    summary: String,
+}
+
+impl Run {
+    fn new(output: Output, outputs: &PathBuf, summary: &PathBuf) -> Self {
+        let text = std::fs::read_to_string(outputs).unwrap_or_default();
+        Self {
+            code: output.status.code(),
+            log: String::from_utf8_lossy(&output.stderr).into_owned(),
+            outputs: deploy_kit_gha::output_pairs(&text).into_iter().collect(),
+            summary: std::fs::read_to_string(summary).unwrap_or_default(),
+        }
+    }
+
+    fn output(&self, name: &str) -> &str {
+        self.outputs.get(name).map_or("", String::as_str)
+    }
+}
+
+fn subnet_of(task: &Task) -> Option<String> {
+    task.attachments()
+        .iter()
+        .flat_map(|a| a.details())
+        .find(|d| d.name() == Some("subnetId"))
+        .and_then(|d| d.value())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn logs_stream_in_order_and_exit_zero_passes() {
+    let f = fixture().await;
+    let lines: Vec<String> = (1..=40)
+        .map(|n| format!("applying migration {n:03}"))
+        .collect();
+    let td = f
+        .task_definition(&[
+            env("BED_LOG_LINES", &lines.join("\n")),
+            env("BED_RUN_SECONDS", "3"),
+            env("BED_EXIT_CODE", "0"),
+        ])
+        .await;
+    f.service("api", &td, true).await;
+    let run = f.run(&[("service", "api")]);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+    let streamed: Vec<&str> = run
+        .log
+        .lines()
+        .filter_map(|l| l.strip_prefix("│ "))
+        .collect();
+    assert_eq!(streamed, lines, "every line, once, in order");
+    assert_eq!(run.output("exit-code"), "0");
+    assert_eq!(run.output("stop-code"), "EssentialContainerExited");
+    assert!(
+        run.output("log-url").contains("$252Fecs$252Fmigrate"),
+        "{:?}",
+        run.outputs
+    );
+    let task = f.task(run.output("task-arn")).await;
+    assert_eq!(
+        subnet_of(&task).as_deref(),
+        Some(f.subnets[0].as_str()),
+        "the service's subnet"
+    );
+    assert!(
+        task.started_by()
+            .is_some_and(|s| s.starts_with("deploy-kit"))
+    );
+    assert!(
+        run.summary.contains("applying migration 040"),
+        "{}",
+        run.summary
+    );
+}
+
+#[tokio::test]
+async fn the_named_container_is_judged_not_the_sidecar() {
+    let f = fixture().await;
+    let td = f
+        .task_definition(&[
+            env("BED_LOG_LINES", "applying 001\nERROR duplicate key"),
+            env("BED_EXIT_CODE", "3"),
+            env("BED_RUN_SECONDS", "2"),
+        ])
+        .await;
+    f.service("api", &td, true).await;
+    let run = f.run(&[("service", "api"), ("environment", "RAILS_ENV=production")]);
+    assert_eq!(run.code, Some(1), "{}", run.log);
+    assert!(run.log.contains("container `app` of task"), "{}", run.log);
+    assert!(run.log.contains("exited with code 3"), "{}", run.log);
+    assert_eq!(run.output("exit-code"), "3");
+    assert!(
+        run.summary.contains("ERROR duplicate key"),
+        "{}",
+        run.summary
+    );
+    let task = f.task(run.output("task-arn")).await;
+    let sidecar = task
+        .containers()
+        .iter()
+        .find(|c| c.name() == Some("sidecar"))
+        .unwrap();
+    assert_eq!(
+        sidecar.exit_code(),
+        Some(0),
+        "the sidecar exited 0, and did not count"
+    );
+}
+
+#[tokio::test]
+async fn an_image_that_cannot_be_pulled_fails_with_the_reason() {
+    let f = fixture().await;
+    let td = f
+        .task_definition(&[env("BED_START_FAILURE", "CannotPullContainerError")])
+        .await;
+    f.service("api", &td, true).await;
+    let run = f.run(&[("service", "api")]);
+    assert_eq!(run.code, Some(1), "{}", run.log);
+    assert!(
+        run.log.contains("never ran: stopCode TaskFailedToStart"),
+        "{}",
+        run.log
+    );
+    assert!(run.log.contains("CannotPullContainerError"), "{}", run.log);
+    assert_eq!(run.output("exit-code"), "");
+}
+
+#[tokio::test]
+async fn explicit_overrides_win_and_a_rerun_does_not_start_a_second_task() {
+    let f = fixture().await;
+    let td = f.task_definition(&[env("BED_RUN_SECONDS", "1")]).await;
+    f.service("api", &td, true).await;
+    let identity = [
+        ("GITHUB_RUN_ID", "9001"),
+        ("GITHUB_RUN_ATTEMPT", "1"),
+        ("GITHUB_JOB", "staging"),
+        ("GITHUB_ACTION", "migrate"),
+    ];
+    let inputs = [("service", "api"), ("subnets", f.subnets[1].as_str())];
+    let first = f.run_with_env(&inputs, &identity);
+    assert_eq!(first.code, Some(0), "{}", first.log);
+    let task = f.task(first.output("task-arn")).await;
+    assert_eq!(
+        subnet_of(&task).as_deref(),
+        Some(f.subnets[1].as_str()),
+        "the input's subnet"
+    );
+    assert_eq!(task.started_by(), Some("deploy-kit/9001/1"));
+
+    let again = f.run_with_env(&inputs, &identity);
+    assert_eq!(again.code, Some(0), "{}", again.log);
+    assert_eq!(
+        again.output("task-arn"),
+        first.output("task-arn"),
+        "the same task"
+    );
+    let mut all = Vec::new();
+    for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
+        let listed = f
+            .ecs
+            .list_tasks()
+            .cluster(CLUSTER)
+            .desired_status(status)
+            .send()
+            .await
+            .unwrap();
+        all.extend(listed.task_arns().to_vec());
+    }
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 1, "one task in all: {all:?}");
+}
+
+#[tokio::test]
+async fn start_and_run_timeouts_stop_the_task_and_exit_3() {
+    let f = fixture().await;
+    let td = f.task_definition(&[env("BED_RUN_SECONDS", "60")]).await;
+    f.service("api", &td, true).await;
+    // PROVISIONING and PENDING take 0.6 s here: a 300 ms start timeout passes first.
+    let run = f.run(&[("service", "api"), ("start-timeout", "300ms")]);
+    assert_eq!(run.code, Some(3), "{}", run.log);
+    assert!(
+        run.log
+            .contains("did not reach RUNNING within start-timeout 300ms"),
+        "{}",
+        run.log
+    );
+    assert_eq!(run.output("stop-code"), "UserInitiated", "{}", run.log);
+
+    let run = f.run(&[("service", "api"), ("timeout", "2s")]);
+    assert_eq!(run.code, Some(3), "{}", run.log);
+    assert!(
+        run.log.contains("did not finish within timeout 2.0s"),
+        "{}",
+        run.log
+    );
+    let task = f.task(run.output("task-arn")).await;
+    assert_eq!(task.last_status(), Some("STOPPED"));
+    assert!(
+        task.stopped_reason()
+            .is_some_and(|r| r.contains("deploy-kit: did not finish")),
+        "{task:?}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_task_and_exits_143() {
+    let f = fixture().await;
+    let td = f.task_definition(&[env("BED_RUN_SECONDS", "60")]).await;
+    f.service("api", &td, true).await;
+    let (mut command, outputs, summary) = f.command(&[("service", "api")], &[]);
+    let child = command.stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let listed = f.ecs.list_tasks().cluster(CLUSTER).send().await.unwrap();
+        if !listed.task_arns().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no task started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let run = Run::new(child.wait_with_output().unwrap(), &outputs, &summary);
+    assert_eq!(run.code, Some(143), "{}", run.log);
+    assert!(run.log.contains("cancelled by SIGTERM"), "{}", run.log);
+    let task = f.task(run.output("task-arn")).await;
+    assert_eq!(task.last_status(), Some("STOPPED"), "{task:?}");
+}
+
+#[tokio::test]
+async fn bad_input_exits_2_before_any_task_starts() {
+    let f = fixture().await;
+    let td = f.task_definition(&[]).await;
+    f.service("api", &td, true).await;
+    f.service("bare", &td, false).await;
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[("service", "api"), ("command", r#"["bin/migrate", up]"#)],
+            "input `command`: is not a valid JSON array",
+        ),
+        (
+            &[("service", "api"), ("container-name", "db")],
+            "input `container-name`: the task definition has no container `db`: it has `app`, `sidecar`",
+        ),
+        (
+            &[("service", "bare")],
+            "input `subnets`: service `bare` in cluster `prod` has no network configuration",
+        ),
+        (
+            &[("service", "api"), ("timeout", "soon")],
+            "input `timeout`",
+        ),
+    ];
+    for (inputs, expected) in cases {
+        let run = f.run(inputs);
+        assert_eq!(run.code, Some(2), "{inputs:?}: {}", run.log);
+        assert!(
+            run.log.contains(expected),
+            "{inputs:?}: wanted {expected:?} in {}",
+            run.log
+        );
+    }
+    let listed = f.ecs.list_tasks().cluster(CLUSTER).send().await.unwrap();
+    assert!(listed.task_arns().is_empty(), "no task was started");
+}

@@ -1,0 +1,248 @@
+//! The typed input: every `Args` field parsed and checked before any AWS call.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_sdk_ecs::types::LaunchType;
+use deploy_kit_gha::input::{self, InputError};
+
+use crate::Args;
+
+/// Which task definition to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskDefinitionSource {
+    /// The service's current one.
+    Service,
+    /// A rendered JSON file, registered first.
+    File(PathBuf),
+    /// A task definition ARN (or `family:revision`), run as is.
+    Reference(String),
+}
+
+/// Explicit network settings; each one given replaces the service's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkOverrides {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub cluster: String,
+    pub service: String,
+    pub task_definition: TaskDefinitionSource,
+    /// The container to override and judge; `None` = the single essential one.
+    pub container: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub environment: Vec<(String, String)>,
+    pub network: NetworkOverrides,
+    pub launch_type: Option<LaunchType>,
+    pub start_timeout: Duration,
+    pub timeout: Duration,
+    pub stream_logs: bool,
+    pub started_by: String,
+    /// RunTask's idempotency token: the same workflow run, attempt, job and step get the same
+    /// task instead of a second one.
+    pub client_token: String,
+    /// Multiplies every poll delay: 1.0 in production; the test bed runs ECS faster.
+    pub poll_scale: f64,
+}
+
+impl Input {
+    /// `run` is the workflow run's identity (GITHUB_RUN_ID, ...), for the defaults derived from it.
+    pub fn from_args(args: &Args, run: &RunIdentity) -> Result<Self, InputError> {
+        let service = input::required("service", args.service.as_deref())?.to_owned();
+        let cluster = input::set(args.cluster.as_deref())
+            .unwrap_or("default")
+            .to_owned();
+        let task_definition = match input::set(args.task_definition.as_deref()) {
+            None => TaskDefinitionSource::Service,
+            Some(text) if is_reference(text) => TaskDefinitionSource::Reference(text.to_owned()),
+            Some(text) => TaskDefinitionSource::File(PathBuf::from(text)),
+        };
+        let command = input::set(args.command.as_deref())
+            .map(deploy_kit_render_taskdef::parse_command)
+            .transpose()?;
+        let environment = input::set(args.environment.as_deref())
+            .map(|text| input::key_values("environment", text, '='))
+            .transpose()?
+            .unwrap_or_default();
+        let network = NetworkOverrides {
+            subnets: words(args.subnets.as_deref()),
+            security_groups: words(args.security_groups.as_deref()),
+            assign_public_ip: input::set(args.assign_public_ip.as_deref())
+                .map(|text| input::boolean("assign-public-ip", text))
+                .transpose()?,
+        };
+        check_ids("subnets", &network.subnets, "subnet-")?;
+        check_ids("security-groups", &network.security_groups, "sg-")?;
+        Ok(Self {
+            cluster,
+            service,
+            task_definition,
+            container: input::set(args.container_name.as_deref()).map(str::to_owned),
+            command,
+            environment,
+            network,
+            launch_type: launch_type(args.launch_type.as_deref())?,
+            start_timeout: duration("start-timeout", args.start_timeout.as_deref(), 10 * 60)?,
+            timeout: duration("timeout", args.timeout.as_deref(), 30 * 60)?,
+            stream_logs: input::flag("stream-logs", args.stream_logs.as_deref(), true)?,
+            started_by: started_by(args.started_by.as_deref(), run)?,
+            client_token: run.client_token(&cluster_service(args)),
+            poll_scale: 1.0,
+        })
+    }
+}
+
+/// An ARN, `family` or `family:revision`, as opposed to a file path.
+fn is_reference(text: &str) -> bool {
+    if text.starts_with("arn:") {
+        return true;
+    }
+    let (family, revision) = text.split_once(':').unwrap_or((text, "1"));
+    !family.is_empty()
+        && family
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !revision.is_empty()
+        && revision.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Ids separated by commas, spaces or lines.
+fn words(value: Option<&str>) -> Vec<String> {
+    input::set(value)
+        .map(|text| {
+            text.split([',', '\n', ' '])
+                .map(str::trim)
+                .filter(|word| !word.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn cluster_service(args: &Args) -> String {
+    format!(
+        "{}/{}",
+        input::set(args.cluster.as_deref()).unwrap_or("default"),
+        input::set(args.service.as_deref()).unwrap_or_default()
+    )
+}
+
+fn check_ids(name: &str, ids: &[String], prefix: &str) -> Result<(), InputError> {
+    match ids.iter().find(|id| !id.starts_with(prefix)) {
+        Some(bad) => Err(InputError::new(
+            name,
+            format!(
+                "`{}` is not an id starting with `{prefix}`: give ids separated by commas or lines",
+                input::truncate(bad, 60)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn duration(name: &str, value: Option<&str>, default_secs: u64) -> Result<Duration, InputError> {
+    let duration = match input::set(value) {
+        Some(text) => input::duration(name, text)?,
+        None => Duration::from_secs(default_secs),
+    };
+    if duration.is_zero() {
+        return Err(InputError::new(name, "must be longer than 0s"));
+    }
+    Ok(duration)
+}
+
+fn launch_type(value: Option<&str>) -> Result<Option<LaunchType>, InputError> {
+    let Some(text) = input::set(value) else {
+        return Ok(None);
+    };
+    match text.to_ascii_uppercase().as_str() {
+        "FARGATE" => Ok(Some(LaunchType::Fargate)),
+        "EC2" => Ok(Some(LaunchType::Ec2)),
+        "EXTERNAL" => Ok(Some(LaunchType::External)),
+        _ => Err(InputError::new(
+            "launch-type",
+            format!(
+                "`{}` is not a launch type: use `FARGATE`, `EC2` or `EXTERNAL` (empty: the service's)",
+                input::truncate(text, 40)
+            ),
+        )),
+    }
+}
+
+/// ECS allows 128 characters of letters, digits, `-`, `_`, `/` and `.` in `startedBy`.
+fn started_by(value: Option<&str>, run: &RunIdentity) -> Result<String, InputError> {
+    let text = match input::set(value) {
+        Some(text) => text.to_owned(),
+        None => return Ok(run.started_by()),
+    };
+    let valid = |c: char| c.is_ascii_alphanumeric() || "-_/.".contains(c);
+    if text.len() > 128 || !text.chars().all(valid) {
+        return Err(InputError::new(
+            "started-by",
+            format!(
+                "`{}` is not valid: at most 128 letters, digits, `-`, `_`, `/` and `.`",
+                input::truncate(&text, 60)
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+/// Who is running: the workflow run, attempt, job and step (empty outside Actions).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunIdentity {
+    pub run_id: String,
+    pub attempt: String,
+    pub job: String,
+    pub step: String,
+}
+
+impl RunIdentity {
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).unwrap_or_default();
+        Self {
+            run_id: var("GITHUB_RUN_ID"),
+            attempt: var("GITHUB_RUN_ATTEMPT"),
+            job: var("GITHUB_JOB"),
+            step: var("GITHUB_ACTION"),
+        }
+    }
+
+    fn started_by(&self) -> String {
+        if self.run_id.is_empty() {
+            return "deploy-kit".to_owned();
+        }
+        format!("deploy-kit/{}/{}", self.run_id, sanitize(&self.attempt))
+    }
+
+    /// At most 64 ASCII characters, the same for the same run, attempt, job, step and target.
+    /// Outside Actions every run is new: the token is the current time.
+    fn client_token(&self, target: &str) -> String {
+        if self.run_id.is_empty() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            return format!("deploy-kit-local-{}", now.as_nanos());
+        }
+        let identity = format!("{}|{}|{}|{target}", self.attempt, self.job, self.step);
+        format!("dk-{}-{:016x}", sanitize(&self.run_id), fnv1a(&identity))
+            .chars()
+            .take(64)
+            .collect()
+    }
+}
+
+fn sanitize(text: &str) -> String {
+    text.chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
+/// A stable 64-bit hash (std's hasher is randomly seeded per process).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

@@ -1,0 +1,112 @@
+//! The judged container's CloudWatch Logs, streamed while the task runs and flushed after it
+//! stops, so no line is lost. The last lines are kept for the summary.
+
+use std::collections::VecDeque;
+
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+use deploy_kit_gha::Runner;
+
+/// How many of the last lines the summary shows.
+pub const TAIL: usize = 30;
+
+pub struct LogStream {
+    client: Client,
+    pub group: String,
+    pub stream: String,
+    token: Option<String>,
+    pub lines: usize,
+    pub tail: VecDeque<String>,
+    warned: bool,
+}
+
+impl LogStream {
+    pub fn new(client: Client, group: String, stream: String) -> Self {
+        Self {
+            client,
+            group,
+            stream,
+            token: None,
+            lines: 0,
+            tail: VecDeque::new(),
+            warned: false,
+        }
+    }
+
+    /// Prints the lines written since the last call; returns whether the read position moved.
+    /// A stream that does not exist yet (the container has not started) is not an error.
+    pub async fn poll(&mut self, runner: &Runner) -> bool {
+        let sent = self
+            .client
+            .get_log_events()
+            .log_group_name(&self.group)
+            .log_stream_name(&self.stream)
+            .start_from_head(true)
+            .set_next_token(self.token.clone())
+            .send()
+            .await;
+        let out = match sent {
+            Ok(out) => out,
+            Err(error) => {
+                let not_yet = error
+                    .as_service_error()
+                    .is_some_and(|e| e.code() == Some("ResourceNotFoundException"));
+                if !not_yet && !self.warned {
+                    self.warned = true;
+                    runner.warning(format!(
+                        "cannot read logs of {}/{}: {} (carrying on)",
+                        self.group,
+                        self.stream,
+                        deploy_kit_aws::describe_error(&error)
+                    ));
+                }
+                return false;
+            }
+        };
+        for event in out.events() {
+            let line = event.message().unwrap_or_default().trim_end().to_owned();
+            runner.info(format!("│ {line}"));
+            self.lines += 1;
+            if self.tail.len() == TAIL {
+                self.tail.pop_front();
+            }
+            self.tail.push_back(line);
+        }
+        let next = out.next_forward_token().map(str::to_owned);
+        let moved = next.is_some() && next != self.token;
+        if next.is_some() {
+            self.token = next;
+        }
+        moved
+    }
+
+    /// After STOPPED: reads until the position stops moving (CloudWatch returns the same token
+    /// when there is nothing more), a bounded number of times.
+    pub async fn flush(&mut self, runner: &Runner) {
+        for _ in 0..20 {
+            if !self.poll(runner).await {
+                return;
+            }
+        }
+    }
+}
+
+/// The CloudWatch console page of one stream (the console double-encodes: `/` is `$252F`).
+pub fn console_url(region: &str, group: &str, stream: &str) -> String {
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("$25{b:02X}")
+                }
+            })
+            .collect()
+    };
+    format!(
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups/log-group/{}/log-events/{}",
+        encode(group),
+        encode(stream)
+    )
+}

@@ -1,0 +1,215 @@
+//! The task's life: RunTask (capacity failures retried), DescribeTasks every second while it
+//! runs, logs streamed, and StopTask on timeout and cancel.
+
+use std::time::Duration;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{ContainerOverride, KeyValuePair, Task, TaskOverride};
+use deploy_kit_gha::{Runner, Signal, format_duration};
+use tokio::time::Instant;
+
+use crate::input::Input;
+use crate::logs::LogStream;
+use crate::plan::{Launch, Plan};
+use crate::{Error, aws_error};
+
+/// Starts the task; its ARN. `failures[]` name the reason and the resource; capacity ones are
+/// retried with backoff first (the cluster may be scaling out).
+pub async fn start(
+    client: &Client,
+    input: &Input,
+    plan: &Plan,
+    task_definition: &str,
+    runner: &Runner,
+) -> Result<String, Error> {
+    let mut attempt = 0u32;
+    loop {
+        let mut request = client
+            .run_task()
+            .cluster(&input.cluster)
+            .task_definition(task_definition)
+            .count(1)
+            .started_by(&input.started_by)
+            .client_token(&input.client_token)
+            .set_network_configuration(plan.network.clone())
+            .set_platform_version(plan.platform_version.clone())
+            .set_overrides(overrides(input, &plan.container));
+        request = match &plan.launch {
+            Launch::Type(launch_type) => request.launch_type(launch_type.clone()),
+            Launch::Providers(providers) => {
+                request.set_capacity_provider_strategy(Some(providers.clone()))
+            }
+            Launch::ClusterDefault => request,
+        };
+        let out = request
+            .send()
+            .await
+            .map_err(|e| aws_error(input, "RunTask", &e))?;
+        if let Some(arn) = out.tasks().first().and_then(Task::task_arn) {
+            return Ok(arn.to_owned());
+        }
+        let reasons: Vec<String> = out
+            .failures()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} ({}){}",
+                    f.reason().unwrap_or("no reason"),
+                    f.arn().unwrap_or("no resource"),
+                    f.detail().map(|d| format!(": {d}")).unwrap_or_default()
+                )
+            })
+            .collect();
+        let capacity = reasons
+            .iter()
+            .any(|r| r.starts_with("RESOURCE:") || r.contains("AGENT") || r.contains("Capacity"));
+        if capacity && attempt < 4 {
+            let delay = Duration::from_secs(2u64.pow(attempt + 1));
+            runner.warning(format!(
+                "RunTask: {}; retrying in {}",
+                reasons.join("; "),
+                format_duration(delay)
+            ));
+            tokio::time::sleep(delay.mul_f64(input.poll_scale)).await;
+            attempt += 1;
+            continue;
+        }
+        return Err(Error::RunTask {
+            cluster: input.cluster.clone(),
+            service: input.service.clone(),
+            reasons: if reasons.is_empty() {
+                "no task and no failure returned".to_owned()
+            } else {
+                reasons.join("; ")
+            },
+        });
+    }
+}
+
+fn overrides(input: &Input, container: &str) -> Option<TaskOverride> {
+    if input.command.is_none() && input.environment.is_empty() {
+        return None;
+    }
+    let environment: Vec<KeyValuePair> = input
+        .environment
+        .iter()
+        .map(|(name, value)| KeyValuePair::builder().name(name).value(value).build())
+        .collect();
+    let container = ContainerOverride::builder()
+        .name(container)
+        .set_command(input.command.clone())
+        .set_environment((!environment.is_empty()).then_some(environment))
+        .build();
+    Some(
+        TaskOverride::builder()
+            .container_overrides(container)
+            .build(),
+    )
+}
+
+/// How following ended.
+pub enum Ended {
+    Stopped(Box<Task>),
+    StartTimedOut,
+    TimedOut,
+    Cancelled(Signal),
+}
+
+/// Follows the task until STOPPED, a timeout or a signal, streaming its logs.
+pub async fn follow(
+    client: &Client,
+    input: &Input,
+    arn: &str,
+    logs: &mut Option<LogStream>,
+    runner: &Runner,
+) -> Result<Ended, Error> {
+    let started = Instant::now();
+    let progress = runner.progress(format!("task {}", task_id(arn)));
+    let mut running = false;
+    let delay = Duration::from_secs(1).mul_f64(input.poll_scale);
+    loop {
+        let task = describe(client, input, arn).await?;
+        let status = task.last_status().unwrap_or("UNKNOWN").to_owned();
+        if status != "STOPPED" {
+            progress.state(status.clone());
+        }
+        running |= !matches!(status.as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING");
+        if let Some(logs) = logs.as_mut() {
+            logs.poll(runner).await;
+        }
+        if status == "STOPPED" {
+            progress.finish(format!(
+                "STOPPED ({})",
+                task.stop_code().map_or("", |c| c.as_str())
+            ));
+            return Ok(Ended::Stopped(Box::new(task)));
+        }
+        if !running && started.elapsed() >= input.start_timeout {
+            progress.finish("start timeout");
+            return Ok(Ended::StartTimedOut);
+        }
+        if started.elapsed() >= input.timeout {
+            progress.finish("timeout");
+            return Ok(Ended::TimedOut);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            signal = runner.cancellation().cancelled() => {
+                progress.finish(format!("cancelled by {signal}"));
+                return Ok(Ended::Cancelled(signal));
+            }
+        }
+    }
+}
+
+pub async fn describe(client: &Client, input: &Input, arn: &str) -> Result<Task, Error> {
+    let out = client
+        .describe_tasks()
+        .cluster(&input.cluster)
+        .tasks(arn)
+        .send()
+        .await
+        .map_err(|e| aws_error(input, "DescribeTasks", &e))?;
+    out.tasks().first().cloned().ok_or_else(|| {
+        Error::Failed(format!(
+            "task {arn} in cluster `{}` is gone ({}): DescribeTasks no longer returns it",
+            input.cluster,
+            out.failures()
+                .first()
+                .and_then(|f| f.reason())
+                .unwrap_or("MISSING")
+        ))
+    })
+}
+
+/// StopTask with `reason`, then waits up to `wait` for STOPPED; the task as last seen.
+pub async fn stop(
+    client: &Client,
+    input: &Input,
+    arn: &str,
+    reason: &str,
+    wait: Duration,
+    runner: &Runner,
+) -> Result<Task, Error> {
+    runner.warning(format!("stopping task {arn}: {reason}"));
+    client
+        .stop_task()
+        .cluster(&input.cluster)
+        .task(arn)
+        .reason(reason)
+        .send()
+        .await
+        .map_err(|e| aws_error(input, "StopTask", &e))?;
+    let deadline = Instant::now() + wait;
+    loop {
+        let task = describe(client, input, arn).await?;
+        if task.last_status() == Some("STOPPED") || Instant::now() >= deadline {
+            return Ok(task);
+        }
+        tokio::time::sleep(Duration::from_millis(500).mul_f64(input.poll_scale)).await;
+    }
+}
+
+pub fn task_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
