@@ -1,6 +1,9 @@
 //! AWS plumbing shared by the actions: configuration loaded once, and errors rendered as
 //! `code: message` (the SDK's own Display says only "service error").
 
+pub mod refresh;
+pub mod web_identity;
+
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -13,12 +16,22 @@ pub struct NoRegion;
 
 /// Loads the configuration once: credentials, region and `AWS_ENDPOINT_URL` (the local test bed)
 /// from the standard chain.
+/// When oidc-login left what is needed in the environment, the credentials re-run the GitHub
+/// OIDC exchange before they expire ([`refresh`]), so a long step does not fail mid-wait.
 pub async fn load_config() -> Result<SdkConfig, NoRegion> {
     let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
     if config.region().is_none() {
         return Err(NoRegion);
     }
-    Ok(config)
+    match refresh::WebIdentityRefresh::from_env(&config) {
+        Some(provider) => Ok(config
+            .into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+            )
+            .build()),
+        None => Ok(config),
+    }
 }
 
 /// `ClientException: Unable to describe task definition.`, or what went wrong on the way there.

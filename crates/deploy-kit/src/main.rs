@@ -21,6 +21,8 @@ struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// GitHub OIDC to AWS credentials for the steps after it (default chain outside Actions).
+    OidcLogin(deploy_kit_oidc_login::Args),
     /// Render an ECS task definition (images, environment, secrets, command) and validate it.
     RenderTaskdef(deploy_kit_render_taskdef::Args),
     /// Check HTTP endpoints: wait for a first success, then gate on error rate and latency.
@@ -36,6 +38,7 @@ enum Command {
 impl Command {
     fn action(&self) -> &'static str {
         match self {
+            Command::OidcLogin(_) => "oidc-login",
             Command::RenderTaskdef(_) => "render-taskdef",
             Command::SmokeTest(_) => "smoke-test",
             Command::EcsBlueGreen(_) => "ecs-blue-green",
@@ -46,7 +49,7 @@ impl Command {
 
 async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
     let cancellation = runner.cancellation().clone();
-    // render-taskdef and smoke-test leave nothing in AWS to clean up, so a signal just stops
+    // oidc-login, render-taskdef and smoke-test leave nothing in AWS to clean up, so a signal just stops
     // them; ecs-blue-green and run-migrations watch the signal themselves, to roll back or stop
     // the task before they exit.
     match command {
@@ -56,6 +59,15 @@ async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
         Command::RunMigrations(args) => deploy_kit_run_migrations::run(args, runner)
             .await
             .map_err(Failure::from),
+        Command::OidcLogin(args) => {
+            cancellation
+                .run(async {
+                    deploy_kit_oidc_login::run(args, runner)
+                        .await
+                        .map_err(Failure::from)
+                })
+                .await
+        }
         Command::RenderTaskdef(args) => {
             cancellation
                 .run(async {

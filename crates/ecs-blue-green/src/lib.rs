@@ -148,7 +148,7 @@ impl Classify for Error {
 /// whatever the end.
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let mut input = Input::from_args(&args)?;
-    input.poll_scale = poll_scale_from_env()?;
+    input.poll_scale = deploy_kit_gha::input::time_scale_from_env()?;
     if let Some(checks) = &input.test_checks {
         checks.mask(runner);
     }
@@ -228,24 +228,6 @@ where
         cluster: input.cluster.clone(),
         service: input.service.clone(),
         message: deploy_kit_aws::describe_error(error),
-    }
-}
-
-/// `DEPLOY_KIT_TIME_SCALE`: the test bed runs ECS faster by this factor; polls shrink with it.
-/// Not an action input: only tests and benchmarks set it.
-fn poll_scale_from_env() -> Result<f64, InputError> {
-    match std::env::var("DEPLOY_KIT_TIME_SCALE") {
-        Ok(text) if !text.is_empty() => text
-            .parse::<f64>()
-            .ok()
-            .filter(|scale| *scale > 0.0 && *scale <= 1.0)
-            .ok_or_else(|| {
-                InputError::new(
-                    "DEPLOY_KIT_TIME_SCALE",
-                    "must be a number above 0 and at most 1 (a test bed setting)",
-                )
-            }),
-        _ => Ok(1.0),
     }
 }
 

@@ -154,7 +154,7 @@ where
 /// The action. Outputs and the summary are written whatever the end, once a task exists.
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let mut input = Input::from_args(&args, &RunIdentity::from_env())?;
-    input.poll_scale = poll_scale_from_env()?;
+    input.poll_scale = deploy_kit_gha::input::time_scale_from_env()?;
     let file = match &input.task_definition {
         TaskDefinitionSource::File(path) => Some(register::read(path)?),
         _ => None,
@@ -320,23 +320,5 @@ pub fn judge(task: &Task, container: &str) -> Result<(), Error> {
                 .map(|r| format!("; container: {r}"))
                 .unwrap_or_default()
         ))),
-    }
-}
-
-/// `DEPLOY_KIT_TIME_SCALE`: the test bed runs ECS faster by this factor; polls shrink with it.
-/// Not an action input: only tests and benchmarks set it.
-fn poll_scale_from_env() -> Result<f64, InputError> {
-    match std::env::var("DEPLOY_KIT_TIME_SCALE") {
-        Ok(text) if !text.is_empty() => text
-            .parse::<f64>()
-            .ok()
-            .filter(|scale| *scale > 0.0 && *scale <= 1.0)
-            .ok_or_else(|| {
-                InputError::new(
-                    "DEPLOY_KIT_TIME_SCALE",
-                    "must be a number above 0 and at most 1 (a test bed setting)",
-                )
-            }),
-        _ => Ok(1.0),
     }
 }

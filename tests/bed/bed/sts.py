@@ -3,7 +3,8 @@
 moto accepts any token. Here the token is checked first, like AWS does, with the OIDC plug-in's
 verifier (bed.state["oidc_verify"](token) -> claims, else bed.oidc.verify(token, audience)):
 signature, issuer, expiry, audience. Then the role's trust conditions (knob `trust`), then moto
-hands out credentials. Knobs, POST /_bed/sts (GET shows them and the call count):
+hands out credentials. Knobs, POST /_bed/sts (GET shows them, the call count and the `jti` of
+the token each call carried, `tokenIds`):
 
     {"reject": "AccessDenied" | "InvalidIdentityToken" | "ExpiredTokenException",
      "message": "...",                 optional, replaces the realistic default message
@@ -75,6 +76,8 @@ def _verify(bed, token, audience):
 def assume_role_with_web_identity(bed, params, _environ):
     knobs = _knobs(bed)
     knobs["calls"] += 1
+    # Which token each call carried (its `jti`), so a test can tell a retry reused one.
+    knobs.setdefault("tokenIds", []).append(_unverified_claim(params.get("WebIdentityToken", ""), "jti"))
     if knobs["failTimes"] > 0:
         knobs["failTimes"] -= 1
         return _error(knobs, knobs["failWith"])
@@ -102,12 +105,16 @@ def assume_role_with_web_identity(bed, params, _environ):
     return None  # moto hands out the credentials
 
 
-def _unverified_exp(token):
+def _unverified_claim(token, name, default=None):
     try:
         body = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))).get("exp", 0)
-    except (IndexError, ValueError):
-        return 0
+        return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))).get(name, default)
+    except (IndexError, ValueError, AttributeError):
+        return default
+
+
+def _unverified_exp(token):
+    return _unverified_claim(token, "exp", 0)
 
 
 def control(bed, method, _query, payload):
@@ -115,7 +122,7 @@ def control(bed, method, _query, payload):
     if method == "POST":
         if payload.get("reset"):
             knobs.clear()
-            knobs.update({**DEFAULTS, "calls": 0})
+            knobs.update({**DEFAULTS, "calls": 0, "tokenIds": []})
         unknown = sorted(set(payload) - set(DEFAULTS) - {"reset"})
         if unknown:
             raise ValueError(f"unknown STS knob(s) {unknown}; known: {sorted(DEFAULTS)}")

@@ -12,6 +12,11 @@ use serde_yaml_ng::Value;
 fn actions() -> Vec<(&'static str, Command, &'static [&'static str])> {
     vec![
         (
+            "oidc-login",
+            deploy_kit_oidc_login::Args::augment_args(Command::new("oidc-login")),
+            deploy_kit_oidc_login::OUTPUTS,
+        ),
+        (
             "render-taskdef",
             deploy_kit_render_taskdef::Args::augment_args(Command::new("render-taskdef")),
             deploy_kit_render_taskdef::OUTPUTS,

@@ -32,7 +32,8 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let bed = Bed::start(&[Component::Aws]).unwrap();
+    // OIDC too: the act test logs in through the bed's GitHub token endpoint.
+    let bed = Bed::start(&[Component::Aws, Component::Oidc]).unwrap();
     bed.time_scale(SCALE).unwrap();
     let ecs = Client::new(&bed.sdk_config().await);
     ecs.create_cluster()
@@ -746,6 +747,7 @@ async fn render_taskdef_run_migrations_then_ecs_blue_green_through_act() {
         .run(&f.bed)
         .unwrap();
     assert!(run.success, "act failed:\n{}", run.log);
+    assert!(run.log.contains("through GitHub OIDC"), "{}", run.log);
     assert!(run.log.contains("│ migration 001 applied"), "{}", run.log);
     assert!(run.log.contains("smoke checks passed"), "{}", run.log);
     assert!(run.log.contains("deploy-bed: SUCCESSFUL"), "{}", run.log);

@@ -9,6 +9,8 @@ mod cli;
 mod act;
 // ecs-blue-green against the test bed: strategies, rollbacks, pre-flight, dry run.
 mod ecs_blue_green;
+// oidc-login against the bed's GitHub OIDC endpoint and STS: exports, masks, retries, errors.
+mod oidc_login;
 // run-migrations against the test bed: logs, verdicts, network, timeouts, cancel, bad input.
 mod run_migrations;
 // dist/install.sh: tool cache, verified release download, source build, checksum refusal.

@@ -1,0 +1,180 @@
+//! GitHub OIDC to AWS credentials: the token request and the STS calls, shared by oidc-login
+//! (which classifies and explains failures) and by the refreshing credentials provider that
+//! keeps long deployment steps authenticated.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sdk_sts::error::SdkError;
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+/// Where a job asks GitHub for an OIDC token (`ACTIONS_ID_TOKEN_REQUEST_URL` / `_TOKEN`).
+#[derive(Clone)]
+pub struct TokenSource {
+    pub url: String,
+    pub bearer: String,
+    pub audience: String,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("url", &self.url)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The token request failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TokenError {
+    /// No answer, or a 5xx/429: worth another try.
+    #[error("the GitHub OIDC token request failed: {0}")]
+    Transient(String),
+    /// A 4xx other than 429: the request itself is wrong.
+    #[error("the GitHub OIDC token request was refused: {0}")]
+    Refused(String),
+}
+
+impl TokenSource {
+    /// The token's URL with the audience appended (GitHub's URL already has a query).
+    fn request_url(&self) -> String {
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{separator}audience={}", self.url, encode(&self.audience))
+    }
+
+    /// A fresh JWT from GitHub.
+    pub async fn fetch(
+        &self,
+        http: &reqwest::Client,
+        timeout: Duration,
+    ) -> Result<String, TokenError> {
+        let response = http
+            .get(self.request_url())
+            .bearer_auth(&self.bearer)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| TokenError::Transient(e.without_url().to_string()))?;
+        let status = response.status();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| TokenError::Transient(e.without_url().to_string()))?;
+        if !status.is_success() {
+            let what = format!("HTTP {}", status.as_u16());
+            return Err(if status.is_server_error() || status.as_u16() == 429 {
+                TokenError::Transient(what)
+            } else {
+                TokenError::Refused(what)
+            });
+        }
+        let value: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|_| TokenError::Transient("the answer is not JSON".to_owned()))?;
+        value["value"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| TokenError::Transient("the answer has no `value`".to_owned()))
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The role to assume with the token, and an optional second role assumed with the first
+/// session (a per-environment deploy role).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roles {
+    pub role_arn: String,
+    pub session_name: String,
+    pub duration_seconds: i32,
+    pub chain: Option<ChainedRole>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainedRole {
+    pub role_arn: String,
+    pub external_id: Option<String>,
+}
+
+pub type WebIdentityError = SdkError<AssumeRoleWithWebIdentityError, HttpResponse>;
+pub type AssumeRoleFailure = SdkError<AssumeRoleError, HttpResponse>;
+
+/// `AssumeRoleWithWebIdentity` (an unsigned call: `sts` needs no credentials).
+pub async fn assume_with_token(
+    sts: &aws_sdk_sts::Client,
+    roles: &Roles,
+    token: &str,
+) -> Result<Credentials, WebIdentityError> {
+    let out = sts
+        .assume_role_with_web_identity()
+        .role_arn(&roles.role_arn)
+        .role_session_name(&roles.session_name)
+        .duration_seconds(roles.duration_seconds)
+        .web_identity_token(token)
+        .send()
+        .await?;
+    Ok(out
+        .credentials()
+        .map(|c| credentials(c, "GitHub OIDC"))
+        // The model requires `Credentials` in a success; empty keys would fail the next call.
+        .unwrap_or_else(|| Credentials::new("", "", None, None, "GitHub OIDC")))
+}
+
+/// `AssumeRole` of `role` with `sts` (a client carrying the first session's credentials).
+pub async fn assume_role(
+    sts: &aws_sdk_sts::Client,
+    role: &ChainedRole,
+    session_name: &str,
+    duration_seconds: i32,
+) -> Result<Credentials, AssumeRoleFailure> {
+    let out = sts
+        .assume_role()
+        .role_arn(&role.role_arn)
+        .role_session_name(session_name)
+        .duration_seconds(duration_seconds)
+        .set_external_id(role.external_id.clone())
+        .send()
+        .await?;
+    Ok(out
+        .credentials()
+        .map(|c| credentials(c, "AssumeRole"))
+        .unwrap_or_else(|| Credentials::new("", "", None, None, "AssumeRole")))
+}
+
+fn credentials(c: &aws_sdk_sts::types::Credentials, provider: &'static str) -> Credentials {
+    let expiry = SystemTime::try_from(*c.expiration()).ok();
+    Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        expiry,
+        provider,
+    )
+}
+
+/// A client for STS in `config`'s region and endpoint, signing with `credentials`.
+pub fn sts_client(config: &aws_types::SdkConfig, credentials: Credentials) -> aws_sdk_sts::Client {
+    let builder = aws_sdk_sts::config::Builder::from(config).credentials_provider(credentials);
+    aws_sdk_sts::Client::from_conf(builder.build())
+}
+
+/// The client for `AssumeRoleWithWebIdentity`: unsigned, and without the SDK's own retries,
+/// because a retry must carry a fresh token (the callers retry themselves).
+pub fn web_identity_client(config: &aws_types::SdkConfig) -> aws_sdk_sts::Client {
+    let mut builder = aws_sdk_sts::config::Builder::from(config)
+        .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled());
+    builder.set_credentials_provider(None);
+    aws_sdk_sts::Client::from_conf(builder.build())
+}

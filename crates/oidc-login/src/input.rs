@@ -1,0 +1,187 @@
+//! The typed input: every `Args` field parsed and checked before any request.
+
+use deploy_kit_gha::input::{self, InputError};
+
+use crate::Args;
+
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// `None` only outside Actions: then the default credential chain is used as it is.
+    pub role_to_assume: Option<String>,
+    pub region: String,
+    pub audience: String,
+    pub session_name: String,
+    pub duration_seconds: i32,
+    pub role_chain: Option<String>,
+    pub external_id: Option<String>,
+    pub allowed_account_ids: Vec<String>,
+    pub mask_account_id: bool,
+    pub output_credentials: bool,
+    pub max_attempts: u32,
+}
+
+/// `arn:<partition>:iam::<12 digits>:role/<path/name>`.
+fn role_arn(name: &str, text: &str) -> Result<String, InputError> {
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    let valid = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && is_account(parts[4])
+        && parts[5].starts_with("role/")
+        && parts[5].len() > "role/".len();
+    if !valid {
+        return Err(InputError::new(
+            name,
+            format!(
+                "`{}` is not an IAM role ARN: use arn:aws:iam::123456789012:role/NAME",
+                input::truncate(text, 120)
+            ),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn is_account(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `us-east-1`, `eu-west-3`, `us-gov-west-1`, `cn-north-1`: lowercase words and a number.
+fn region(text: &str) -> Result<String, InputError> {
+    let parts: Vec<&str> = text.split('-').collect();
+    let valid = parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty();
+    if !valid {
+        return Err(InputError::new(
+            "aws-region",
+            format!(
+                "`{}` is not an AWS region: use a code such as `us-east-1` or `eu-west-3`",
+                input::truncate(text, 40)
+            ),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// STS accepts `[\w+=,.@-]`, 2 to 64 characters: other characters become `-`.
+pub fn session_name(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    if cleaned.len() < 2 {
+        "deploy-kit".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+/// `<repository>-<run id>-<attempt>` from the workflow run, or `deploy-kit` locally.
+fn default_session_name() -> String {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let repository = var("GITHUB_REPOSITORY");
+    if repository.is_empty() {
+        return "deploy-kit".to_owned();
+    }
+    let repository = repository
+        .rsplit('/')
+        .next()
+        .unwrap_or(&repository)
+        .to_owned();
+    session_name(&format!(
+        "{repository}-{}-{}",
+        var("GITHUB_RUN_ID"),
+        var("GITHUB_RUN_ATTEMPT")
+    ))
+}
+
+impl Input {
+    /// `in_actions`: a role is required there (the token exchange needs one).
+    pub fn from_args(args: &Args, in_actions: bool) -> Result<Self, InputError> {
+        let role_to_assume = match input::set(args.role_to_assume.as_deref()) {
+            Some(text) => Some(role_arn("role-to-assume", text)?),
+            None if in_actions => {
+                return Err(InputError::new(
+                    "role-to-assume",
+                    "is required in GitHub Actions: the ARN of the role the workflow's OIDC token may assume",
+                ));
+            }
+            None => None,
+        };
+        let region = region(input::required("aws-region", args.aws_region.as_deref())?)?;
+        let duration = input::set(args.role_duration_seconds.as_deref())
+            .map(|text| input::number("role-duration-seconds", text, 900..=43_200))
+            .transpose()?
+            .unwrap_or(3600);
+        let session = match input::set(args.role_session_name.as_deref()) {
+            Some(text) => session_name(text),
+            None => default_session_name(),
+        };
+        let allowed: Vec<String> = input::set(args.allowed_account_ids.as_deref())
+            .map(|text| {
+                text.split([',', '\n', ' '])
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = allowed.iter().find(|id| !is_account(id)) {
+            return Err(InputError::new(
+                "allowed-account-ids",
+                format!(
+                    "`{}` is not a 12-digit account id",
+                    input::truncate(bad, 40)
+                ),
+            ));
+        }
+        let role_chain = input::set(args.role_chain.as_deref())
+            .map(|text| role_arn("role-chain", text))
+            .transpose()?;
+        let external_id = input::set(args.role_external_id.as_deref()).map(str::to_owned);
+        if external_id.is_some() && role_chain.is_none() && role_to_assume.is_none() {
+            return Err(InputError::new(
+                "role-external-id",
+                "is for the role assumed with AssumeRole (`role-chain`, or `role-to-assume` outside Actions): set that role too",
+            ));
+        }
+        Ok(Self {
+            role_to_assume,
+            region,
+            audience: input::set(args.audience.as_deref())
+                .unwrap_or("sts.amazonaws.com")
+                .to_owned(),
+            session_name: session,
+            duration_seconds: i32::try_from(duration).unwrap_or(3600),
+            role_chain,
+            external_id,
+            allowed_account_ids: allowed,
+            mask_account_id: input::flag(
+                "mask-account-id",
+                args.mask_account_id.as_deref(),
+                false,
+            )?,
+            output_credentials: input::flag(
+                "output-credentials",
+                args.output_credentials.as_deref(),
+                false,
+            )?,
+            max_attempts: input::set(args.retry_max_attempts.as_deref())
+                .map(|text| input::number("retry-max-attempts", text, 1..=20))
+                .transpose()?
+                .map_or(6, |n| u32::try_from(n).unwrap_or(6)),
+        })
+    }
+}

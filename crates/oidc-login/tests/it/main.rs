@@ -1,0 +1,120 @@
+//! oidc-login's pieces: inputs and the claims explanation. The exchange itself runs against the
+//! test bed in crates/deploy-kit/tests/it/oidc_login.rs.
+#![allow(clippy::unwrap_used)] // a panic in a test is its failure
+
+use deploy_kit_oidc_login::{Args, Input, claims, session_name};
+
+fn args() -> Args {
+    Args {
+        role_to_assume: Some("arn:aws:iam::123456789012:role/deploy".into()),
+        aws_region: Some("eu-west-1".into()),
+        ..Args::default()
+    }
+}
+
+#[test]
+fn session_names_follow_stss_rules() {
+    assert_eq!(session_name("org/app run #42"), "org-app-run--42");
+    assert_eq!(session_name(&"x".repeat(100)).len(), 64);
+    assert_eq!(session_name("a"), "deploy-kit", "at least 2 characters");
+    assert_eq!(
+        session_name("ci+deploy=1,a.b@c-d_e"),
+        "ci+deploy=1,a.b@c-d_e"
+    );
+}
+
+#[test]
+fn defaults_and_bad_inputs() {
+    let input = Input::from_args(&args(), true).unwrap();
+    assert_eq!(input.audience, "sts.amazonaws.com");
+    assert_eq!(input.duration_seconds, 3600);
+    assert_eq!(input.max_attempts, 6);
+    assert!(
+        Input::from_args(
+            &Args {
+                role_to_assume: None,
+                ..args()
+            },
+            false
+        )
+        .is_ok(),
+        "local"
+    );
+    let cases: [(Args, &str); 6] = [
+        (
+            Args {
+                role_to_assume: None,
+                ..args()
+            },
+            "input `role-to-assume`: is required in GitHub Actions",
+        ),
+        (
+            Args {
+                aws_region: None,
+                ..args()
+            },
+            "input `aws-region`",
+        ),
+        (
+            Args {
+                aws_region: Some("EU-WEST-1".into()),
+                ..args()
+            },
+            "input `aws-region`: `EU-WEST-1` is not an AWS region",
+        ),
+        (
+            Args {
+                role_chain: Some("arn:aws:iam::1:role/x".into()),
+                ..args()
+            },
+            "input `role-chain`",
+        ),
+        (
+            Args {
+                allowed_account_ids: Some("12345".into()),
+                ..args()
+            },
+            "input `allowed-account-ids`: `12345` is not a 12-digit account id",
+        ),
+        (
+            Args {
+                retry_max_attempts: Some("0".into()),
+                ..args()
+            },
+            "input `retry-max-attempts`",
+        ),
+    ];
+    for (args, expected) in cases {
+        let error = Input::from_args(&args, true).unwrap_err().to_string();
+        assert!(error.starts_with(expected), "{error:?} vs {expected:?}");
+    }
+}
+
+#[test]
+fn the_explanation_shows_the_claims_and_a_matching_condition() {
+    // header.payload.signature, the payload base64url without padding.
+    let payload = r#"{"sub":"repo:org/app:ref:refs/heads/main","aud":"sts.amazonaws.com","repository":"org/app","ref":"refs/heads/main","job_workflow_ref":"org/app/.github/workflows/d.yml@refs/heads/main","run_id":"7"}"#;
+    let encoded = aws_smithy_types::base64::encode(payload)
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_");
+    let token = format!("e30.{encoded}.c2ln");
+    let claims = claims::decode(&token).unwrap();
+    let text = claims::explain(&claims);
+    assert!(
+        text.contains("  sub: repo:org/app:ref:refs/heads/main\n"),
+        "{text}"
+    );
+    assert!(text.contains("  ref: refs/heads/main\n"), "{text}");
+    assert!(
+        !text.contains("run_id"),
+        "only the claims a trust policy uses: {text}"
+    );
+    assert!(
+        text.contains(
+            r#""token.actions.githubusercontent.com:sub": "repo:org/app:ref:refs/heads/main""#
+        ),
+        "{text}"
+    );
+    assert!(claims::decode("not-a-jwt").is_none());
+}
