@@ -97,16 +97,27 @@ enum Ended {
 pub async fn follow(
     client: &Client,
     input: &Input,
+    service: &Service,
     arn: &str,
     report: &mut Report,
     runner: &Runner,
 ) -> Result<(), Error> {
+    // The bake's length is known (the input's, or the service's own): the watcher sleeps
+    // through it.
+    let bake = input.bake_time.or_else(|| {
+        service
+            .config
+            .as_ref()
+            .and_then(|c| c.bake_time_in_minutes())
+            .and_then(|minutes| u64::try_from(minutes).ok())
+            .map(|minutes| Duration::from_secs(minutes * 60))
+    });
     let watch = Watch {
         cluster: &input.cluster,
         service: &input.service,
         arn,
         timeout: input.timeout,
-        bake: input.bake_time,
+        bake,
         poll_scale: input.poll_scale,
         events: true,
     };
@@ -340,7 +351,7 @@ pub async fn deploy_and_follow(
         return Ok(());
     }
     let followed = std::time::Instant::now();
-    let result = follow(client, input, &arn, report, runner).await;
+    let result = follow(client, input, service, &arn, report, runner).await;
     report.followed_for = followed.elapsed();
     result
 }

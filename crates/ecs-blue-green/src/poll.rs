@@ -7,9 +7,9 @@
 //! - **A stage of known length** (bake time, a canary bake, a linear step interval): sleep until
 //!   2 s before it is due to end (at most 60 s per sleep, so service events still print), then
 //!   poll every second until 5 s past its expected end; after that, as a stage of unknown length.
-//! - **A stage of unknown length** that is not the last (scale-up, traffic shift): every 2 s,
-//!   slowing by 1 s per 10 s spent in it, to at most every 5 s. Its end only changes what is
-//!   printed, so a few seconds of latency there is fine; the terminal state is what must be fast.
+//! - **A stage of unknown length** that is not the last (scale-up, traffic shift): every 4 s,
+//!   then every 5 s after 10 s in it. Its end only changes what is printed, so a few seconds of
+//!   latency there is fine; the terminal state is what must be fast.
 //! - **Nearly done** (clean-up after production traffic moved, or a rollback settling): every
 //!   1.5 s, since the terminal state is next.
 //!
@@ -34,7 +34,7 @@ pub const FAST: Duration = Duration::from_secs(1);
 /// When the terminal state is next: often enough to notice it within 2 s.
 pub const NEAR_END: Duration = Duration::from_millis(1500);
 /// First delay in a stage of unknown length that is not the last one.
-pub const UNKNOWN_START: Duration = Duration::from_secs(2);
+pub const UNKNOWN_START: Duration = Duration::from_secs(4);
 pub const SLOW: Duration = Duration::from_secs(5);
 pub const MAX_SLEEP: Duration = Duration::from_secs(60);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -112,7 +112,7 @@ mod tests {
     fn polls_often_at_the_start_of_an_unknown_stage_then_slows() {
         assert_eq!(next_delay(&poll(None, 0), 1.0), UNKNOWN_START);
         assert_eq!(next_delay(&poll(None, 9), 1.0), UNKNOWN_START);
-        assert_eq!(next_delay(&poll(None, 13), 1.0), Duration::from_secs(3));
+        assert_eq!(next_delay(&poll(None, 13), 1.0), SLOW);
         assert_eq!(next_delay(&poll(None, 600), 1.0), SLOW);
     }
 
