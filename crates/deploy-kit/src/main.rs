@@ -21,6 +21,8 @@ struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Log in, build and push to ECR: skip when the tag exists, registry cache, scan gate.
+    BuildPushEcr(deploy_kit_build_push_ecr::Args),
     /// GitHub OIDC to AWS credentials for the steps after it (default chain outside Actions).
     OidcLogin(deploy_kit_oidc_login::Args),
     /// Render an ECS task definition (images, environment, secrets, command) and validate it.
@@ -38,6 +40,7 @@ enum Command {
 impl Command {
     fn action(&self) -> &'static str {
         match self {
+            Command::BuildPushEcr(_) => "build-push-ecr",
             Command::OidcLogin(_) => "oidc-login",
             Command::RenderTaskdef(_) => "render-taskdef",
             Command::SmokeTest(_) => "smoke-test",
@@ -49,7 +52,7 @@ impl Command {
 
 async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
     let cancellation = runner.cancellation().clone();
-    // oidc-login, render-taskdef and smoke-test leave nothing in AWS to clean up, so a signal just stops
+    // build-push-ecr, oidc-login, render-taskdef and smoke-test leave nothing in AWS to clean up, so a signal just stops
     // them; ecs-blue-green and run-migrations watch the signal themselves, to roll back or stop
     // the task before they exit.
     match command {
@@ -59,6 +62,15 @@ async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
         Command::RunMigrations(args) => deploy_kit_run_migrations::run(args, runner)
             .await
             .map_err(Failure::from),
+        Command::BuildPushEcr(args) => {
+            cancellation
+                .run(async {
+                    deploy_kit_build_push_ecr::run(args, runner)
+                        .await
+                        .map_err(Failure::from)
+                })
+                .await
+        }
         Command::OidcLogin(args) => {
             cancellation
                 .run(async {

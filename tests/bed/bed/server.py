@@ -51,7 +51,7 @@ from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr", "oidc"]
+PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr_scan", "ecr", "oidc"]
 JSON_TYPE = "application/x-amz-json-1.1"
 
 

@@ -12,6 +12,11 @@ use serde_yaml_ng::Value;
 fn actions() -> Vec<(&'static str, Command, &'static [&'static str])> {
     vec![
         (
+            "build-push-ecr",
+            deploy_kit_build_push_ecr::Args::augment_args(Command::new("build-push-ecr")),
+            deploy_kit_build_push_ecr::OUTPUTS,
+        ),
+        (
             "oidc-login",
             deploy_kit_oidc_login::Args::augment_args(Command::new("oidc-login")),
             deploy_kit_oidc_login::OUTPUTS,

@@ -723,7 +723,7 @@ async fn bad_input_exits_2_naming_the_input() {
 }
 
 #[tokio::test]
-async fn render_taskdef_run_migrations_then_ecs_blue_green_through_act() {
+async fn oidc_login_build_render_migrate_and_deploy_through_act() {
     let f = fixture().await;
     aws_sdk_cloudwatchlogs::Client::new(&f.bed.sdk_config().await)
         .create_log_group()
@@ -734,6 +734,8 @@ async fn render_taskdef_run_migrations_then_ecs_blue_green_through_act() {
     let subnet = super::run_migrations::default_subnets(&f.bed)
         .await
         .remove(0);
+    // The job builds with the bed's docker (run-workflow passes its env to the job).
+    let _docker = deploy_kit_testbed::docker::Docker::start(&f.bed).unwrap();
     f.service("api", Spec::new(DeploymentStrategy::BlueGreen))
         .await;
     let url = http_server(200);

@@ -7,6 +7,8 @@ mod action_yml;
 mod cli;
 // The actions through act, as a workflow runs them.
 mod act;
+// build-push-ecr against the bed's docker engine and registry behind ECR.
+mod build_push_ecr;
 // ecs-blue-green against the test bed: strategies, rollbacks, pre-flight, dry run.
 mod ecs_blue_green;
 // oidc-login against the bed's GitHub OIDC endpoint and STS: exports, masks, retries, errors.

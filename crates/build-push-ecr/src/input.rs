@@ -1,0 +1,229 @@
+//! The typed input: every `Args` field parsed and checked before any AWS call or build.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use deploy_kit_gha::input::{self, InputError};
+
+use crate::Args;
+
+/// ECR's severities, worst first.
+pub const SEVERITIES: [&str; 6] = [
+    "CRITICAL",
+    "HIGH",
+    "MEDIUM",
+    "LOW",
+    "INFORMATIONAL",
+    "UNDEFINED",
+];
+
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The repository name, e.g. `team/api`.
+    pub repository: String,
+    /// A registry host given in `repository` (a full URI) or `registry`; else the repository's.
+    pub registry: Option<String>,
+    pub context: PathBuf,
+    pub dockerfile: Option<PathBuf>,
+    pub tags: Vec<String>,
+    pub build_args: Vec<(String, String)>,
+    /// `(id, value)`: build secrets, masked, passed as files, never as build args.
+    pub secrets: Vec<(String, String)>,
+    pub target: Option<String>,
+    pub platforms: Vec<String>,
+    pub cache: bool,
+    pub skip_if_exists: bool,
+    pub create_repository: bool,
+    pub immutable_tags: bool,
+    pub scan: bool,
+    /// Findings at or above this severity fail the step (index into [`SEVERITIES`]).
+    pub fail_on_severity: Option<usize>,
+    pub ignore_findings: Vec<String>,
+    pub scan_timeout: Duration,
+    pub provenance: bool,
+    pub push: bool,
+    pub poll_scale: f64,
+}
+
+impl Input {
+    pub fn from_args(args: &Args, commit: Option<&str>) -> Result<Self, InputError> {
+        let (registry_in_uri, repository) =
+            repository(input::required("repository", args.repository.as_deref())?)?;
+        let registry = input::set(args.registry.as_deref())
+            .map(str::to_owned)
+            .or(registry_in_uri);
+        let tags = match input::set(args.tags.as_deref()) {
+            Some(text) => input::lines(text).into_iter().map(str::to_owned).collect(),
+            None => match commit {
+                Some(sha) if !sha.is_empty() => vec![sha.to_owned()],
+                _ => {
+                    return Err(InputError::new(
+                        "tags",
+                        "is empty and there is no GITHUB_SHA to default to: give at least one tag",
+                    ));
+                }
+            },
+        };
+        for tag in &tags {
+            check_tag(tag)?;
+        }
+        let scan = match input::set(args.scan.as_deref()).unwrap_or("none") {
+            "none" => false,
+            "wait" => true,
+            other => {
+                return Err(InputError::new(
+                    "scan",
+                    format!(
+                        "`{}` is not a scan mode: use `none` or `wait`",
+                        input::truncate(other, 40)
+                    ),
+                ));
+            }
+        };
+        let fail_on_severity = input::set(args.fail_on_severity.as_deref())
+            .map(|text| {
+                let upper = text.trim().to_ascii_uppercase();
+                SEVERITIES.iter().position(|s| *s == upper).ok_or_else(|| {
+                    InputError::new(
+                        "fail-on-severity",
+                        format!(
+                            "`{}` is not a severity: use one of {}",
+                            input::truncate(text, 40),
+                            SEVERITIES.join(", ")
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
+        if fail_on_severity.is_some() && !scan {
+            return Err(InputError::new(
+                "fail-on-severity",
+                "has no effect without `scan: wait`: set `scan: wait` to gate on the findings",
+            ));
+        }
+        let platforms: Vec<String> = input::set(args.platforms.as_deref())
+            .map(|text| {
+                text.split([',', '\n'])
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let secrets = input::set(args.secrets.as_deref())
+            .map(|text| input::key_values("secrets", text, '='))
+            .transpose()?
+            .unwrap_or_default();
+        if let Some((id, _)) = secrets.iter().find(|(id, _)| !valid_id(id)) {
+            return Err(InputError::new(
+                "secrets",
+                format!(
+                    "`{}` is not a secret id: use letters, digits, `-`, `_` and `.`",
+                    input::truncate(id, 40)
+                ),
+            ));
+        }
+        Ok(Self {
+            repository,
+            registry,
+            context: PathBuf::from(input::set(args.context.as_deref()).unwrap_or(".")),
+            dockerfile: input::set(args.dockerfile.as_deref()).map(PathBuf::from),
+            tags,
+            build_args: input::set(args.build_args.as_deref())
+                .map(|text| input::key_values("build-args", text, '='))
+                .transpose()?
+                .unwrap_or_default(),
+            secrets,
+            target: input::set(args.target.as_deref()).map(str::to_owned),
+            platforms,
+            cache: input::flag("cache", args.cache.as_deref(), true)?,
+            skip_if_exists: input::flag("skip-if-exists", args.skip_if_exists.as_deref(), true)?,
+            create_repository: input::flag(
+                "create-repository",
+                args.create_repository.as_deref(),
+                false,
+            )?,
+            immutable_tags: input::flag("immutable-tags", args.immutable_tags.as_deref(), true)?,
+            scan,
+            fail_on_severity,
+            ignore_findings: input::set(args.ignore_findings.as_deref())
+                .map(|text| input::lines(text).into_iter().map(str::to_owned).collect())
+                .unwrap_or_default(),
+            scan_timeout: match input::set(args.scan_timeout.as_deref()) {
+                Some(text) => input::duration("scan-timeout", text)?,
+                None => Duration::from_secs(600),
+            },
+            provenance: input::flag("provenance", args.provenance.as_deref(), false)?,
+            push: input::flag("push", args.push.as_deref(), true)?,
+            poll_scale: 1.0,
+        })
+    }
+}
+
+/// A name (`team/api`) or a full URI (`123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api`):
+/// (registry host if given, name).
+fn repository(text: &str) -> Result<(Option<String>, String), InputError> {
+    let (host, name) = match text.split_once('/') {
+        Some((first, rest)) if first.contains('.') || first.contains(':') => {
+            (Some(first.to_owned()), rest)
+        }
+        _ => (None, text),
+    };
+    let name = name.split(':').next().unwrap_or(name);
+    let valid = name.len() >= 2
+        && name.len() <= 256
+        && name.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                && part
+                    .bytes()
+                    .next()
+                    .is_some_and(|b| b.is_ascii_alphanumeric())
+                && part
+                    .bytes()
+                    .last()
+                    .is_some_and(|b| b.is_ascii_alphanumeric())
+        });
+    if !valid {
+        return Err(InputError::new(
+            "repository",
+            format!(
+                "`{}` is not an ECR repository: use a name such as `team/api` (lowercase letters, digits, `.`, `_`, `-`, `/`) or its full URI",
+                input::truncate(text, 120)
+            ),
+        ));
+    }
+    Ok((host, name.to_owned()))
+}
+
+fn check_tag(tag: &str) -> Result<(), InputError> {
+    let valid = !tag.is_empty()
+        && tag.len() <= 128
+        && tag
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(InputError::new(
+            "tags",
+            format!(
+                "`{}` is not an image tag: letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`",
+                input::truncate(tag, 60)
+            ),
+        ))
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}

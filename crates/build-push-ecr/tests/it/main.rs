@@ -1,0 +1,227 @@
+//! build-push-ecr's pieces: inputs, both build command lines, the digest parsers, the gate. The
+//! docker-build path runs for real in crates/deploy-kit/tests/it/build_push_ecr.rs.
+#![allow(clippy::unwrap_used)] // a panic in a test is its failure
+
+use std::path::{Path, PathBuf};
+
+use deploy_kit_build_push_ecr::docker::{
+    Builder, build_args, digest_from_metadata, digest_from_push, login_args,
+};
+use deploy_kit_build_push_ecr::ecr::{Finding, blocking};
+use deploy_kit_build_push_ecr::{Args, Input};
+
+fn args() -> Args {
+    Args {
+        repository: Some("team/api".into()),
+        tags: Some("abc123\nrelease-7".into()),
+        ..Args::default()
+    }
+}
+
+const URI: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api";
+
+#[test]
+fn the_buildx_command_pushes_with_the_ecr_registry_cache_and_no_provenance() {
+    let input = Input::from_args(
+        &Args {
+            build_args: Some("VERSION=7".into()),
+            platforms: Some("linux/amd64,linux/arm64".into()),
+            target: Some("runtime".into()),
+            dockerfile: Some("deploy/Dockerfile".into()),
+            ..args()
+        },
+        None,
+    )
+    .unwrap();
+    let secrets = [("npm".to_owned(), PathBuf::from("/tmp/x/secret-npm"))];
+    let argv = build_args(
+        &input,
+        Builder::Buildx,
+        URI,
+        Path::new("/tmp/x/meta.json"),
+        &secrets,
+    );
+    let expected = [
+        "buildx",
+        "build",
+        "--push",
+        "--metadata-file",
+        "/tmp/x/meta.json",
+        "--provenance=false",
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--cache-from",
+        &format!("type=registry,ref={URI}:buildcache"),
+        "--cache-to",
+        &format!(
+            "type=registry,ref={URI}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true"
+        ),
+        "--tag",
+        &format!("{URI}:abc123"),
+        "--tag",
+        &format!("{URI}:release-7"),
+        "--build-arg",
+        "VERSION=7",
+        "--secret",
+        "id=npm,src=/tmp/x/secret-npm",
+        "--target",
+        "runtime",
+        "--file",
+        "deploy/Dockerfile",
+        ".",
+    ];
+    assert_eq!(argv, expected);
+}
+
+#[test]
+fn the_docker_build_command_has_no_buildx_flags() {
+    let input = Input::from_args(
+        &Args {
+            cache: Some("true".into()),
+            ..args()
+        },
+        None,
+    )
+    .unwrap();
+    let argv = build_args(&input, Builder::DockerBuild, URI, Path::new("/m"), &[]);
+    assert_eq!(
+        argv,
+        [
+            "build",
+            "--tag",
+            &format!("{URI}:abc123"),
+            "--tag",
+            &format!("{URI}:release-7"),
+            "."
+        ]
+    );
+    assert_eq!(
+        login_args("r.example")[3],
+        "--password-stdin",
+        "never the password on argv"
+    );
+}
+
+#[test]
+fn digests_come_from_what_docker_wrote() {
+    let hex = "a".repeat(64);
+    let push = format!("abc123: digest: sha256:{hex} size: 739\n");
+    assert_eq!(digest_from_push(&push), Some(format!("sha256:{hex}")));
+    assert_eq!(
+        digest_from_push("The push refers to repository [x]\n"),
+        None
+    );
+    let metadata = format!(r#"{{"containerimage.digest": "sha256:{hex}", "image.name": "x"}}"#);
+    assert_eq!(
+        digest_from_metadata(&metadata),
+        Some(format!("sha256:{hex}"))
+    );
+    assert_eq!(
+        digest_from_metadata(r#"{"containerimage.digest": "sha256:short"}"#),
+        None
+    );
+}
+
+#[test]
+fn inputs_default_to_the_commit_and_bad_ones_name_themselves() {
+    let input = Input::from_args(
+        &Args {
+            tags: None,
+            ..args()
+        },
+        Some("0f1e2d"),
+    )
+    .unwrap();
+    assert_eq!(input.tags, ["0f1e2d"]);
+    assert!(input.skip_if_exists && input.cache && input.push && !input.provenance);
+    let full = Input::from_args(
+        &Args {
+            repository: Some(URI.to_owned()),
+            ..args()
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(full.repository, "team/api");
+    assert_eq!(
+        full.registry.as_deref(),
+        Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com")
+    );
+    let cases: [(Args, &str); 6] = [
+        (
+            Args {
+                tags: None,
+                ..args()
+            },
+            "input `tags`: is empty and there is no GITHUB_SHA",
+        ),
+        (
+            Args {
+                repository: Some("Team/API".into()),
+                ..args()
+            },
+            "input `repository`",
+        ),
+        (
+            Args {
+                tags: Some("-bad".into()),
+                ..args()
+            },
+            "input `tags`: `-bad` is not an image tag",
+        ),
+        (
+            Args {
+                scan: Some("later".into()),
+                ..args()
+            },
+            "input `scan`",
+        ),
+        (
+            Args {
+                fail_on_severity: Some("HIGH".into()),
+                ..args()
+            },
+            "input `fail-on-severity`: has no effect without `scan: wait`",
+        ),
+        (
+            Args {
+                secrets: Some("npm token".into()),
+                ..args()
+            },
+            "input `secrets`",
+        ),
+    ];
+    for (args, expected) in cases {
+        let error = Input::from_args(&args, None).unwrap_err().to_string();
+        assert!(error.starts_with(expected), "{error:?} vs {expected:?}");
+    }
+}
+
+#[test]
+fn the_gate_blocks_findings_at_or_above_the_threshold_unless_ignored() {
+    let input = Input::from_args(
+        &Args {
+            scan: Some("wait".into()),
+            fail_on_severity: Some("high".into()),
+            ignore_findings: Some("CVE-3".into()),
+            ..args()
+        },
+        None,
+    )
+    .unwrap();
+    let finding = |id: &str, severity: &str| Finding {
+        id: id.into(),
+        severity: severity.into(),
+    };
+    let findings = [
+        finding("CVE-1", "CRITICAL"),
+        finding("CVE-2", "MEDIUM"),
+        finding("CVE-3", "HIGH"),
+        finding("CVE-4", "HIGH"),
+    ];
+    let ids: Vec<&str> = blocking(&input, &findings)
+        .iter()
+        .map(|f| f.id.as_str())
+        .collect();
+    assert_eq!(ids, ["CVE-1", "CVE-4"]);
+}

@@ -1,0 +1,272 @@
+//! `deploy-kit build-push-ecr` against the test bed's real docker engine and registry behind
+//! ECR: build and push with the registry's digest, a re-run that skips, a tag added without a
+//! build, repositories created or refused, build secrets kept out of logs and history, and the
+//! scan gate.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aws_sdk_ecr::types::ImageIdentifier;
+use deploy_kit_testbed::docker::{Docker, sample_app_context};
+use deploy_kit_testbed::{Bed, Component};
+
+struct Fixture {
+    bed: Bed,
+    docker: Docker,
+    ecr: aws_sdk_ecr::Client,
+    dir: tempfile::TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let bed = Bed::start(&[Component::Aws]).unwrap();
+    let docker = Docker::start(&bed).unwrap();
+    let ecr = aws_sdk_ecr::Client::new(&bed.sdk_config().await);
+    Fixture {
+        bed,
+        docker,
+        ecr,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+struct Run {
+    code: Option<i32>,
+    log: String,
+    outputs: HashMap<String, String>,
+}
+
+impl Fixture {
+    fn context(&self, name: &str) -> PathBuf {
+        sample_app_context(&self.dir.path().join(name)).unwrap()
+    }
+
+    fn run(&self, inputs: &[(&str, &str)]) -> Run {
+        let tag = format!(
+            "{}",
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let outputs = self.dir.path().join(format!("{tag}.out"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
+        command
+            .arg("build-push-ecr")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("RUNNER_TEMP", self.dir.path())
+            .env("DEPLOY_KIT_TIME_SCALE", "0.05")
+            .env("DOCKER", self.docker.var("DOCKER"))
+            .env("DOCKER_HOST", self.docker.var("DOCKER_HOST"));
+        for (name, value) in self.bed.env() {
+            command.env(name, value);
+        }
+        for (name, value) in inputs {
+            command.env(
+                format!("INPUT_{}", name.replace('-', "_").to_uppercase()),
+                value,
+            );
+        }
+        let output = command.output().unwrap();
+        let text = std::fs::read_to_string(&outputs).unwrap_or_default();
+        Run {
+            code: output.status.code(),
+            log: format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            outputs: deploy_kit_gha::output_pairs(&text).into_iter().collect(),
+        }
+    }
+
+    async fn registry_digest(&self, repository: &str, tag: &str) -> Option<String> {
+        let out = self
+            .ecr
+            .batch_get_image()
+            .repository_name(repository)
+            .image_ids(ImageIdentifier::builder().image_tag(tag).build())
+            .send()
+            .await
+            .unwrap();
+        out.images()
+            .first()
+            .and_then(|i| i.image_id())
+            .and_then(|i| i.image_digest())
+            .map(str::to_owned)
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[tokio::test]
+async fn builds_pushes_skips_on_rerun_and_adds_tags_without_a_build() {
+    let f = fixture().await;
+    let context = f.context("app");
+    let inputs = [
+        ("repository", "team/api"),
+        ("context", &path(&context)),
+        ("tags", "abc123"),
+        ("create-repository", "true"),
+        ("build-args", "VERSION=1.0.0"),
+    ];
+    let run = f.run(&inputs);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert!(run.log.contains("created repository"), "{}", run.log);
+    assert!(
+        run.log.contains("DOCKER_BUILDKIT=1 docker build"),
+        "the path used is said: {}",
+        run.log
+    );
+    let digest = run.outputs["digest"].clone();
+    assert_eq!(
+        f.registry_digest("team/api", "abc123").await.as_deref(),
+        Some(digest.as_str())
+    );
+    let uri = format!("{}/team/api", f.docker.registry());
+    assert_eq!(run.outputs["image"], format!("{uri}:abc123"));
+    assert_eq!(run.outputs["image-digest-uri"], format!("{uri}@{digest}"));
+    assert_eq!(run.outputs["skipped"], "false");
+
+    // Again (an immutable repository): skipped, same digest, no build.
+    let again = f.run(&inputs);
+    assert_eq!(again.code, Some(0), "{}", again.log);
+    assert_eq!(again.outputs["skipped"], "true");
+    assert_eq!(again.outputs["digest"], digest);
+    assert!(!again.log.contains("docker build"), "{}", again.log);
+
+    // A new tag on the same commit: put on the manifest, still no build.
+    let tagged = f.run(&[
+        ("repository", "team/api"),
+        ("context", &path(&context)),
+        ("tags", "abc123\nrelease-7"),
+    ]);
+    assert_eq!(tagged.code, Some(0), "{}", tagged.log);
+    assert!(
+        tagged.log.contains("tags added: release-7"),
+        "{}",
+        tagged.log
+    );
+    assert_eq!(
+        f.registry_digest("team/api", "release-7").await.as_deref(),
+        Some(digest.as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_history() {
+    let f = fixture().await;
+    let context = f.context("app");
+    let run = f.run(&[
+        ("repository", "nope"),
+        ("context", &path(&context)),
+        ("tags", "t1"),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.log);
+    assert!(
+        run.log
+            .contains("repository `nope` does not exist: create it"),
+        "{}",
+        run.log
+    );
+
+    // A build given a secret: the value is masked and passed as a file, and no layer records
+    // it. (RUN steps cannot run in the bed's bridge-less engine, so the Dockerfile does not
+    // read it; what is checked is how deploy-kit hands it over.)
+    let secret = "s3cr3t-registry-token-value";
+    let run = f.run(&[
+        ("repository", "secretive"),
+        ("create-repository", "true"),
+        ("context", &path(&context)),
+        ("tags", "t1"),
+        ("secrets", &format!("token={secret}")),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+    let lines: Vec<&str> = run.log.lines().filter(|l| l.contains(secret)).collect();
+    assert_eq!(lines, [format!("::add-mask::{secret}")], "only its mask");
+    assert!(run.log.contains("--secret id=token,src="), "{}", run.log);
+    let history = f
+        .docker
+        .run(
+            &["history", "--no-trunc", &run.outputs["image"]],
+            "",
+            f.dir.path(),
+        )
+        .unwrap();
+    assert!(!history.contains(secret), "{history}");
+    let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("deploy-kit-docker-")
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the secret files and login are removed: {leftovers:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_scan_gate_fails_on_findings_unless_ignored_and_times_out() {
+    let f = fixture().await;
+    let context = f.context("app");
+    let (status, body) = f
+        .bed
+        .post(
+            "/_bed/ecr-scan",
+            r#"{"repository": "scanned", "seconds": 2, "findings": [{"name": "CVE-2026-0001", "severity": "HIGH"}, {"name": "CVE-2026-0002", "severity": "LOW"}]}"#,
+        )
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let base = [
+        ("repository", "scanned"),
+        ("create-repository", "true"),
+        ("context", &path(&context) as &str),
+        ("tags", "t1"),
+        ("scan", "wait"),
+        ("fail-on-severity", "HIGH"),
+    ];
+    let run = f.run(&base);
+    assert_eq!(run.code, Some(1), "{}", run.log);
+    assert!(
+        run.log
+            .contains("found 1 finding(s) at or above HIGH: CVE-2026-0001 (HIGH)"),
+        "{}",
+        run.log
+    );
+    assert!(
+        !run.outputs["digest"].is_empty(),
+        "the image is pushed; the gate fails the step"
+    );
+
+    let mut ignored = base.to_vec();
+    ignored.push(("ignore-findings", "CVE-2026-0001"));
+    let run = f.run(&ignored);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+
+    let (status, _) = f
+        .bed
+        .post(
+            "/_bed/ecr-scan",
+            r#"{"repository": "scanned", "status": "never"}"#,
+        )
+        .unwrap();
+    assert_eq!(status, 200);
+    let mut slow = base.to_vec();
+    slow[3] = ("tags", "t2");
+    slow.push(("scan-timeout", "1s"));
+    let run = f.run(&slow);
+    assert_eq!(run.code, Some(3), "{}", run.log);
+    assert!(
+        run.log.contains("did not finish within scan-timeout 1.0s"),
+        "{}",
+        run.log
+    );
+}
