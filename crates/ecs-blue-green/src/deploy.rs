@@ -121,8 +121,11 @@ pub async fn follow(
         poll_scale: input.poll_scale,
         events: true,
     };
+    // The whole follow (stages, events, the smoke checks) in one collapsible group.
+    let group = runner.group(format!("service deployment {arn}"));
     let mut follower = Follower::new(client, watch.clone(), runner);
     let ended = follow_answering(client, input, arn, &mut follower, report, runner).await;
+    drop(group);
     report.record(follower.outcome());
     let ended = match ended {
         Ok(ended) => ended,

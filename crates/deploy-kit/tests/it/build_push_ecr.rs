@@ -174,6 +174,21 @@ async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_histor
         run.log
     );
 
+    // Several platforms need buildx, which this engine does not have.
+    let run = f.run(&[
+        ("repository", "nope"),
+        ("context", &path(&context)),
+        ("tags", "t1"),
+        ("platforms", "linux/amd64,linux/arm64"),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.log);
+    assert!(
+        run.log
+            .contains("input `platforms`: several platforms need docker buildx"),
+        "{}",
+        run.log
+    );
+
     // A build given a secret: the value is masked and passed as a file, and no layer records
     // it. (RUN steps cannot run in the bed's bridge-less engine, so the Dockerfile does not
     // read it; what is checked is how deploy-kit hands it over.)
@@ -269,4 +284,17 @@ async fn the_scan_gate_fails_on_findings_unless_ignored_and_times_out() {
         "{}",
         run.log
     );
+
+    // Enhanced scanning (Inspector) answers ACTIVE with enhancedFindings: gated the same way.
+    let (status, _) = f
+        .bed
+        .post(
+            "/_bed/ecr-scan",
+            r#"{"repository": "scanned", "enhanced": true, "findings": [{"name": "CVE-2026-0009", "severity": "CRITICAL"}]}"#,
+        )
+        .unwrap();
+    assert_eq!(status, 200);
+    let run = f.run(&base);
+    assert_eq!(run.code, Some(1), "{}", run.log);
+    assert!(run.log.contains("CVE-2026-0009 (CRITICAL)"), "{}", run.log);
 }

@@ -5,6 +5,8 @@
 mod input;
 // Pre-flight refusals against the real ECS client with scripted responses (aws-smithy-mocks).
 mod preflight;
+// The step summary, as GitHub renders it (insta snapshot).
+mod summary;
 // The deployment configuration sent with UpdateService, per strategy.
 mod update;
 // Following a deployment: terminal states, throttling, 5xx, disappearance, unknown enums, timeout.
