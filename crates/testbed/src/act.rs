@@ -73,6 +73,11 @@ impl Workflow {
         self.arg("--env", format!("{key}={value}"))
     }
 
+    /// A configuration variable, `vars.KEY` in the workflow.
+    pub fn var(self, key: &str, value: &str) -> Self {
+        self.arg("--var", format!("{key}={value}"))
+    }
+
     /// Serves `uses: owner/repo/...@ref` from a copy of this work tree (e.g. `org/deploy-kit@v1`).
     pub fn as_action(self, name: &str) -> Self {
         self.arg("--as-action", name.to_owned())

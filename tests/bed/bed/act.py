@@ -1,6 +1,7 @@
 """Runs a workflow through act in host mode against the bed (tests/bed/run-workflow).
 
     python -m bed.act WORKFLOW [--job J] [--event E] [--input k=v] [--secret k=v] [--env k=v]
+                           [--var k=v]
                       [--as-action owner/repo@ref] [--local-repository owner/repo@ref=DIR]
                       [--artifacts DIR] [--timeout S]
 
@@ -142,7 +143,7 @@ def command(args, state, work):
         "--env-file", write_yaml(work / "env.yml", bed),
         "--secret-file", write_yaml(work / "secrets.yml", secrets),
         "--input-file", write_yaml(work / "inputs.yml", inputs),
-        "--var-file", write_yaml(work / "vars.yml", {}),
+        "--var-file", write_yaml(work / "vars.yml", pairs(args.var, "--var")),
     ]
     for key, val in pairs(args.env, "--env").items():
         argv += ["--env", f"{key}={val}"]  # flags win over the env file
@@ -173,6 +174,8 @@ def main():
     p.add_argument("--input", action="append", default=[], metavar="K=V")
     p.add_argument("--secret", action="append", default=[], metavar="K=V")
     p.add_argument("--env", action="append", default=[], metavar="K=V")
+    p.add_argument("--var", action="append", default=[], metavar="K=V",
+                   help="a configuration variable (`vars.K` in the workflow)")
     p.add_argument("--local-repository", action="append", default=[],
                    metavar="OWNER/REPO@REF=DIR", help="serve a remote action from a folder")
     p.add_argument("--as-action", action="append", default=[], metavar="OWNER/REPO@REF",

@@ -267,7 +267,7 @@ impl Run {
 }
 
 /// An HTTP server on loopback answering every request with `status`; stops with the test.
-fn http_server(status: u16) -> String {
+pub fn http_server(status: u16) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/health", listener.local_addr().unwrap());
     std::thread::spawn(move || {

@@ -9,6 +9,8 @@ mod cli;
 mod act;
 // build-push-ecr against the bed's docker engine and registry behind ECR.
 mod build_push_ecr;
+// The demo path: examples/workflows/deploy.yml through act against the bed.
+mod demo;
 // ecs-blue-green against the test bed: strategies, rollbacks, pre-flight, dry run.
 mod ecs_blue_green;
 // oidc-login against the bed's GitHub OIDC endpoint and STS: exports, masks, retries, errors.

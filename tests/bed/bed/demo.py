@@ -1,0 +1,130 @@
+"""The demo's AWS: what examples/workflows/deploy.yml deploys to, created in a running bed.
+
+    python -m bed.demo --state-dir DIR [--fail-staging]
+
+Creates cluster `demo`, services `api-staging` and `api-production` (FARGATE, blue/green behind
+a load balancer with a test listener, circuit breaker with rollback, one of moto's subnets), the
+`/ecs/api` log group, the ECR repository `demo/api`, and two local HTTP servers standing in for
+the test listener and the public URL (they stop when the parent process does). Prints the
+workflow's `vars` as KEY=value lines. `--fail-staging` makes new staging tasks fail their health
+checks, so the staging deploy rolls back.
+"""
+
+import argparse
+import http.server
+import json
+import os
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def env_of(state):
+    return dict(line.split("=", 1) for line in (Path(state) / "env").read_text().splitlines()
+                if "=" in line)
+
+
+def serve_forever_in_background(parent):
+    """A local HTTP server answering 200 `ok`; exits with `parent`."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b'{"status":"ok"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    return server
+
+
+def service(ecs, name, task_definition, subnet):
+    lb = {"targetGroupArn": f"{ARN}:targetgroup/{name}-blue/1", "containerName": "web",
+          "containerPort": 8080, "advancedConfiguration": {
+              "alternateTargetGroupArn": f"{ARN}:targetgroup/{name}-green/2",
+              "productionListenerRule": f"{ARN}:listener-rule/app/{name}/1/r/1",
+              "testListenerRule": f"{ARN}:listener-rule/app/{name}/1/r/2",
+              "roleArn": "arn:aws:iam::123456789012:role/ecs-infrastructure"}}
+    ecs.create_service(
+        cluster="demo", serviceName=name, taskDefinition=task_definition, desiredCount=2,
+        launchType="FARGATE", loadBalancers=[lb],
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+        deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1,
+                                 "deploymentCircuitBreaker": {"enable": True, "rollback": True}})
+
+
+def setup(state, fail_staging):
+    bed = env_of(state)
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name="us-east-1")
+    kw = {"endpoint_url": bed["AWS_ENDPOINT_URL"]}
+    ecs, ec2 = session.client("ecs", **kw), session.client("ec2", **kw)
+    session.client("logs", **kw).create_log_group(logGroupName="/ecs/api")
+    session.client("ecr", **kw).create_repository(repositoryName="demo/api")
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    ecs.create_cluster(clusterName="demo")
+    template = json.loads((ROOT / "crates/render-taskdef/tests/fixtures/two-containers.json")
+                          .read_text())
+    first = ecs.register_task_definition(**template)["taskDefinition"]["taskDefinitionArn"]
+    for name in ("api-staging", "api-production"):
+        service(ecs, name, first, subnet)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        deps = [d for name in ("api-staging", "api-production") for d in
+                ecs.list_service_deployments(cluster="demo", service=name)["serviceDeployments"]]
+        if deps and all(d["status"] == "SUCCESSFUL" for d in deps):
+            break
+        time.sleep(0.1)
+    if fail_staging:
+        req = urllib.request.Request(bed["BED_URL"] + "/_bed/scenario", method="POST",
+                                     data=json.dumps({"service": "api-staging",
+                                                      "health": "failing"}).encode())
+        urllib.request.urlopen(req, timeout=10).read()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--state-dir", required=True)
+    p.add_argument("--fail-staging", action="store_true")
+    p.add_argument("--serve", action="store_true",
+                   help="only serve the two URLs, printing them, until the parent exits")
+    p.add_argument("--parent-pid", type=int, default=os.getppid())
+    args = p.parse_args()
+    if args.serve:
+        servers = [serve_forever_in_background(args.parent_pid) for _ in range(2)]
+        for server in servers:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        test, public = (f"http://127.0.0.1:{s.server_address[1]}/health" for s in servers)
+        print(f"STAGING_TEST_URL={test}\nPRODUCTION_TEST_URL={test}\n"
+              f"STAGING_URL={public}\nPRODUCTION_URL={public}", flush=True)
+        sys.stdout.close()
+        while os.path.exists(f"/proc/{args.parent_pid}"):
+            time.sleep(0.5)
+        return
+    setup(args.state_dir, args.fail_staging)
+    role = "arn:aws:iam::123456789012:role"
+    print("\n".join([
+        "AWS_REGION=us-east-1", f"BUILD_ROLE_ARN={role}/github-build",
+        f"STAGING_ROLE_ARN={role}/staging-deploy", f"PRODUCTION_ROLE_ARN={role}/production-deploy",
+        "ECR_REPOSITORY=demo/api", "ECS_CLUSTER=demo", "STAGING_SERVICE=api-staging",
+        "PRODUCTION_SERVICE=api-production",
+        "TASK_DEFINITION=crates/render-taskdef/tests/fixtures/two-containers.json",
+        "CONTAINER_NAME=web", "DOCKER_CONTEXT=tests/bed/app",
+        "DOCKERFILE=tests/workflows/fixtures/Dockerfile",
+    ]))
+
+
+if __name__ == "__main__":
+    main()
