@@ -31,8 +31,8 @@ def env_of(state):
                 if "=" in line)
 
 
-def serve_forever_in_background(parent):
-    """A local HTTP server answering 200 `ok`; exits with `parent`."""
+def ok_server():
+    """A local HTTP server on an ephemeral loopback port answering 200 `ok`."""
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             body = b'{"status":"ok"}'
@@ -103,7 +103,7 @@ def main():
     p.add_argument("--parent-pid", type=int, default=os.getppid())
     args = p.parse_args()
     if args.serve:
-        servers = [serve_forever_in_background(args.parent_pid) for _ in range(2)]
+        servers = [ok_server() for _ in range(2)]
         for server in servers:
             threading.Thread(target=server.serve_forever, daemon=True).start()
         test, public = (f"http://127.0.0.1:{s.server_address[1]}/health" for s in servers)
