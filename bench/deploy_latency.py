@@ -155,9 +155,19 @@ def run_deploy_kit(binary, bed, name, strategy, bake, image, scale, work, result
         result["error"] = f"exit {code}\n" + stderr.decode(errors="replace")[-3000:]
 
 
-def run_baseline(ecs, name, image, phase, scale, result):
-    """UpdateService, find the new deployment, then DescribeServiceDeployments every 15 s (the
-    grid starting `phase` s after the update) until the status is terminal."""
+def fixed(_attempt):
+    """The 15 s poller."""
+    return BASELINE_POLL
+
+
+def exponential(attempt):
+    """The SDK waiter aws-actions uses: 15 s, doubling to at most 120 s."""
+    return min(120.0, BASELINE_POLL * 2 ** attempt)
+
+
+def run_baseline(ecs, name, image, phase, scale, result, delay=fixed):
+    """UpdateService, find the new deployment, then DescribeServiceDeployments at `phase` s
+    after the update and `delay(n)` s after the n-th look until the status is terminal."""
     try:
         td = ecs.register_task_definition(family=name, containerDefinitions=containers(image))
         before = {d["serviceDeploymentArn"] for d in
@@ -173,13 +183,15 @@ def run_baseline(ecs, name, image, phase, scale, result):
             if arn is None:
                 time.sleep(0.01)
         due = start + phase * scale
+        attempt = 0
         while True:
             time.sleep(max(0.0, due - time.time()))
             found = ecs.describe_service_deployments(serviceDeploymentArns=[arn])
             if found["serviceDeployments"][0]["status"] in TERMINAL:
                 result["ended"] = time.time()
                 return
-            due += BASELINE_POLL * scale
+            due += delay(attempt) * scale
+            attempt += 1
     except Exception as error:  # noqa: BLE001 - reported by the main thread
         result["error"] = repr(error)
 
@@ -223,34 +235,38 @@ def main():
         ecs.create_cluster(clusterName=CLUSTER)
         rows = []
         for index, (label, strategy, scale_up, bake) in enumerate(SHAPES):
-            ours, base = f"dk{index}", f"poll{index}"
-            for name in (ours, base):
+            ours, base, waiter = f"dk{index}", f"poll{index}", f"wait{index}"
+            for name in (ours, base, waiter):
                 create_service(ecs, bed, name, strategy, scale_up, bake, SCALE)
-            samples = {"ours": [], "base": []}
+            samples = {"ours": [], "base": [], "waiter": []}
             for round_no in range(ROUNDS):
                 image = f"app:{round_no + 1}"
                 phase = BASELINE_POLL * (round_no + 0.5) / ROUNDS
-                mine, theirs = {}, {}
+                mine, theirs, waited = {}, {}, {}
                 threads = [
                     threading.Thread(target=run_deploy_kit, args=(
                         binary, bed, ours, strategy, bake, image, SCALE, work, mine)),
                     threading.Thread(target=run_baseline, args=(
                         ecs, base, image, phase, SCALE, theirs)),
+                    threading.Thread(target=run_baseline, args=(
+                        ecs, waiter, image, phase, SCALE, waited, exponential)),
                 ]
                 for thread in threads:
                     thread.start()
                 for thread in threads:
                     thread.join()
-                for who, result in (("deploy-kit", mine), ("baseline", theirs)):
+                for who, result in (("deploy-kit", mine), ("baseline", theirs),
+                                    ("waiter", waited)):
                     if "error" in result:
                         raise SystemExit(f"bench: {who} failed on {label}:\n{result['error']}")
                 samples["ours"].append(measure(bed, ours, mine["ended"], SCALE))
                 samples["base"].append(measure(bed, base, theirs["ended"], SCALE))
+                samples["waiter"].append(measure(bed, waiter, waited["ended"], SCALE))
                 log(f"{label}, round {round_no + 1}/{ROUNDS}: "
                     f"{show('deploy-kit', samples['ours'][-1])}; "
                     f"{show(f'poller (phase {phase:.1f} s)', samples['base'][-1])}")
-                settle(ecs, ours)
-                settle(ecs, base)
+                for name in (ours, base, waiter):
+                    settle(ecs, name)
             rows.append((label, samples))
         check = None
         if CHECK:
@@ -276,15 +292,18 @@ def median(samples, key):
 
 def print_table(rows, check):
     print(f"Measured {datetime.date.today()} on {os.cpu_count()} cores, {platform.machine()}: "
-          f"medians of {ROUNDS} deployments per shape, deploy-kit and the 15 s poller side by "
-          f"side in one run, time scale {SCALE:g}, values in ECS time.\n")
-    print("| deployment | deploy-kit: end noticed after | 15 s poller: end noticed after "
-          "| deploy-kit: describe calls/min | 15 s poller: describe calls/min |")
-    print("| --- | --- | --- | --- | --- |")
+          f"medians of {ROUNDS} deployments per shape, deploy-kit, a 15 s poller and the "
+          f"15-120 s exponential waiter of the aws-actions deploy action side by side in one "
+          f"run, time scale {SCALE:g}, values in ECS time.\n")
+    print("| deployment | end noticed after: deploy-kit | 15 s poller | 15-120 s waiter "
+          "| describe calls/min: deploy-kit | 15 s poller | 15-120 s waiter |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for label, samples in rows:
-        ours, base = samples["ours"], samples["base"]
+        ours, base, waiter = samples["ours"], samples["base"], samples["waiter"]
         print(f"| {label} | {median(ours, 'latency'):.2f} s | {median(base, 'latency'):.2f} s "
-              f"| {median(ours, 'per_minute'):.1f} | {median(base, 'per_minute'):.1f} |")
+              f"| {median(waiter, 'latency'):.2f} s "
+              f"| {median(ours, 'per_minute'):.1f} | {median(base, 'per_minute'):.1f} "
+              f"| {median(waiter, 'per_minute'):.1f} |")
     events = ", ".join(f"{median(samples['ours'], 'events_per_minute'):.1f}"
                        for _, samples in rows)
     print(f"\nDescribeServices calls per minute (deploy-kit reading the service's events, not in "
