@@ -262,6 +262,52 @@ def json_control(fn):
     return handler
 
 
+# The IAM service prefix of each JSON-protocol target.
+TARGET_SERVICES = {"AmazonEC2ContainerServiceV20141113": "ecs",
+                   "AmazonEC2ContainerRegistry_V20150921": "ecr", "Logs_20140328": "logs"}
+
+
+class CallLog:
+    """Records the IAM name of every AWS request (`ecs:RunTask`, `sts:AssumeRole`, ...), outside
+    every plug-in, so a test can check what an action called against its policy in docs/iam.
+    GET /_bed/calls -> {"calls": [...]}; POST /_bed/calls {"reset": true} empties it."""
+
+    def __init__(self, app, bed):
+        self.app, self.bed = app, bed
+        bed.state["calls"] = []
+        bed.add_control("calls", json_control(self.control))
+
+    @staticmethod
+    def control(bed, method, _query, payload):
+        if method == "POST" and payload.get("reset"):
+            bed.state["calls"].clear()
+        return 200, {"calls": list(bed.state["calls"])}
+
+    def __call__(self, environ, start_response):
+        name = self.operation(environ)
+        if name:
+            self.bed.state["calls"].append(name)
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def operation(environ):
+        if environ.get("PATH_INFO", "").startswith("/_bed/"):
+            return None
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if "." in target:
+            prefix, op = target.split(".", 1)
+            return f"{TARGET_SERVICES.get(prefix, prefix)}:{op}"
+        if "x-www-form-urlencoded" not in environ.get("CONTENT_TYPE", ""):
+            return None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
+        action = parse_qs(raw.decode(errors="replace")).get("Action", [""])[0]
+        scope = environ.get("HTTP_AUTHORIZATION", "").split("Credential=")[-1].split("/")
+        service = scope[3] if len(scope) > 3 else "sts"  # the web identity call is unsigned
+        return f"{service}:{action}" if action else None
+
+
 def load_plugins(bed):
     """Installs the plug-ins; returns the WSGI app to serve (older plug-ins wrap the bed)."""
     app = bed
@@ -305,7 +351,7 @@ def main():
     server = make_server("127.0.0.1", 0, bed, threaded=True, request_handler=MotoRequestHandler)
     # Plug-ins see the final address (bed.base_url) when they install.
     bed.base_url = f"http://127.0.0.1:{server.server_port}"
-    server.app = load_plugins(bed)
+    server.app = CallLog(load_plugins(bed), bed)
     threading.Thread(target=watch, args=(server, bed, args.parent_pid, args.ttl, args.idle),
                      daemon=True).start()
     (state_dir / "plugin.env").write_text("".join(f"{k}={v}\n" for k, v in bed._env.items()))

@@ -114,8 +114,10 @@ async fn builds_pushes_skips_on_rerun_and_adds_tags_without_a_build() {
         ("create-repository", "true"),
         ("build-args", "VERSION=1.0.0"),
     ];
+    super::iam::reset(&f.bed);
     let run = f.run(&inputs);
     assert_eq!(run.code, Some(0), "{}", run.log);
+    super::iam::assert_allowed(&f.bed, "build-push-ecr");
     assert!(run.log.contains("created repository"), "{}", run.log);
     assert!(
         run.log.contains("DOCKER_BUILDKIT=1 docker build"),
@@ -248,8 +250,14 @@ async fn the_scan_gate_fails_on_findings_unless_ignored_and_times_out() {
         ("scan", "wait"),
         ("fail-on-severity", "HIGH"),
     ];
+    super::iam::reset(&f.bed);
     let run = f.run(&base);
     assert_eq!(run.code, Some(1), "{}", run.log);
+    let calls = super::iam::assert_allowed(&f.bed, "build-push-ecr");
+    assert!(
+        calls.iter().any(|c| c == "ecr:DescribeImageScanFindings"),
+        "{calls:?}"
+    );
     assert!(
         run.log
             .contains("found 1 finding(s) at or above HIGH: CVE-2026-0001 (HIGH)"),

@@ -305,6 +305,7 @@ async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
         .await;
     let file = f.task_file("api", "app:2", None);
     let url = http_server(200);
+    super::iam::reset(&f.bed);
     let run = f.run(&[
         ("service", "api"),
         ("task-definition", &file),
@@ -312,6 +313,11 @@ async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
         ("test-requests", "3"),
     ]);
     assert_eq!(run.code, Some(0), "{}", run.log);
+    let calls = super::iam::assert_allowed(&f.bed, "ecs-blue-green");
+    assert!(
+        calls.iter().any(|c| c == "ecs:ContinueServiceDeployment"),
+        "{calls:?}"
+    );
     assert_eq!(run.output("status"), "SUCCESSFUL");
     assert_eq!(run.output("previous-task-definition-arn"), blue);
     let green = run.output("task-definition-arn");

@@ -13,6 +13,8 @@ mod build_push_ecr;
 mod demo;
 // ecs-blue-green against the test bed: strategies, rollbacks, pre-flight, dry run.
 mod ecs_blue_green;
+// Least privilege: what each action called is in its docs/iam policy.
+mod iam;
 // oidc-login against the bed's GitHub OIDC endpoint and STS: exports, masks, retries, errors.
 mod oidc_login;
 // run-migrations against the test bed: logs, verdicts, network, timeouts, cancel, bad input.

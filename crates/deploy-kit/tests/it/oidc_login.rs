@@ -153,6 +153,7 @@ fn github_oidc_exports_masked_credentials_and_what_later_steps_need() {
 fn role_chaining_and_the_allowed_account_check() {
     let f = fixture();
     let chained = "arn:aws:iam::123456789012:role/staging-deploy";
+    super::iam::reset(&f.bed);
     let run = f.run(
         &[
             ("role-to-assume", ROLE),
@@ -163,6 +164,8 @@ fn role_chaining_and_the_allowed_account_check() {
         true,
     );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let calls = super::iam::assert_allowed(&f.bed, "oidc-login");
+    assert!(calls.iter().any(|c| c == "sts:AssumeRole"), "{calls:?}");
     assert!(
         run.outputs["authenticated-arn"].contains("staging-deploy"),
         "{:?}",

@@ -257,8 +257,10 @@ async fn logs_stream_in_order_and_exit_zero_passes() {
         ])
         .await;
     f.service("api", &td, true).await;
+    super::iam::reset(&f.bed);
     let run = f.run(&[("service", "api")]);
     assert_eq!(run.code, Some(0), "{}", run.log);
+    super::iam::assert_allowed(&f.bed, "run-migrations");
     let streamed: Vec<&str> = run
         .log
         .lines()
