@@ -14,12 +14,25 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 #[error("no AWS region: set `aws-region` on oidc-login, or AWS_REGION in the environment")]
 pub struct NoRegion;
 
-/// Loads the configuration once: credentials, region and `AWS_ENDPOINT_URL` (the local test bed)
-/// from the standard chain.
+/// The SDK's app name for `action`: every request's user agent then carries
+/// `app/deploy-kit-<action>`, so CloudTrail (and the test bed's call log) can tell which step
+/// made a call.
+pub fn app_name(action: &str) -> aws_types::app_name::AppName {
+    // Action names are lowercase words and dashes, which the app name allows.
+    aws_types::app_name::AppName::new(format!("deploy-kit-{action}"))
+        .unwrap_or_else(|_| aws_types::app_name::AppName::new("deploy-kit").expect("valid"))
+}
+
+/// Loads the configuration once for `action`: credentials, region and `AWS_ENDPOINT_URL` (the
+/// local test bed) from the standard chain.
 /// When oidc-login left what is needed in the environment, the credentials re-run the GitHub
 /// OIDC exchange before they expire ([`refresh`]), so a long step does not fail mid-wait.
-pub async fn load_config() -> Result<SdkConfig, NoRegion> {
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+pub async fn load_config(action: &str) -> Result<SdkConfig, NoRegion> {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .app_name(app_name(action))
+        .timeout_config(timeouts())
+        .load()
+        .await;
     if config.region().is_none() {
         return Err(NoRegion);
     }
@@ -34,6 +47,19 @@ pub async fn load_config() -> Result<SdkConfig, NoRegion> {
     }
 }
 
+/// How long one attempt of an AWS call may take before the SDK gives up on it (and retries). The
+/// SDK sets no such limit, so an answer that never comes (a half-open connection) would hold a
+/// step until the job's own timeout, hours later; ECS, ECR, STS and Logs answer within a second.
+pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The SDK's connect timeout (3.1 s, its default) and [`ATTEMPT_TIMEOUT`].
+pub fn timeouts() -> aws_smithy_types::timeout::TimeoutConfig {
+    aws_smithy_types::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_millis(3100))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .build()
+}
+
 /// `ClientException: Unable to describe task definition.`, or what went wrong on the way there.
 pub fn describe_error<E>(error: &SdkError<E, HttpResponse>) -> String
 where
@@ -45,7 +71,12 @@ where
             match (err.code(), err.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_owned(),
-                _ => deepest(err),
+                // No AWS error document (a load balancer's page): the status says most, and the
+                // parser's complaint about the page nothing.
+                _ => format!(
+                    "unexpected answer (HTTP {}) without an AWS error code",
+                    service.raw().status().as_u16()
+                ),
             }
         }
         SdkError::TimeoutError(_) => "request timed out".to_owned(),
@@ -67,4 +98,22 @@ fn deepest(error: &(dyn std::error::Error + 'static)) -> String {
         current = source;
     }
     current.to_string()
+}
+
+/// Throttling, a 5xx, a timeout or a lost connection, after the SDK's own retries: worth asking
+/// again later, where a caller polls (a task, a deployment) and giving up would leave it behind.
+pub fn is_transient<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    match error {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or_default();
+            code.contains("Throttl")
+                || code == "ServerException"
+                || code.contains("ServiceUnavailable")
+                || service.raw().status().is_server_error()
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => false,
+    }
 }

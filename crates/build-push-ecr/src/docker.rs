@@ -8,6 +8,9 @@ use std::process::{Command, Stdio};
 
 use crate::input::Input;
 
+/// The tag the buildx registry cache lives under, in the image's own repository.
+pub const CACHE_TAG: &str = "buildcache";
+
 /// Which build path runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Builder {
@@ -100,10 +103,10 @@ pub fn build_args(
             if input.cache {
                 // The registry cache as ECR accepts it: an image manifest with OCI media types.
                 args.push("--cache-from".to_owned());
-                args.push(format!("type=registry,ref={uri}:buildcache"));
+                args.push(format!("type=registry,ref={uri}:{CACHE_TAG}"));
                 args.push("--cache-to".to_owned());
                 args.push(format!(
-                    "type=registry,ref={uri}:buildcache,mode=max,image-manifest=true,oci-mediatypes=true"
+                    "type=registry,ref={uri}:{CACHE_TAG},mode=max,image-manifest=true,oci-mediatypes=true"
                 ));
             }
             args

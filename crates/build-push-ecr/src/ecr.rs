@@ -6,11 +6,13 @@ use std::time::Duration;
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::types::{
-    ImageIdentifier, ImageScanningConfiguration, ImageTagMutability, ScanStatus,
+    ImageIdentifier, ImageScanningConfiguration, ImageTagMutability,
+    ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType, ScanStatus,
 };
 use tokio::time::Instant;
 
 use crate::Error;
+use crate::docker::CACHE_TAG;
 use crate::input::{Input, SEVERITIES};
 
 const MANIFEST_TYPES: [&str; 4] = [
@@ -61,15 +63,26 @@ pub async fn repository(client: &Client, input: &Input) -> Result<(String, bool)
             if !input.create_repository {
                 return Err(Error::NoRepository(name.clone()));
             }
-            let mutability = if input.immutable_tags {
-                ImageTagMutability::Immutable
+            let mut create = client.create_repository().repository_name(name);
+            create = if input.immutable_tags {
+                // The registry cache rewrites `buildcache` on every build: an immutable
+                // repository must exempt that one tag, or the second build fails its export.
+                let cache_tag = ImageTagMutabilityExclusionFilter::builder()
+                    .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+                    .filter(CACHE_TAG)
+                    .build()
+                    .map_err(|e| Error::Aws {
+                        call: "CreateRepository",
+                        repository: name.clone(),
+                        message: e.to_string(),
+                    })?;
+                create
+                    .image_tag_mutability(ImageTagMutability::ImmutableWithExclusion)
+                    .image_tag_mutability_exclusion_filters(cache_tag)
             } else {
-                ImageTagMutability::Mutable
+                create.image_tag_mutability(ImageTagMutability::Mutable)
             };
-            let out = client
-                .create_repository()
-                .repository_name(name)
-                .image_tag_mutability(mutability)
+            let out = create
                 .image_scanning_configuration(
                     ImageScanningConfiguration::builder()
                         .scan_on_push(true)

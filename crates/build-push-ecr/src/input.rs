@@ -64,6 +64,13 @@ impl Input {
                 }
             },
         };
+        if tags.is_empty() {
+            // Only blank lines and `#` comments: nothing to push, and no default was asked for.
+            return Err(InputError::new(
+                "tags",
+                "has no tag, only blank lines or comments: give at least one tag",
+            ));
+        }
         for tag in &tags {
             check_tag(tag)?;
         }
@@ -123,11 +130,19 @@ impl Input {
                 ),
             ));
         }
+        for platform in &platforms {
+            check_platform(platform)?;
+        }
+        if let Some(host) = input::set(args.registry.as_deref()) {
+            check_host(host)?;
+        }
+        let context = PathBuf::from(input::set(args.context.as_deref()).unwrap_or("."));
+        let dockerfile = input::set(args.dockerfile.as_deref()).map(PathBuf::from);
         Ok(Self {
             repository,
             registry,
-            context: PathBuf::from(input::set(args.context.as_deref()).unwrap_or(".")),
-            dockerfile: input::set(args.dockerfile.as_deref()).map(PathBuf::from),
+            context,
+            dockerfile,
             tags,
             build_args: input::set(args.build_args.as_deref())
                 .map(|text| input::key_values("build-args", text, '='))
@@ -157,6 +172,18 @@ impl Input {
             push: input::flag("push", args.push.as_deref(), true)?,
             poll_scale: 1.0,
         })
+    }
+}
+
+impl Input {
+    /// The context and Dockerfile are there: checked before any AWS call, not by docker after
+    /// the repository was created.
+    pub fn check_paths(&self) -> Result<(), InputError> {
+        exists("context", &self.context, true)?;
+        match &self.dockerfile {
+            Some(dockerfile) => exists("dockerfile", dockerfile, false),
+            None => Ok(()),
+        }
     }
 }
 
@@ -219,6 +246,65 @@ fn check_tag(tag: &str) -> Result<(), InputError> {
             ),
         ))
     }
+}
+
+/// `os/arch` or `os/arch/variant`, e.g. `linux/amd64`, `linux/arm64/v8`.
+fn check_platform(platform: &str) -> Result<(), InputError> {
+    let parts: Vec<&str> = platform.split('/').collect();
+    let valid = (2..=3).contains(&parts.len())
+        && parts.iter().all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        });
+    if valid {
+        return Ok(());
+    }
+    Err(InputError::new(
+        "platforms",
+        format!(
+            "`{}` is not a platform: use `os/arch`, e.g. `linux/amd64` or `linux/arm64`",
+            input::truncate(platform, 60)
+        ),
+    ))
+}
+
+/// A registry host, optionally with a port: `123456789012.dkr.ecr.eu-west-1.amazonaws.com`.
+fn check_host(host: &str) -> Result<(), InputError> {
+    let (name, port) = host.split_once(':').unwrap_or((host, "1"));
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && port.parse::<u16>().is_ok_and(|p| p > 0);
+    if valid {
+        return Ok(());
+    }
+    Err(InputError::new(
+        "registry",
+        format!(
+            "`{}` is not a registry host: use `host` or `host:port`, without `https://`",
+            input::truncate(host, 60)
+        ),
+    ))
+}
+
+/// The build context (a directory) or Dockerfile (a file) must be there.
+fn exists(input: &str, path: &std::path::Path, dir: bool) -> Result<(), InputError> {
+    let found = if dir { path.is_dir() } else { path.is_file() };
+    if found {
+        return Ok(());
+    }
+    let what = if dir { "directory" } else { "file" };
+    Err(InputError::new(
+        input,
+        format!(
+            "`{}` is not a {what} here",
+            input::truncate(&path.display().to_string(), 120)
+        ),
+    ))
 }
 
 fn valid_id(id: &str) -> bool {

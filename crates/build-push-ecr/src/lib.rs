@@ -150,6 +150,7 @@ struct Built {
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let commit = std::env::var("GITHUB_SHA").ok();
     let mut input = Input::from_args(&args, commit.as_deref())?;
+    input.check_paths()?;
     input.poll_scale = deploy_kit_gha::input::time_scale_from_env()?;
     for (_, value) in &input.secrets {
         runner.mask(value);
@@ -169,7 +170,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         )
         .into());
     }
-    let config = deploy_kit_aws::load_config()
+    let config = deploy_kit_aws::load_config("build-push-ecr")
         .await
         .map_err(|_| Error::NoRegion)?;
     let client = aws_sdk_ecr::Client::new(&config);

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use deploy_kit_gha::{Cancellation, Exit, Failure, InputError, OutputFormat, Runner, RunnerEnv};
 
 #[derive(Debug, Parser)]
@@ -102,8 +102,11 @@ async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(error) => return usage_error(&error),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -135,12 +138,18 @@ fn main() -> ExitCode {
             format,
             cancellation,
         );
-        let exit = match dispatch(cli.command, &runner).await {
-            Ok(()) => Exit::Success,
-            Err(failure) => {
-                runner.error(format_args!("{:#}", failure.error));
-                failure.exit
+        let exit = match raw_inputs(&matches) {
+            Err(error) => {
+                runner.error(error);
+                Exit::BadInput
             }
+            Ok(()) => match dispatch(cli.command, &runner).await {
+                Ok(()) => Exit::Success,
+                Err(failure) => {
+                    runner.error(format_args!("{:#}", failure.error));
+                    failure.exit
+                }
+            },
         };
         if let Err(error) = runner.finish() {
             runner.error(format_args!("cannot write outputs: {error}"));
@@ -149,6 +158,23 @@ fn main() -> ExitCode {
         exit
     });
     ExitCode::from(exit.code())
+}
+
+/// The limits every input shares (size, control characters), checked here once for all actions
+/// so that a new input has them too. Arg ids are the fields' names: `test_url` is `test-url`.
+fn raw_inputs(matches: &clap::ArgMatches) -> Result<(), InputError> {
+    let Some((_, sub)) = matches.subcommand() else {
+        return Ok(());
+    };
+    for id in sub.ids() {
+        let Ok(Some(values)) = sub.try_get_raw(id.as_str()) else {
+            continue;
+        };
+        for value in values {
+            deploy_kit_gha::input::raw(&id.as_str().replace('_', "-"), &value.to_string_lossy())?;
+        }
+    }
+    Ok(())
 }
 
 /// clap's own errors: help and version are not errors; anything else is bad input (exit 2).

@@ -44,16 +44,17 @@ pub async fn start(
         .send()
         .await
         .map_err(|e| aws_error(input, "UpdateService", &e))?;
-    // ListServiceDeployments can lag UpdateService by a moment.
+    // ListServiceDeployments can lag UpdateService by a moment. A failed list is asked again
+    // too: giving up now would leave the deployment just started unfollowed.
     for attempt in 0..10u32 {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_secs_f64(0.5 * input.poll_scale)).await;
         }
-        let new = recent(client, input, since)
-            .await?
-            .into_iter()
-            .find(|arn| !before.contains(arn));
-        if let Some(arn) = new {
+        let listed = match recent(client, input, since).await {
+            Err(_) if attempt < 9 => continue,
+            listed => listed?,
+        };
+        if let Some(arn) = listed.into_iter().find(|arn| !before.contains(arn)) {
             return Ok(arn);
         }
     }
@@ -153,6 +154,12 @@ pub async fn follow(
             }
             let settled = roll_back(client, &watch, "timeout", runner).await?;
             report.record_rollback(&settled);
+            if settled.succeeded() {
+                // It completed before StopServiceDeployment reached ECS: nothing was undone.
+                return Err(Error::TimedOut(format!(
+                    "{message}; the deployment completed before the rollback reached ECS: SUCCESSFUL"
+                )));
+            }
             Err(Error::TimedOut(format!(
                 "{message}; rolled back: {}",
                 settled.status
@@ -163,7 +170,12 @@ pub async fn follow(
             let cleanup = if input.rollback_on_cancel {
                 let settled = roll_back(client, &watch, "cancelled", runner).await?;
                 report.record_rollback(&settled);
-                format!("service deployment {arn} rolled back: {}", settled.status)
+                if settled.succeeded() {
+                    // It completed before StopServiceDeployment reached ECS: nothing was undone.
+                    format!("service deployment {arn} had already completed: SUCCESSFUL")
+                } else {
+                    format!("service deployment {arn} rolled back: {}", settled.status)
+                }
             } else {
                 report.status = "IN_PROGRESS".to_owned();
                 format!("service deployment {arn} left running (rollback-on-cancel is false)")
@@ -231,7 +243,10 @@ async fn follow_answering(
     }
 }
 
-/// ContinueServiceDeployment: CONTINUE when the checks passed, ROLLBACK otherwise.
+/// ContinueServiceDeployment: CONTINUE when the checks passed, ROLLBACK otherwise. The paused
+/// deployment waits on this answer, so throttling and 5xx are retried beyond the SDK's own
+/// attempts; and when an answer was taken but its response lost, the SDK's retry is refused
+/// (the hook no longer awaits action): that is success, not an error.
 async fn answer(
     client: &Client,
     input: &Input,
@@ -244,15 +259,46 @@ async fn answer(
     } else {
         DeploymentLifecycleHookAction::Rollback
     };
-    client
-        .continue_service_deployment()
-        .service_deployment_arn(arn)
-        .hook_id(hook_id)
-        .action(action)
+    let mut attempt = 0u32;
+    loop {
+        let sent = client
+            .continue_service_deployment()
+            .service_deployment_arn(arn)
+            .hook_id(hook_id)
+            .action(action.clone())
+            .send()
+            .await;
+        let Err(error) = sent else { return Ok(()) };
+        if crate::watch::retryable(&error) && attempt < 5 {
+            attempt += 1;
+            let delay = Duration::from_secs(2u64.pow(attempt)).mul_f64(input.poll_scale);
+            tokio::time::sleep(delay).await;
+            continue;
+        }
+        if !hook_awaits_action(client, arn, hook_id).await {
+            return Ok(());
+        }
+        return Err(aws_error(input, "ContinueServiceDeployment", &error));
+    }
+}
+
+/// Whether our hook still awaits an answer (true when that cannot be read: the error stands).
+async fn hook_awaits_action(client: &Client, arn: &str, hook_id: &str) -> bool {
+    let Ok(out) = client
+        .describe_service_deployments()
+        .service_deployment_arns(arn)
         .send()
         .await
-        .map(drop)
-        .map_err(|e| aws_error(input, "ContinueServiceDeployment", &e))
+    else {
+        return true;
+    };
+    out.service_deployments()
+        .iter()
+        .flat_map(ServiceDeployment::lifecycle_hook_details)
+        .any(|hook| {
+            hook.hook_id() == Some(hook_id)
+                && hook.status() == Some(&DeploymentLifecycleHookStatus::AwaitingAction)
+        })
 }
 
 /// Why a deployment did not succeed, spelled out: the status, which monitor fired, which hook,
@@ -328,6 +374,7 @@ pub async fn deploy_and_follow(
     report: &mut Report,
     runner: &Runner,
 ) -> Result<(), Error> {
+    stop_if_cancelled(runner)?;
     let task_definition = match (file, &input.task_definition) {
         (Some(file), _) => {
             let arn = deploy_kit_render_taskdef::register::register(client, file).await?;
@@ -341,8 +388,14 @@ pub async fn deploy_and_follow(
                 path.display()
             )));
         }
+        (None, TaskDefinitionSource::Revision(asked)) => {
+            return Err(Error::Failed(format!(
+                "internal: revision `{asked}` was not resolved"
+            )));
+        }
     };
     report.task_definition.clone_from(&task_definition);
+    stop_if_cancelled(runner)?;
     let arn = start(client, input, service, &task_definition).await?;
     runner.info(format!("service deployment {arn} started"));
     report.service_deployment_arn = Some(arn.clone());
@@ -357,4 +410,15 @@ pub async fn deploy_and_follow(
     let result = follow(client, input, service, &arn, report, runner).await;
     report.followed_for = followed.elapsed();
     result
+}
+
+/// A cancel that came before UpdateService: stop without deploying (nothing to roll back).
+fn stop_if_cancelled(runner: &Runner) -> Result<(), Error> {
+    match runner.cancellation().signal() {
+        Some(signal) => Err(Error::Cancelled(Cancelled {
+            signal,
+            cleanup: Some("nothing was deployed".to_owned()),
+        })),
+        None => Ok(()),
+    }
 }

@@ -167,7 +167,9 @@ pub async fn show(
     let new_json = match (file, &input.task_definition) {
         (Some(file), _) => Ok(file.json.clone()),
         (None, TaskDefinitionSource::Arn(arn)) => live_json(client, arn).await,
-        (None, TaskDefinitionSource::File(_)) => Err("not read".to_owned()),
+        (None, TaskDefinitionSource::File(_) | TaskDefinitionSource::Revision(_)) => {
+            Err("not read".to_owned())
+        }
     };
     let live_json = match &service.task_definition {
         Some(current) => live_json(client, current).await,
@@ -176,6 +178,7 @@ pub async fn show(
     let target = match &input.task_definition {
         TaskDefinitionSource::Arn(arn) => arn.clone(),
         TaskDefinitionSource::File(path) => format!("(new revision from {})", path.display()),
+        TaskDefinitionSource::Revision(asked) => format!("(revision {asked})"),
     };
     let mut lines = service_changes(input, service, &target);
     match (live_json, new_json) {

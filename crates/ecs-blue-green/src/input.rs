@@ -15,6 +15,25 @@ pub enum TaskDefinitionSource {
     File(PathBuf),
     /// An existing task definition ARN, deployed as is.
     Arn(String),
+    /// A revision of the family the service runs (a rollback); resolved after pre-flight.
+    Revision(RevisionRef),
+}
+
+/// `previous`, or a revision number of the family the service runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevisionRef {
+    /// The newest ACTIVE revision below the running one.
+    Previous,
+    Number(u32),
+}
+
+impl std::fmt::Display for RevisionRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RevisionRef::Previous => f.write_str("previous"),
+            RevisionRef::Number(number) => write!(f, "{number}"),
+        }
+    }
 }
 
 /// The deployment strategy the inputs ask for.
@@ -69,6 +88,8 @@ impl Input {
         let cluster = input::set(args.cluster.as_deref())
             .unwrap_or("default")
             .to_owned();
+        input::resource_name("service", &service)?;
+        input::resource_name("cluster", &cluster)?;
         let task_definition = task_definition(args)?;
         let strategy = strategy(args)?;
         let bake_time = minutes("bake-time", args.bake_time.as_deref())?;
@@ -155,6 +176,23 @@ fn task_definition(args: &Args) -> Result<TaskDefinitionSource, InputError> {
             ));
         }
         return Ok(TaskDefinitionSource::Arn(text.to_owned()));
+    }
+    if text == "previous" {
+        return Ok(TaskDefinitionSource::Revision(RevisionRef::Previous));
+    }
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return match text.parse::<u32>() {
+            Ok(number) if number > 0 && !text.starts_with('0') => {
+                Ok(TaskDefinitionSource::Revision(RevisionRef::Number(number)))
+            }
+            _ => Err(InputError::new(
+                "task-definition",
+                format!(
+                    "`{}` is not a revision number (1, 2, ... without leading zeros)",
+                    input::truncate(text, 40)
+                ),
+            )),
+        };
     }
     Ok(TaskDefinitionSource::File(PathBuf::from(text)))
 }

@@ -17,6 +17,7 @@ mod events;
 mod input;
 pub mod poll;
 pub mod preflight;
+pub mod revision;
 pub mod rollback;
 pub mod summary;
 pub mod update;
@@ -24,7 +25,7 @@ pub mod watch;
 
 use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
 
-pub use input::{Input, Strategy, TaskDefinitionSource};
+pub use input::{Input, RevisionRef, Strategy, TaskDefinitionSource};
 pub use preflight::{Refusal, Service};
 
 /// Inputs, one per `action.yml` input, each readable from `INPUT_*` or a flag. Every field is the
@@ -120,6 +121,9 @@ pub enum Error {
         service: String,
         message: String,
     },
+    /// `task-definition` names a revision that cannot be deployed: nothing was written.
+    #[error(transparent)]
+    Revision(#[from] revision::RevisionRefusal),
     /// Registering the task definition failed.
     #[error(transparent)]
     Register(#[from] deploy_kit_render_taskdef::register::RegisterError),
@@ -135,7 +139,9 @@ pub enum Error {
 impl Classify for Error {
     fn exit(&self) -> Exit {
         match self {
-            Error::Input(_) | Error::NoRegion | Error::Refused(_) => Exit::BadInput,
+            Error::Input(_) | Error::NoRegion | Error::Refused(_) | Error::Revision(_) => {
+                Exit::BadInput
+            }
             Error::TimedOut(_) => Exit::TimedOut,
             Error::Cancelled(cancelled) => cancelled.exit(),
             Error::Aws { .. } | Error::Register(_) | Error::Failed(_) => Exit::Failed,
@@ -154,14 +160,26 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     }
     let file = match &input.task_definition {
         TaskDefinitionSource::File(path) => Some(deploy_kit_render_taskdef::register::read(path)?),
-        TaskDefinitionSource::Arn(_) => None,
+        TaskDefinitionSource::Arn(_) | TaskDefinitionSource::Revision(_) => None,
     };
-    let config = deploy_kit_aws::load_config()
+    let config = deploy_kit_aws::load_config("ecs-blue-green")
         .await
         .map_err(|_| Error::NoRegion)?;
     let region = config.region().map(ToString::to_string).unwrap_or_default();
     let client = aws_sdk_ecs::Client::new(&config);
-    let service = preflight::check(&client, &input).await?;
+    // Reads only: a cancel here stops at once, with nothing written to undo.
+    let service = runner
+        .cancellation()
+        .run(preflight::check(&client, &input))
+        .await?;
+    if let TaskDefinitionSource::Revision(asked) = input.task_definition {
+        let arn = runner
+            .cancellation()
+            .run(revision::resolve(&client, &input, &service, asked))
+            .await?;
+        runner.info(format!("task-definition `{asked}` is {arn}"));
+        input.task_definition = TaskDefinitionSource::Arn(arn);
+    }
     runner.info(format!(
         "pre-flight passed: service `{}` in cluster `{}` runs `{}`, strategy {}",
         input.service,

@@ -48,6 +48,10 @@ pub enum Refusal {
         arn: String,
         status: String,
     },
+    #[error(
+        "service `{service}` in cluster `{cluster}` deploys with ROLLING (its own strategy, kept), which has no test traffic stage for `test-url`: set `strategy` to blue-green, canary or linear, or remove `test-url`"
+    )]
+    TestUrlOnRolling { cluster: String, service: String },
     #[error("service `{service}` in cluster `{cluster}`: {strategy} needs `loadBalancers[].advancedConfiguration`, which lacks {}", .missing.join(", "))]
     AdvancedConfiguration {
         cluster: String,
@@ -139,6 +143,12 @@ pub async fn check(client: &Client, input: &Input) -> Result<Service, Error> {
             cluster: cluster.to_owned(),
             service: name.to_owned(),
             strategy: strategy.as_str().to_owned(),
+        }));
+    }
+    if input.test_checks.is_some() && strategy == DeploymentStrategy::Rolling {
+        return Err(refuse(Refusal::TestUrlOnRolling {
+            cluster: cluster.to_owned(),
+            service: name.to_owned(),
         }));
     }
     let missing = missing_advanced(

@@ -328,19 +328,11 @@ fn terminal_next(deployment: &ServiceDeployment) -> bool {
     ) || deployment.lifecycle_stage() == Some(&ServiceDeploymentLifecycleStage::CleanUp)
 }
 
-pub fn retryable<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
-    match error {
-        SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or_default();
-            code.contains("Throttl")
-                || code == "ServerException"
-                || code.contains("ServiceUnavailable")
-        }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        _ => false,
-    }
+/// Throttling, a 5xx, a timeout or a lost connection: ask again on the next poll.
+pub fn retryable<E: ProvideErrorMetadata>(
+    error: &SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> bool {
+    deploy_kit_aws::is_transient(error)
 }
 
 fn disappeared(watch: &Watch<'_>, reason: Option<&str>) -> Error {

@@ -101,11 +101,12 @@ pub fn duration(input: &str, text: &str) -> Result<Duration, InputError> {
     if text.is_empty() {
         return Err(invalid());
     }
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
     let mut total = Duration::ZERO;
     let mut rest = text;
+    if let Ok(seconds) = text.parse::<u64>() {
+        total = Duration::from_secs(seconds);
+        rest = "";
+    }
     while !rest.is_empty() {
         let digits = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -122,7 +123,9 @@ pub fn duration(input: &str, text: &str) -> Result<Duration, InputError> {
             "h" => 3600.0,
             _ => return Err(invalid()),
         };
-        total += Duration::try_from_secs_f64(number * unit_seconds).map_err(|_| invalid())?;
+        let part = Duration::try_from_secs_f64(number * unit_seconds).map_err(|_| invalid())?;
+        // `+` would panic past u64::MAX seconds (`1e19s1e19s`): refuse it like any typo.
+        total = total.checked_add(part).ok_or_else(invalid)?;
         rest = &after[unit_len..];
     }
     // Ten days is already absurd for a CI step; larger values are typos.
@@ -164,6 +167,60 @@ pub fn number(
                 range.end()
             ),
         )),
+    }
+}
+
+/// The most any one input may hold. A step's environment string is capped near 128 KiB anyway;
+/// nothing an action takes (an ECS request is at most 64 KiB) needs more.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024;
+
+/// The limits every input shares, whatever its type: at most [`MAX_INPUT_BYTES`], and no control
+/// characters but tab and line breaks (they would rewrite the log: escapes, bells, backspaces).
+pub fn raw(input: &str, text: &str) -> Result<(), InputError> {
+    if text.len() > MAX_INPUT_BYTES {
+        return Err(InputError::new(
+            input,
+            format!(
+                "is {} bytes long: inputs are limited to {} KiB",
+                text.len(),
+                MAX_INPUT_BYTES / 1024
+            ),
+        ));
+    }
+    match text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        Some(c) => Err(InputError::new(
+            input,
+            format!(
+                "contains the control character U+{:04X}: remove it",
+                u32::from(c)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// An ECS cluster or service: a name (up to 255 letters, digits, `-`, `_`) or an ARN.
+pub fn resource_name(input: &str, text: &str) -> Result<(), InputError> {
+    let name_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let arn_char = |c: char| name_char(c) || ":/.".contains(c);
+    let valid = if text.starts_with("arn:") {
+        text.len() <= 2048 && text.chars().all(arn_char)
+    } else {
+        (1..=255).contains(&text.len()) && text.chars().all(name_char)
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(InputError::new(
+            input,
+            format!(
+                "`{}` is not a name (up to 255 letters, digits, `-` and `_`) or an ARN",
+                truncate(text, 60)
+            ),
+        ))
     }
 }
 
@@ -281,6 +338,31 @@ mod tests {
         assert_eq!(number("requests", "20", 1..=10_000), Ok(20));
         assert!(number("requests", "0", 1..=10_000).is_err());
         assert!(number("requests", "-3", 1..=10_000).is_err());
+    }
+
+    #[test]
+    fn raw_limits_size_and_control_characters() {
+        assert_eq!(raw("command", "a\tb\r\nc ünï 🚀"), Ok(()));
+        let big = "a".repeat(MAX_INPUT_BYTES + 1);
+        assert!(raw("alarms", &big).unwrap_err().message.contains("64 KiB"));
+        let err = raw("image", "red\u{1b}[31m").unwrap_err();
+        assert_eq!(err.input, "image");
+        assert!(err.message.contains("U+001B"), "{err}");
+    }
+
+    #[test]
+    fn resource_names_and_arns() {
+        assert_eq!(resource_name("cluster", "prod_eu-1"), Ok(()));
+        assert_eq!(
+            resource_name(
+                "service",
+                "arn:aws:ecs:us-east-1:123456789012:service/prod/api"
+            ),
+            Ok(())
+        );
+        for bad in ["", "two words", "semi;colon", "ünï", "$(id)"] {
+            assert!(resource_name("cluster", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -128,6 +128,8 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let in_actions = runner.env().in_actions;
     let input = Input::from_args(&args, in_actions)?;
     let config = aws_config::defaults(BehaviorVersion::latest())
+        .app_name(deploy_kit_aws::app_name("oidc-login"))
+        .timeout_config(deploy_kit_aws::timeouts())
         .region(Region::new(input.region.clone()))
         .load()
         .await;

@@ -10,9 +10,14 @@ pub fn parse(text: &str) -> Result<Vec<String>, InputError> {
     if let Some(rest) = text.strip_prefix('[') {
         match serde_json::from_str::<serde_json::Value>(text) {
             Ok(value) => {
-                return serde_json::from_value(value).map_err(|_| {
+                let words: Vec<String> = serde_json::from_value(value).map_err(|_| {
                     invalid("is a JSON array but not of strings: quote every word, e.g. `[\"bin/serve\", \"--port\", \"8080\"]`".into())
-                });
+                })?;
+                // As for shell words: an empty command is a mistake, not a way to clear one.
+                if words.is_empty() {
+                    return Err(invalid("is an empty JSON array: give the program and its arguments, e.g. `[\"bin/migrate\"]`".into()));
+                }
+                return Ok(words);
             }
             Err(e) if rest.trim_start().starts_with(['"', ']']) => {
                 return Err(invalid(format!("is not a valid JSON array: {e}")));

@@ -77,6 +77,35 @@ fn text(value: Option<&String>) -> &str {
     value.map_or("", String::as_str)
 }
 
+/// `family[:revision]`, or for `task-definition-arn` an ECS task definition ARN: checked here, so
+/// a malformed one is refused by name before any call.
+fn live_reference(input: &str, reference: String) -> Result<String, InputError> {
+    let valid = if input == "task-definition-arn" {
+        reference.starts_with("arn:")
+            && reference.contains(":task-definition/")
+            && reference
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_:/.".contains(c))
+    } else {
+        let (family, revision) = reference.split_once(':').unwrap_or((&reference, "1"));
+        rules::valid_family(family)
+            && !revision.is_empty()
+            && revision.chars().all(|c| c.is_ascii_digit())
+    };
+    if valid {
+        return Ok(reference);
+    }
+    let wanted = if input == "task-definition-arn" {
+        "a task definition ARN (`arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION`)"
+    } else {
+        "a family (letters, digits, `-`, `_`) or `family:revision`"
+    };
+    Err(InputError::new(
+        input,
+        format!("`{}` is not {wanted}", truncate(&reference, 100)),
+    ))
+}
+
 fn source(args: &Args) -> Result<Source, InputError> {
     let file = owned(args.task_definition.as_ref());
     let family = owned(args.task_definition_family.as_ref());
@@ -85,11 +114,11 @@ fn source(args: &Args) -> Result<Source, InputError> {
         (Some(path), None, None) => Ok(Source::File(path)),
         (None, Some(reference), None) => Ok(Source::Live {
             input: "task-definition-family",
-            reference,
+            reference: live_reference("task-definition-family", reference)?,
         }),
         (None, None, Some(reference)) => Ok(Source::Live {
             input: "task-definition-arn",
-            reference,
+            reference: live_reference("task-definition-arn", reference)?,
         }),
         (None, None, None) => Err(InputError::new(
             "task-definition",
@@ -130,9 +159,16 @@ fn images(
                 ),
             ));
         }
-        if image.is_empty() || image.chars().any(char::is_whitespace) {
+        // Image references are printable ASCII: no spaces, no unicode.
+        if image.is_empty() || !image.chars().all(|c| c.is_ascii_graphic()) {
+            // `container-name` said where; the reference itself came from `image`.
+            let at = if *input == "images" {
+                "images"
+            } else {
+                "image"
+            };
             return Err(InputError::new(
-                *input,
+                at,
                 format!("`{}` is not an image reference", truncate(image, 100)),
             ));
         }

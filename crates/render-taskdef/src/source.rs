@@ -20,7 +20,7 @@ pub async fn load(source: &Source) -> Result<Loaded, Error> {
     match source {
         Source::File(path) => read_file(path),
         Source::Live { input, reference } => {
-            let config = deploy_kit_aws::load_config().await?;
+            let config = deploy_kit_aws::load_config("render-taskdef").await?;
             let client = aws_sdk_ecs::Client::new(&config);
             let live = from_live(&client, reference).await?;
             let described = if *input == "task-definition-family" {

@@ -56,6 +56,8 @@ impl Input {
         let cluster = input::set(args.cluster.as_deref())
             .unwrap_or("default")
             .to_owned();
+        input::resource_name("service", &service)?;
+        input::resource_name("cluster", &cluster)?;
         let task_definition = match input::set(args.task_definition.as_deref()) {
             None => TaskDefinitionSource::Service,
             Some(text) if is_reference(text) => TaskDefinitionSource::Reference(text.to_owned()),

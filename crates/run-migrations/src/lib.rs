@@ -73,6 +73,7 @@ pub struct Args {
 /// The outputs `action.yml` declares.
 pub const OUTPUTS: &[&str] = &[
     "task-arn",
+    "task-definition-arn",
     "exit-code",
     "stop-code",
     "stopped-reason",
@@ -159,12 +160,17 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         TaskDefinitionSource::File(path) => Some(register::read(path)?),
         _ => None,
     };
-    let config = deploy_kit_aws::load_config()
+    let config = deploy_kit_aws::load_config("run-migrations")
         .await
         .map_err(|_| Error::NoRegion)?;
     let region = config.region().map(ToString::to_string).unwrap_or_default();
     let ecs = aws_sdk_ecs::Client::new(&config);
-    let mut plan = plan::plan(&ecs, &input, file.as_ref()).await?;
+    // Reads only: a cancel here stops at once, with nothing written to undo.
+    let mut plan = runner
+        .cancellation()
+        .run(plan::plan(&ecs, &input, file.as_ref()))
+        .await?;
+    stop_if_cancelled(runner)?;
     let task_definition = match (&file, &plan.task_definition) {
         (Some(file), _) => {
             let arn = register::register(&ecs, file).await?;
@@ -175,6 +181,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         (None, None) => return Err(Error::Failed("internal: no task definition".to_owned())),
     };
     plan.task_definition = Some(task_definition.clone());
+    stop_if_cancelled(runner)?;
     let started = Instant::now();
     let arn = task::start(&ecs, &input, &plan, &task_definition, runner).await?;
     runner.info(format!(
@@ -191,6 +198,17 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     }
     report.write(runner);
     result
+}
+
+/// A cancel that came before RunTask: stop without starting the task (nothing to stop).
+fn stop_if_cancelled(runner: &Runner) -> Result<(), Error> {
+    match runner.cancellation().signal() {
+        Some(signal) => Err(Error::Cancelled(Cancelled {
+            signal,
+            cleanup: Some("no task was started".to_owned()),
+        })),
+        None => Ok(()),
+    }
 }
 
 fn log_stream(

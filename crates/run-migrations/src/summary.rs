@@ -55,6 +55,7 @@ impl Report {
     pub fn write(&self, runner: &Runner) {
         let outputs = [
             ("task-arn", self.task_arn.clone()),
+            ("task-definition-arn", self.task_definition.clone()),
             (
                 "exit-code",
                 self.exit_code.map(|c| c.to_string()).unwrap_or_default(),

@@ -23,6 +23,7 @@ pub async fn start(
     runner: &Runner,
 ) -> Result<String, Error> {
     let mut attempt = 0u32;
+    let mut lost = 0u32;
     loop {
         let mut request = client
             .run_task()
@@ -41,10 +42,20 @@ pub async fn start(
             }
             Launch::ClusterDefault => request,
         };
-        let out = request
-            .send()
-            .await
-            .map_err(|e| aws_error(input, "RunTask", &e))?;
+        let out = match request.send().await {
+            Ok(out) => out,
+            // The same clientToken makes another try safe: ECS answers with the task a try whose
+            // answer was lost started, instead of starting a second one (or leaving it unknown).
+            Err(error) if deploy_kit_aws::is_transient(&error) && lost < 5 => {
+                lost += 1;
+                let message = deploy_kit_aws::describe_error(&error);
+                runner.debug(format!("RunTask: {message} (again, same clientToken)"));
+                let delay = Duration::from_secs(2u64.pow(lost)).mul_f64(input.poll_scale);
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            Err(error) => return Err(aws_error(input, "RunTask", &error)),
+        };
         if let Some(arn) = out.tasks().first().and_then(Task::task_arn) {
             return Ok(arn.to_owned());
         }
@@ -70,7 +81,12 @@ pub async fn start(
                 reasons.join("; "),
                 format_duration(delay)
             ));
-            tokio::time::sleep(delay.mul_f64(input.poll_scale)).await;
+            // No task exists yet: a cancel during the wait just stops.
+            let wait = async {
+                tokio::time::sleep(delay.mul_f64(input.poll_scale)).await;
+                Ok::<(), Error>(())
+            };
+            runner.cancellation().run(wait).await?;
             attempt += 1;
             continue;
         }
@@ -128,21 +144,23 @@ pub async fn follow(
     let mut running = false;
     let delay = Duration::from_secs(1).mul_f64(input.poll_scale);
     loop {
-        let task = describe(client, input, arn).await?;
-        let status = task.last_status().unwrap_or("UNKNOWN").to_owned();
-        if status != "STOPPED" {
-            progress.state(status.clone());
-        }
-        running |= !matches!(status.as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING");
-        if let Some(logs) = logs.as_mut() {
-            logs.poll(runner).await;
-        }
-        if status == "STOPPED" {
-            progress.finish(format!(
-                "STOPPED ({})",
-                task.stop_code().map_or("", |c| c.as_str())
-            ));
-            return Ok(Ended::Stopped(Box::new(task)));
+        // None: this poll was throttled or lost; the timeouts below still bound the wait.
+        if let Some(task) = describe_again(client, input, arn, runner).await? {
+            let status = task.last_status().unwrap_or("UNKNOWN").to_owned();
+            if status != "STOPPED" {
+                progress.state(status.clone());
+            }
+            running |= !matches!(status.as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING");
+            if let Some(logs) = logs.as_mut() {
+                logs.poll(runner).await;
+            }
+            if status == "STOPPED" {
+                progress.finish(format!(
+                    "STOPPED ({})",
+                    task.stop_code().map_or("", |c| c.as_str())
+                ));
+                return Ok(Ended::Stopped(Box::new(task)));
+            }
         }
         if !running && started.elapsed() >= input.start_timeout {
             progress.finish("start timeout");
@@ -170,6 +188,39 @@ pub async fn describe(client: &Client, input: &Input, arn: &str) -> Result<Task,
         .send()
         .await
         .map_err(|e| aws_error(input, "DescribeTasks", &e))?;
+    found(&out, input, arn)
+}
+
+/// DescribeTasks while following: `None` after throttling, a 5xx or a lost connection (the
+/// SDK's retries spent), so the caller asks again instead of ending with the task running.
+async fn describe_again(
+    client: &Client,
+    input: &Input,
+    arn: &str,
+    runner: &Runner,
+) -> Result<Option<Task>, Error> {
+    let sent = client
+        .describe_tasks()
+        .cluster(&input.cluster)
+        .tasks(arn)
+        .send()
+        .await;
+    match sent {
+        Ok(out) => found(&out, input, arn).map(Some),
+        Err(error) if deploy_kit_aws::is_transient(&error) => {
+            let message = deploy_kit_aws::describe_error(&error);
+            runner.debug(format!("DescribeTasks: {message} (asking again)"));
+            Ok(None)
+        }
+        Err(error) => Err(aws_error(input, "DescribeTasks", &error)),
+    }
+}
+
+fn found(
+    out: &aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput,
+    input: &Input,
+    arn: &str,
+) -> Result<Task, Error> {
     out.tasks().first().cloned().ok_or_else(|| {
         Error::Failed(format!(
             "task {arn} in cluster `{}` is gone ({}): DescribeTasks no longer returns it",

@@ -225,3 +225,6 @@ fn the_gate_blocks_findings_at_or_above_the_threshold_unless_ignored() {
         .collect();
     assert_eq!(ids, ["CVE-1", "CVE-4"]);
 }
+
+// Inputs the fuzzer found (fuzz/): refused as bad input naming it.
+mod fuzz_regressions;

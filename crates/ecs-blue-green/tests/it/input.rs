@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use deploy_kit_ecs_blue_green::{Args, Input, Strategy, TaskDefinitionSource};
+use deploy_kit_ecs_blue_green::{Args, Input, RevisionRef, Strategy, TaskDefinitionSource};
 use deploy_kit_gha::{Classify, Exit};
 use deploy_kit_smoke_test::TestArgs;
 
@@ -31,6 +31,38 @@ fn defaults_are_those_documented() {
     assert!(input.rollback_on_timeout && input.rollback_on_cancel && input.wait);
     assert!(!input.dry_run && !input.force_new_deployment);
     assert!(input.test_checks.is_none());
+}
+
+#[test]
+fn task_definition_names_a_file_an_arn_previous_or_a_revision_number() {
+    let source = |text: &str| {
+        Input::from_args(&Args {
+            task_definition: Some(text.into()),
+            ..args()
+        })
+        .map(|input| input.task_definition)
+    };
+    let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:7";
+    assert_eq!(source(arn).unwrap(), TaskDefinitionSource::Arn(arn.into()));
+    assert_eq!(
+        source("previous").unwrap(),
+        TaskDefinitionSource::Revision(RevisionRef::Previous)
+    );
+    assert_eq!(
+        source("41").unwrap(),
+        TaskDefinitionSource::Revision(RevisionRef::Number(41))
+    );
+    assert_eq!(
+        source("deploy/previous.json").unwrap(),
+        TaskDefinitionSource::File("deploy/previous.json".into())
+    );
+    for bad in ["0", "007", "99999999999"] {
+        let error = source(bad).expect_err(bad).to_string();
+        assert!(
+            error.contains("task-definition") && error.contains("not a revision number"),
+            "{bad}: {error}"
+        );
+    }
 }
 
 #[test]

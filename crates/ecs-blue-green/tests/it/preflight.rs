@@ -309,3 +309,33 @@ async fn a_future_strategy_kept_from_the_service_is_refused() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn test_url_on_a_service_that_keeps_rolling_is_refused_before_any_write() {
+    let svc = service(
+        DeploymentStrategy::Rolling,
+        DeploymentControllerType::Ecs,
+        None,
+    );
+    let asked = input(Args {
+        test: TestArgs {
+            test_url: Some("http://127.0.0.1:9/".into()),
+            ..TestArgs::default()
+        },
+        ..args()
+    });
+    let (result, listed) = preflight_with(described(svc), vec![], &asked).await;
+    assert_eq!(
+        listed, 0,
+        "refused before looking for deployments in flight"
+    );
+    let refusal = refusal(result);
+    assert_eq!(
+        refusal,
+        Refusal::TestUrlOnRolling {
+            cluster: "prod".into(),
+            service: "api".into(),
+        }
+    );
+    assert!(refusal.to_string().contains("remove `test-url`"));
+}

@@ -4,3 +4,5 @@
 mod messages;
 // Outputs, exported variables and the step summary in the runner's file formats.
 mod files;
+// Inputs the fuzzer found (fuzz/): refused as bad input, never a panic.
+mod fuzz_regressions;

@@ -12,3 +12,5 @@ mod live;
 mod model;
 // The register module other actions use: a file checked before any call, registered whole.
 mod register;
+// Inputs the fuzzer found (fuzz/): refused as bad input naming it.
+mod fuzz_regressions;
