@@ -15,6 +15,7 @@
 
 pub mod act;
 pub mod docker;
+pub mod faults;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -123,6 +123,8 @@ def main():
         "TASK_DEFINITION=crates/render-taskdef/tests/fixtures/two-containers.json",
         "CONTAINER_NAME=web", "DOCKER_CONTEXT=tests/bed/app",
         "DOCKERFILE=tests/workflows/fixtures/Dockerfile",
+        # examples/workflows/pull-request.yml: the read-only role of its dry run.
+        f"PULL_REQUEST_ROLE_ARN={role}/pull-request-read",
     ]))
 
 

@@ -35,6 +35,8 @@ import subprocess
 import sys
 import time
 
+from bed import calls
+
 PACKAGES = {
     "docker.io": "/usr/sbin/dockerd",
     "docker-registry": "/usr/bin/docker-registry",
@@ -247,6 +249,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
 
     def relay(self):
         body = self.body()
+        operation = registry_operation(self.command, self.path)
+        if operation:
+            calls.record("registry", operation)
         refusal = push_refusal(self.state, self.backend, self.command, self.path, body)
         if refusal:
             status, code, message = refusal
@@ -280,6 +285,22 @@ class Proxy(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def registry_operation(method, path):
+    """The IAM action ECR checks for this registry (Docker API) request, or None."""
+    path = path.split("?")[0]
+    if re.match(r"^/v2/.+/blobs/uploads/?$", path) and method == "POST":
+        return "ecr:InitiateLayerUpload"
+    if re.match(r"^/v2/.+/blobs/uploads/[^/]+$", path):
+        return {"PATCH": "ecr:UploadLayerPart", "PUT": "ecr:CompleteLayerUpload"}.get(method)
+    if re.match(r"^/v2/.+/blobs/sha256:[0-9a-f]+$", path):
+        return {"HEAD": "ecr:BatchCheckLayerAvailability",
+                "GET": "ecr:GetDownloadUrlForLayer"}.get(method)
+    if re.match(r"^/v2/.+/manifests/[^/]+$", path):
+        return {"PUT": "ecr:PutImage", "GET": "ecr:BatchGetImage",
+                "HEAD": "ecr:BatchGetImage"}.get(method)
+    return None
 
 
 def push_refusal(state, backend, method, path, body):

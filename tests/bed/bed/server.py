@@ -51,6 +51,8 @@ from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
+from bed import calls
+
 PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr_scan", "ecr", "oidc"]
 JSON_TYPE = "application/x-amz-json-1.1"
 
@@ -287,6 +289,7 @@ class CallLog:
         name = self.operation(environ)
         if name:
             self.bed.state["calls"].append(name)
+            calls.record(calls.caller(environ), name)
         return self.app(environ, start_response)
 
     @staticmethod

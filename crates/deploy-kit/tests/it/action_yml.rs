@@ -9,7 +9,7 @@ use clap::{Args, Command};
 use serde_yaml_ng::Value;
 
 /// Every action: its folder, its clap arguments and its declared outputs.
-fn actions() -> Vec<(&'static str, Command, &'static [&'static str])> {
+pub(crate) fn actions() -> Vec<(&'static str, Command, &'static [&'static str])> {
     vec![
         (
             "build-push-ecr",
@@ -44,20 +44,20 @@ fn actions() -> Vec<(&'static str, Command, &'static [&'static str])> {
     ]
 }
 
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn load(path: &Path) -> Value {
+pub(crate) fn load(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn env_name(input: &str) -> String {
+pub(crate) fn env_name(input: &str) -> String {
     format!("INPUT_{}", input.replace('-', "_").to_uppercase())
 }
 
-fn keys(value: &Value) -> BTreeSet<String> {
+pub(crate) fn keys(value: &Value) -> BTreeSet<String> {
     value
         .as_mapping()
         .map(|map| {

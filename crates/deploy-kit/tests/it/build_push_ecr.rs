@@ -119,6 +119,25 @@ async fn builds_pushes_skips_on_rerun_and_adds_tags_without_a_build() {
     assert_eq!(run.code, Some(0), "{}", run.log);
     super::iam::assert_allowed(&f.bed, "build-push-ecr");
     assert!(run.log.contains("created repository"), "{}", run.log);
+    let described = f
+        .ecr
+        .describe_repositories()
+        .repository_names("team/api")
+        .send()
+        .await
+        .unwrap();
+    let repository = &described.repositories()[0];
+    assert_eq!(
+        repository.image_tag_mutability().map(|m| m.as_str()),
+        Some("IMMUTABLE_WITH_EXCLUSION"),
+        "tags are immutable but for the registry cache's"
+    );
+    let exempt: Vec<&str> = repository
+        .image_tag_mutability_exclusion_filters()
+        .iter()
+        .map(|f| f.filter())
+        .collect();
+    assert_eq!(exempt, ["buildcache"]);
     assert!(
         run.log.contains("DOCKER_BUILDKIT=1 docker build"),
         "the path used is said: {}",
@@ -305,4 +324,23 @@ async fn the_scan_gate_fails_on_findings_unless_ignored_and_times_out() {
     let run = f.run(&base);
     assert_eq!(run.code, Some(1), "{}", run.log);
     assert!(run.log.contains("CVE-2026-0009 (CRITICAL)"), "{}", run.log);
+
+    // A repository without scan on push has no scan to wait for: the step starts one.
+    f.ecr
+        .create_repository()
+        .repository_name("unscanned")
+        .send()
+        .await
+        .unwrap();
+    super::iam::reset(&f.bed);
+    let run = f.run(&[
+        ("repository", "unscanned"),
+        ("context", &path(&context)),
+        ("tags", "t1"),
+        ("scan", "wait"),
+        ("fail-on-severity", "HIGH"),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+    let calls = super::iam::assert_allowed(&f.bed, "build-push-ecr");
+    assert!(calls.iter().any(|c| c == "ecr:StartImageScan"), "{calls:?}");
 }

@@ -11,17 +11,26 @@ use deploy_kit_testbed::{Bed, Component, repo_root};
 
 use super::ecs_blue_green::http_server;
 
-struct Demo {
-    bed: Bed,
-    _docker: Docker,
-    ecs: Client,
+/// A bed with python -m bed.demo's cluster `demo` (api-staging and api-production on revision 1
+/// of family `api`, blue/green), the repository variables it prints, and the URLs of a healthy
+/// app. The other example workflows' tests (workflows.rs) use it too.
+pub(crate) struct Demo {
+    pub(crate) bed: Bed,
+    _docker: Option<Docker>,
+    pub(crate) ecs: Client,
     vars: Vec<(String, String)>,
+    pub(crate) dir: tempfile::TempDir,
 }
 
-async fn demo(fail_staging: bool) -> Demo {
+/// The bed's and the binary's time scale.
+pub(crate) const SCALE: &str = "0.05";
+
+/// `docker`: a docker engine and registry, for deploy.yml's build; `fail_staging`: new staging
+/// tasks fail their health checks.
+pub(crate) async fn demo(docker: bool, fail_staging: bool) -> Demo {
     let bed = Bed::start(&[Component::Aws, Component::Oidc]).unwrap();
-    bed.time_scale(0.05).unwrap();
-    let docker = Docker::start(&bed).unwrap();
+    bed.time_scale(SCALE.parse().unwrap()).unwrap();
+    let docker = docker.then(|| Docker::start(&bed).unwrap());
     let mut setup = Command::new(repo_root().join("tests/bed/.venv/bin/python"));
     setup
         .args([
@@ -60,24 +69,33 @@ async fn demo(fail_staging: bool) -> Demo {
         _docker: docker,
         ecs,
         vars,
+        dir: tempfile::tempdir().unwrap(),
     }
 }
 
 impl Demo {
-    fn run(&self) -> Run {
-        let mut workflow = Workflow::new("examples/workflows/deploy.yml")
-            .event("workflow_dispatch")
+    /// `path` through act, `uses: org/deploy-kit/...@v1` served from this checkout, with the
+    /// repository variables.
+    pub(crate) fn workflow(&self, path: &str) -> Workflow {
+        let mut workflow = Workflow::new(path)
             .as_action("org/deploy-kit@v1")
             .bin(env!("CARGO_BIN_EXE_deploy-kit"))
-            .env("DEPLOY_KIT_TIME_SCALE", "0.05");
+            .env("DEPLOY_KIT_TIME_SCALE", SCALE);
         for (key, value) in &self.vars {
             workflow = workflow.var(key, value);
         }
-        workflow.run(&self.bed).unwrap()
+        workflow
     }
 
-    /// The image of container `web` in the task definition `service` runs.
-    async fn image(&self, service: &str) -> String {
+    fn run(&self) -> Run {
+        self.workflow("examples/workflows/deploy.yml")
+            .event("workflow_dispatch")
+            .run(&self.bed)
+            .unwrap()
+    }
+
+    /// The task definition `service` runs.
+    pub(crate) async fn task_definition(&self, service: &str) -> String {
         let out = self
             .ecs
             .describe_services()
@@ -86,7 +104,12 @@ impl Demo {
             .send()
             .await
             .unwrap();
-        let task_definition = out.services()[0].task_definition().unwrap().to_owned();
+        out.services()[0].task_definition().unwrap().to_owned()
+    }
+
+    /// The image of container `web` in the task definition `service` runs.
+    async fn image(&self, service: &str) -> String {
+        let task_definition = self.task_definition(service).await;
         let described = self
             .ecs
             .describe_task_definition()
@@ -106,9 +129,47 @@ impl Demo {
     }
 }
 
+/// Every value job `job` set for output `name`, in order (act prints `::set-output::` lines).
+fn outputs(log: &str, job: &str, name: &str) -> Vec<String> {
+    let prefix = format!("[deploy/{job}]");
+    let key = format!("::set-output:: {name}=");
+    log.lines()
+        .filter(|line| line.starts_with(&prefix))
+        .filter_map(|line| line.split_once(&key).map(|(_, value)| value.to_owned()))
+        .collect()
+}
+
+/// The one value job `job` set for output `name` (all its steps agree).
+fn output(log: &str, job: &str, name: &str) -> String {
+    let values = outputs(log, job, name);
+    assert!(!values.is_empty(), "{job} set no `{name}`:\n{log}");
+    assert!(
+        values.iter().all(|v| *v == values[0]),
+        "{job}: `{name}` = {values:?}"
+    );
+    values[0].clone()
+}
+
+/// What an environment's steps output: the migration exited 0, the deployment succeeded, every
+/// smoke check passed, and the service runs the revision the migration ran.
+async fn assert_environment(demo: &Demo, log: &str, job: &str, service: &str) {
+    assert_eq!(output(log, job, "exit-code"), "0");
+    assert_eq!(output(log, job, "stop-code"), "EssentialContainerExited");
+    assert_eq!(output(log, job, "status"), "SUCCESSFUL");
+    assert_eq!(output(log, job, "passed"), "true");
+    assert_eq!(output(log, job, "aws-account-id"), "123456789012");
+    assert!(output(log, job, "service-deployment-arn").contains(":service-deployment/demo/"));
+    // One revision: run-migrations registered it, ecs-blue-green deployed that same ARN.
+    assert_eq!(
+        output(log, job, "task-definition-arn"),
+        demo.task_definition(service).await,
+        "{job}: the service runs the revision the migration ran"
+    );
+}
+
 #[tokio::test]
 async fn the_example_pipeline_deploys_staging_then_production_with_the_same_digest() {
-    let demo = demo(false).await;
+    let demo = demo(true, false).await;
     let run = demo.run();
     let log = &run.log;
     assert!(run.success, "act failed:\n{log}");
@@ -132,11 +193,27 @@ async fn the_example_pipeline_deploys_staging_then_production_with_the_same_dige
         production, staging,
         "production runs the digest staging tested"
     );
+    let digest = output(log, "build", "digest");
+    assert_eq!(output(log, "build", "skipped"), "false");
+    assert!(
+        staging.ends_with(&format!("@{digest}")),
+        "{staging} is the digest built: {digest}"
+    );
+    assert_environment(&demo, log, "staging", "api-staging").await;
+    assert_environment(&demo, log, "production", "api-production").await;
+
+    // Again, as the demo does: the image exists, so the build is skipped; same digest deployed.
+    let again = demo.run();
+    assert!(again.success, "act failed:\n{}", again.log);
+    assert_eq!(output(&again.log, "build", "skipped"), "true");
+    assert_eq!(output(&again.log, "build", "digest"), digest);
+    assert!(!again.log.contains("docker build"), "{}", again.log);
+    assert_eq!(demo.image("api-production").await, staging);
 }
 
 #[tokio::test]
 async fn a_failing_staging_deploy_rolls_back_and_stops_the_run() {
-    let demo = demo(true).await;
+    let demo = demo(true, true).await;
     let before = demo.image("api-staging").await;
     let run = demo.run();
     let log = &run.log;

@@ -25,13 +25,13 @@ const SCALE: f64 = 0.05;
 type Inputs = &'static [(&'static str, &'static str)];
 const CLUSTER: &str = "prod";
 
-struct Fixture {
-    bed: Bed,
-    ecs: Client,
-    dir: tempfile::TempDir,
+pub(crate) struct Fixture {
+    pub(crate) bed: Bed,
+    pub(crate) ecs: Client,
+    pub(crate) dir: tempfile::TempDir,
 }
 
-async fn fixture() -> Fixture {
+pub(crate) async fn fixture() -> Fixture {
     // OIDC too: the act test logs in through the bed's GitHub token endpoint.
     let bed = Bed::start(&[Component::Aws, Component::Oidc]).unwrap();
     bed.time_scale(SCALE).unwrap();
@@ -48,7 +48,7 @@ async fn fixture() -> Fixture {
     }
 }
 
-fn load_balancer(advanced: bool) -> LoadBalancer {
+pub(crate) fn load_balancer(advanced: bool) -> LoadBalancer {
     let mut lb = LoadBalancer::builder()
         .target_group_arn("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/1")
         .container_name("web")
@@ -73,7 +73,7 @@ fn load_balancer(advanced: bool) -> LoadBalancer {
 }
 
 /// How a service is created for a test.
-struct Spec {
+pub(crate) struct Spec {
     strategy: DeploymentStrategy,
     hooks: Vec<DeploymentLifecycleHook>,
     advanced: bool,
@@ -81,7 +81,7 @@ struct Spec {
 }
 
 impl Spec {
-    fn new(strategy: DeploymentStrategy) -> Self {
+    pub(crate) fn new(strategy: DeploymentStrategy) -> Self {
         Self {
             strategy,
             hooks: Vec::new(),
@@ -94,7 +94,7 @@ impl Spec {
 impl Fixture {
     /// Creates service `name` (family `name`, 2 tasks, behind a load balancer) and waits for its
     /// first deployment.
-    async fn service(&self, name: &str, spec: Spec) -> String {
+    pub(crate) async fn service(&self, name: &str, spec: Spec) -> String {
         let blue = self
             .ecs
             .register_task_definition()
@@ -177,7 +177,7 @@ impl Fixture {
             .collect()
     }
 
-    async fn running_task_definition(&self, name: &str) -> String {
+    pub(crate) async fn running_task_definition(&self, name: &str) -> String {
         let out = self
             .ecs
             .describe_services()
@@ -190,7 +190,7 @@ impl Fixture {
     }
 
     /// A rendered task definition file for `family`; `scenario` is the bed's BED_SCENARIO.
-    fn task_file(&self, family: &str, image: &str, scenario: Option<&str>) -> String {
+    pub(crate) fn task_file(&self, family: &str, image: &str, scenario: Option<&str>) -> String {
         let mut container =
             json!({"name": "web", "image": image, "memory": 128, "essential": true});
         if let Some(scenario) = scenario {
@@ -205,7 +205,11 @@ impl Fixture {
         path.display().to_string()
     }
 
-    fn command(&self, inputs: &[(&str, &str)], tag: &str) -> (Command, PathBuf, PathBuf) {
+    pub(crate) fn command(
+        &self,
+        inputs: &[(&str, &str)],
+        tag: &str,
+    ) -> (Command, PathBuf, PathBuf) {
         let outputs = self.dir.path().join(format!("{tag}.outputs"));
         let summary = self.dir.path().join(format!("{tag}.summary.md"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));

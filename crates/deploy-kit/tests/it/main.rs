@@ -3,6 +3,8 @@
 
 // Every `*/action.yml` declares exactly what the binary reads and writes.
 mod action_yml;
+// Each action README's Inputs and Outputs tables match its action.yml.
+mod readme_tables;
 // Exit codes and error reporting of the binary itself.
 mod cli;
 // The actions through act, as a workflow runs them.
@@ -21,3 +23,13 @@ mod oidc_login;
 mod run_migrations;
 // dist/install.sh: tool cache, verified release download, source build, checksum refusal.
 mod install;
+// The other example workflows (pull request dry run, rollback) through act against the bed.
+mod workflows;
+// Faults between the binary and AWS (throttling, 5xx, resets, truncation, slowness) survived.
+mod faults;
+// Every input of every action, attacked: exit 2 naming the input, no mutating AWS call.
+mod bad_input;
+// Known secret values never reach stdout, stderr, the summary or output files.
+mod secrets;
+// SIGTERM at random points of ecs-blue-green and run-migrations leaves nothing in flight.
+mod cancel;

@@ -18,9 +18,9 @@ use deploy_kit_testbed::{Bed, Component};
 const SCALE: f64 = 0.2;
 const CLUSTER: &str = "prod";
 
-struct Fixture {
-    bed: Bed,
-    ecs: Client,
+pub(crate) struct Fixture {
+    pub(crate) bed: Bed,
+    pub(crate) ecs: Client,
     subnets: Vec<String>,
     dir: tempfile::TempDir,
 }
@@ -49,11 +49,11 @@ pub async fn default_subnets(bed: &Bed) -> Vec<String> {
         .collect()
 }
 
-fn env(name: &str, value: &str) -> KeyValuePair {
+pub(crate) fn env(name: &str, value: &str) -> KeyValuePair {
     KeyValuePair::builder().name(name).value(value).build()
 }
 
-async fn fixture() -> Fixture {
+pub(crate) async fn fixture() -> Fixture {
     let bed = Bed::start(&[Component::Aws]).unwrap();
     bed.time_scale(SCALE).unwrap();
     let config = bed.sdk_config().await;
@@ -85,7 +85,7 @@ async fn fixture() -> Fixture {
 impl Fixture {
     /// Registers family `migrate`: `app` (essential, awslogs, `app_env`) and a non-essential
     /// `sidecar` that exits 0 after a second.
-    async fn task_definition(&self, app_env: &[KeyValuePair]) -> String {
+    pub(crate) async fn task_definition(&self, app_env: &[KeyValuePair]) -> String {
         let logs = LogConfiguration::builder()
             .log_driver(LogDriver::Awslogs)
             .options("awslogs-group", "/ecs/migrate")
@@ -128,7 +128,7 @@ impl Fixture {
     }
 
     /// Service `api` on FARGATE in the first default subnet, running `task_definition`.
-    async fn service(&self, name: &str, task_definition: &str, network: bool) {
+    pub(crate) async fn service(&self, name: &str, task_definition: &str, network: bool) {
         let mut create = self
             .ecs
             .create_service()
@@ -152,7 +152,7 @@ impl Fixture {
         create.send().await.unwrap();
     }
 
-    fn command(
+    pub(crate) fn command(
         &self,
         inputs: &[(&str, &str)],
         extra_env: &[(&str, &str)],
