@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
-    CreatedAt, DeploymentLifecycleHookAction, DeploymentLifecycleHookStatus, ServiceDeployment,
+    CreatedAt, DeploymentLifecycleHookStatus, ServiceDeployment,
     ServiceDeploymentRollbackMonitorsStatus,
 };
 use aws_smithy_types::DateTime;
@@ -17,7 +17,7 @@ use crate::preflight::Service;
 use crate::rollback::roll_back;
 use crate::summary::Report;
 use crate::watch::{Follower, Outcome, Step, Watch};
-use crate::{Error, aws_error, update};
+use crate::{Error, aws_error, hook, update};
 
 /// Sends UpdateService with the task definition and the deployment configuration; the ARN of
 /// the service deployment it started.
@@ -225,7 +225,7 @@ async fn follow_answering(
             Err(error) => {
                 // Not a verdict: the checks could not run. Roll back rather than guess.
                 report.smoke_failure = Some(error.to_string());
-                answer(client, input, arn, &hook_id, false).await?;
+                hook::answer(client, input, arn, &hook_id, false).await?;
                 continue;
             }
         };
@@ -234,71 +234,13 @@ async fn follow_answering(
         if let Some(error) = verdict.error() {
             report.smoke_failure = Some(error.to_string());
         }
-        answer(client, input, arn, &hook_id, passed).await?;
+        hook::answer(client, input, arn, &hook_id, passed).await?;
         runner.info(if passed {
             "smoke checks passed: production traffic may move (ContinueServiceDeployment CONTINUE)"
         } else {
             "smoke checks failed: rolling back (ContinueServiceDeployment ROLLBACK)"
         });
     }
-}
-
-/// ContinueServiceDeployment: CONTINUE when the checks passed, ROLLBACK otherwise. The paused
-/// deployment waits on this answer, so throttling and 5xx are retried beyond the SDK's own
-/// attempts; and when an answer was taken but its response lost, the SDK's retry is refused
-/// (the hook no longer awaits action): that is success, not an error.
-async fn answer(
-    client: &Client,
-    input: &Input,
-    arn: &str,
-    hook_id: &str,
-    passed: bool,
-) -> Result<(), Error> {
-    let action = if passed {
-        DeploymentLifecycleHookAction::Continue
-    } else {
-        DeploymentLifecycleHookAction::Rollback
-    };
-    let mut attempt = 0u32;
-    loop {
-        let sent = client
-            .continue_service_deployment()
-            .service_deployment_arn(arn)
-            .hook_id(hook_id)
-            .action(action.clone())
-            .send()
-            .await;
-        let Err(error) = sent else { return Ok(()) };
-        if crate::watch::retryable(&error) && attempt < 5 {
-            attempt += 1;
-            let delay = Duration::from_secs(2u64.pow(attempt)).mul_f64(input.poll_scale);
-            tokio::time::sleep(delay).await;
-            continue;
-        }
-        if !hook_awaits_action(client, arn, hook_id).await {
-            return Ok(());
-        }
-        return Err(aws_error(input, "ContinueServiceDeployment", &error));
-    }
-}
-
-/// Whether our hook still awaits an answer (true when that cannot be read: the error stands).
-async fn hook_awaits_action(client: &Client, arn: &str, hook_id: &str) -> bool {
-    let Ok(out) = client
-        .describe_service_deployments()
-        .service_deployment_arns(arn)
-        .send()
-        .await
-    else {
-        return true;
-    };
-    out.service_deployments()
-        .iter()
-        .flat_map(ServiceDeployment::lifecycle_hook_details)
-        .any(|hook| {
-            hook.hook_id() == Some(hook_id)
-                && hook.status() == Some(&DeploymentLifecycleHookStatus::AwaitingAction)
-        })
 }
 
 /// Why a deployment did not succeed, spelled out: the status, which monitor fired, which hook,

@@ -45,13 +45,23 @@ pub fn diff(before: &Value, after: &Value) -> Vec<Change> {
         .into_iter()
         .filter_map(|path| {
             let (b, a) = (find(&old, path), find(&new, path));
-            (b != a).then(|| Change {
+            let filled_in = a.is_none() && b.as_deref().is_some_and(|b| ecs_default(path, b));
+            (b != a && !filled_in).then(|| Change {
                 path: path.clone(),
                 before: b,
                 after: a,
             })
         })
         .collect()
+}
+
+/// A value ECS fills in when the registered definition left it out: the live revision shows it,
+/// the file does not, and nothing would change.
+fn ecs_default(path: &str, value: &str) -> bool {
+    let in_container = path.starts_with("containerDefinitions[");
+    in_container
+        && ((path.ends_with(".cpu") && value == "0")
+            || (path.ends_with(".essential") && value == "true"))
 }
 
 fn flatten(value: &Value, path: String, out: &mut Vec<(String, String)>) {

@@ -14,6 +14,7 @@
 pub mod deploy;
 pub mod dry_run;
 mod events;
+mod hook;
 mod input;
 pub mod poll;
 pub mod preflight;

@@ -103,14 +103,16 @@ pub enum Error {
     Input(#[from] InputError),
     #[error(transparent)]
     Region(#[from] deploy_kit_aws::NoRegion),
+    /// No such family/revision, a malformed ARN, no permission: the input is at fault.
     #[error("input `{input}`: cannot read task definition `{reference}`: {message}")]
     Describe {
         input: &'static str,
         reference: String,
         message: String,
-        /// No such family/revision, a malformed ARN, no permission: exit 2, not 1.
-        bad_input: bool,
     },
+    /// Throttling, a 5xx, the network: not the input's fault.
+    #[error("DescribeTaskDefinition `{reference}` failed: {message}")]
+    DescribeFailed { reference: String, message: String },
     #[error("cannot write {what}: {source}")]
     Write {
         what: String,
@@ -121,9 +123,8 @@ pub enum Error {
 impl Classify for Error {
     fn exit(&self) -> Exit {
         match self {
-            Error::Input(_) | Error::Region(_) => Exit::BadInput,
-            Error::Describe { bad_input, .. } if *bad_input => Exit::BadInput,
-            Error::Describe { .. } | Error::Write { .. } => Exit::Failed,
+            Error::Input(_) | Error::Region(_) | Error::Describe { .. } => Exit::BadInput,
+            Error::DescribeFailed { .. } | Error::Write { .. } => Exit::Failed,
         }
     }
 }

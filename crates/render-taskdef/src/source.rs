@@ -95,9 +95,14 @@ pub async fn from_live(
     client: &aws_sdk_ecs::Client,
     reference: &str,
 ) -> Result<shape::Registrable, Error> {
-    let task = live::fetch(client, reference)
-        .await
-        .map_err(|error| Error::Describe {
+    let task = live::fetch(client, reference).await.map_err(|error| {
+        if !error.bad_input {
+            return Error::DescribeFailed {
+                reference: reference.to_owned(),
+                message: error.message,
+            };
+        }
+        Error::Describe {
             input: if reference.starts_with("arn:") {
                 "task-definition-arn"
             } else {
@@ -105,7 +110,7 @@ pub async fn from_live(
             },
             reference: reference.to_owned(),
             message: error.message,
-            bad_input: error.bad_input,
-        })?;
+        }
+    })?;
     Ok(shape::registrable(task))
 }

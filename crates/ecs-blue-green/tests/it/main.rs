@@ -1,6 +1,8 @@
 //! Integration tests of ecs-blue-green, one binary.
 #![allow(clippy::unwrap_used)] // a panic in a test is its failure
 
+// The dry run's task definition diff.
+mod dry_run;
 // Every input is checked before any AWS call; bad ones name the input.
 mod input;
 // Pre-flight refusals against the real ECS client with scripted responses (aws-smithy-mocks).

@@ -115,10 +115,11 @@ async fn server_errors_are_failures_not_bad_input() {
     let client = mock_client!(aws_sdk_ecs, [&rule]);
     let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:3";
     let error = from_live(&client, arn).await.unwrap_err();
+    // AWS failed, not the input: the message names the call, not `task-definition-arn`.
     assert!(
         error
             .to_string()
-            .starts_with("input `task-definition-arn`: "),
+            .starts_with(&format!("DescribeTaskDefinition `{arn}` failed: ")),
         "{error}"
     );
     assert!(
