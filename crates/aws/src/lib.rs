@@ -23,16 +23,19 @@ pub fn app_name(action: &str) -> aws_types::app_name::AppName {
         .unwrap_or_else(|_| aws_types::app_name::AppName::new("deploy-kit").expect("valid"))
 }
 
+/// The settings every action's configuration shares: its app name and the timeouts.
+pub fn config_loader(action: &str) -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+        .app_name(app_name(action))
+        .timeout_config(timeouts())
+}
+
 /// Loads the configuration once for `action`: credentials, region and `AWS_ENDPOINT_URL` (the
 /// local test bed) from the standard chain.
 /// When oidc-login left what is needed in the environment, the credentials re-run the GitHub
 /// OIDC exchange before they expire ([`refresh`]), so a long step does not fail mid-wait.
 pub async fn load_config(action: &str) -> Result<SdkConfig, NoRegion> {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .app_name(app_name(action))
-        .timeout_config(timeouts())
-        .load()
-        .await;
+    let config = config_loader(action).load().await;
     if config.region().is_none() {
         return Err(NoRegion);
     }

@@ -154,15 +154,9 @@ pub async fn follow(
             }
             let settled = roll_back(client, &watch, "timeout", runner).await?;
             report.record_rollback(&settled);
-            if settled.succeeded() {
-                // It completed before StopServiceDeployment reached ECS: nothing was undone.
-                return Err(Error::TimedOut(format!(
-                    "{message}; the deployment completed before the rollback reached ECS: SUCCESSFUL"
-                )));
-            }
             Err(Error::TimedOut(format!(
-                "{message}; rolled back: {}",
-                settled.status
+                "{message}; {}",
+                rolled_back(arn, &settled)
             )))
         }
         Ended::Cancelled(signal) => {
@@ -170,12 +164,7 @@ pub async fn follow(
             let cleanup = if input.rollback_on_cancel {
                 let settled = roll_back(client, &watch, "cancelled", runner).await?;
                 report.record_rollback(&settled);
-                if settled.succeeded() {
-                    // It completed before StopServiceDeployment reached ECS: nothing was undone.
-                    format!("service deployment {arn} had already completed: SUCCESSFUL")
-                } else {
-                    format!("service deployment {arn} rolled back: {}", settled.status)
-                }
+                rolled_back(arn, &settled)
             } else {
                 report.status = "IN_PROGRESS".to_owned();
                 format!("service deployment {arn} left running (rollback-on-cancel is false)")
@@ -240,6 +229,16 @@ async fn follow_answering(
         } else {
             "smoke checks failed: rolling back (ContinueServiceDeployment ROLLBACK)"
         });
+    }
+}
+
+/// What asking for the rollback came to. SUCCESSFUL: the deployment completed before
+/// StopServiceDeployment reached ECS, and nothing was undone.
+fn rolled_back(arn: &str, settled: &Outcome) -> String {
+    if settled.succeeded() {
+        format!("service deployment {arn} had already completed: SUCCESSFUL")
+    } else {
+        format!("service deployment {arn} rolled back: {}", settled.status)
     }
 }
 
@@ -316,7 +315,7 @@ pub async fn deploy_and_follow(
     report: &mut Report,
     runner: &Runner,
 ) -> Result<(), Error> {
-    stop_if_cancelled(runner)?;
+    runner.cancellation().check("nothing was deployed")?;
     let task_definition = match (file, &input.task_definition) {
         (Some(file), _) => {
             let arn = deploy_kit_render_taskdef::register::register(client, file).await?;
@@ -337,7 +336,7 @@ pub async fn deploy_and_follow(
         }
     };
     report.task_definition.clone_from(&task_definition);
-    stop_if_cancelled(runner)?;
+    runner.cancellation().check("nothing was deployed")?;
     let arn = start(client, input, service, &task_definition).await?;
     runner.info(format!("service deployment {arn} started"));
     report.service_deployment_arn = Some(arn.clone());
@@ -352,15 +351,4 @@ pub async fn deploy_and_follow(
     let result = follow(client, input, service, &arn, report, runner).await;
     report.followed_for = followed.elapsed();
     result
-}
-
-/// A cancel that came before UpdateService: stop without deploying (nothing to roll back).
-fn stop_if_cancelled(runner: &Runner) -> Result<(), Error> {
-    match runner.cancellation().signal() {
-        Some(signal) => Err(Error::Cancelled(Cancelled {
-            signal,
-            cleanup: Some("nothing was deployed".to_owned()),
-        })),
-        None => Ok(()),
-    }
 }

@@ -37,7 +37,7 @@ pub async fn answer(
             .send()
             .await;
         let Err(error) = sent else { return Ok(()) };
-        if crate::watch::retryable(&error) && attempt < 5 {
+        if deploy_kit_aws::is_transient(&error) && attempt < 5 {
             attempt += 1;
             let delay = Duration::from_secs(2u64.pow(attempt)).mul_f64(input.poll_scale);
             tokio::time::sleep(delay).await;

@@ -8,12 +8,10 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::error::ProvideErrorMetadata;
 use aws_sdk_ecs::types::{
     DeploymentLifecycleHookStatus, DeploymentLifecycleHookTargetType, ServiceDeployment,
     ServiceDeploymentLifecycleStage, ServiceDeploymentStatus,
 };
-use aws_smithy_runtime_api::client::result::SdkError;
 use deploy_kit_gha::{Progress, Runner, format_duration};
 use tokio::time::Instant;
 
@@ -186,7 +184,7 @@ impl<'a> Follower<'a> {
                     out.failures().first().and_then(|f| f.reason()),
                 )),
             },
-            Err(error) if retryable(&error) => {
+            Err(error) if deploy_kit_aws::is_transient(&error) => {
                 *throttled += 1;
                 self.runner.debug(format!(
                     "DescribeServiceDeployments: {} (retrying)",
@@ -326,13 +324,6 @@ fn terminal_next(deployment: &ServiceDeployment) -> bool {
                 | ServiceDeploymentStatus::StopRequested
         )
     ) || deployment.lifecycle_stage() == Some(&ServiceDeploymentLifecycleStage::CleanUp)
-}
-
-/// Throttling, a 5xx, a timeout or a lost connection: ask again on the next poll.
-pub fn retryable<E: ProvideErrorMetadata>(
-    error: &SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
-) -> bool {
-    deploy_kit_aws::is_transient(error)
 }
 
 fn disappeared(watch: &Watch<'_>, reason: Option<&str>) -> Error {

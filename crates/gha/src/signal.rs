@@ -102,6 +102,17 @@ impl Cancellation {
         *self.receiver.borrow()
     }
 
+    /// Before a write: `Err` when a signal has come, with `nothing_done` saying what was not.
+    pub fn check(&self, nothing_done: &str) -> Result<(), Cancelled> {
+        match self.signal() {
+            Some(signal) => Err(Cancelled {
+                signal,
+                cleanup: Some(nothing_done.to_owned()),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Resolves when a signal arrives (at once if one already has).
     pub async fn cancelled(&self) -> Signal {
         let mut receiver = self.receiver.clone();

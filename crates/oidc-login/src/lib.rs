@@ -11,7 +11,7 @@ pub mod claims;
 mod exchange;
 mod input;
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use deploy_kit_aws::refresh;
@@ -127,9 +127,7 @@ struct Obtained {
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let in_actions = runner.env().in_actions;
     let input = Input::from_args(&args, in_actions)?;
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .app_name(deploy_kit_aws::app_name("oidc-login"))
-        .timeout_config(deploy_kit_aws::timeouts())
+    let config = deploy_kit_aws::config_loader("oidc-login")
         .region(Region::new(input.region.clone()))
         .load()
         .await;

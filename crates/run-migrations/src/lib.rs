@@ -170,7 +170,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         .cancellation()
         .run(plan::plan(&ecs, &input, file.as_ref()))
         .await?;
-    stop_if_cancelled(runner)?;
+    runner.cancellation().check("no task was started")?;
     let task_definition = match (&file, &plan.task_definition) {
         (Some(file), _) => {
             let arn = register::register(&ecs, file).await?;
@@ -181,7 +181,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         (None, None) => return Err(Error::Failed("internal: no task definition".to_owned())),
     };
     plan.task_definition = Some(task_definition.clone());
-    stop_if_cancelled(runner)?;
+    runner.cancellation().check("no task was started")?;
     let started = Instant::now();
     let arn = task::start(&ecs, &input, &plan, &task_definition, runner).await?;
     runner.info(format!(
@@ -198,17 +198,6 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     }
     report.write(runner);
     result
-}
-
-/// A cancel that came before RunTask: stop without starting the task (nothing to stop).
-fn stop_if_cancelled(runner: &Runner) -> Result<(), Error> {
-    match runner.cancellation().signal() {
-        Some(signal) => Err(Error::Cancelled(Cancelled {
-            signal,
-            cleanup: Some("no task was started".to_owned()),
-        })),
-        None => Ok(()),
-    }
 }
 
 fn log_stream(

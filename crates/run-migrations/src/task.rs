@@ -180,11 +180,16 @@ pub async fn follow(
     }
 }
 
+fn describe_request(
+    client: &Client,
+    input: &Input,
+    arn: &str,
+) -> aws_sdk_ecs::operation::describe_tasks::builders::DescribeTasksFluentBuilder {
+    client.describe_tasks().cluster(&input.cluster).tasks(arn)
+}
+
 pub async fn describe(client: &Client, input: &Input, arn: &str) -> Result<Task, Error> {
-    let out = client
-        .describe_tasks()
-        .cluster(&input.cluster)
-        .tasks(arn)
+    let out = describe_request(client, input, arn)
         .send()
         .await
         .map_err(|e| aws_error(input, "DescribeTasks", &e))?;
@@ -199,13 +204,7 @@ async fn describe_again(
     arn: &str,
     runner: &Runner,
 ) -> Result<Option<Task>, Error> {
-    let sent = client
-        .describe_tasks()
-        .cluster(&input.cluster)
-        .tasks(arn)
-        .send()
-        .await;
-    match sent {
+    match describe_request(client, input, arn).send().await {
         Ok(out) => found(&out, input, arn).map(Some),
         Err(error) if deploy_kit_aws::is_transient(&error) => {
             let message = deploy_kit_aws::describe_error(&error);
