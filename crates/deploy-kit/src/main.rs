@@ -151,10 +151,14 @@ fn main() -> ExitCode {
                 }
             },
         };
-        if let Err(error) = runner.finish() {
-            runner.error(format_args!("cannot write outputs: {error}"));
-            return Exit::Failed;
-        }
+        let exit = match runner.finish() {
+            Ok(()) => exit,
+            Err(error) => {
+                runner.error(format_args!("cannot write outputs: {error}"));
+                Exit::Failed
+            }
+        };
+        runner.settle(exit);
         exit
     });
     ExitCode::from(exit.code())

@@ -4,12 +4,16 @@ use std::fmt::Display;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::command;
+use crate::exit::Exit;
 use crate::output::{self, OutputFormat};
 use crate::progress::Progress;
 use crate::signal::Cancellation;
+
+/// How long a failed step lingers under act so its last lines reach the log.
+const ACT_DRAIN: Duration = Duration::from_millis(300);
 
 /// What the runner tells a step through its environment.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +28,8 @@ pub struct RunnerEnv {
     pub temp_dir: PathBuf,
     /// stderr is a terminal: draw progress bars instead of log lines.
     pub terminal: bool,
+    /// Run by act on its host-mode pseudo-terminal (`ACT` set, stdout a terminal).
+    pub act_pty: bool,
 }
 
 impl RunnerEnv {
@@ -44,6 +50,8 @@ impl RunnerEnv {
             // act runs steps on a pseudo-terminal, so stderr looks like one there: a runner's
             // log still wants plain lines, not spinner redraws.
             terminal: io::stderr().is_terminal() && !in_actions,
+            act_pty: std::env::var_os("ACT").is_some_and(|v| !v.is_empty())
+                && io::stdout().is_terminal(),
         }
     }
 }
@@ -292,6 +300,16 @@ impl Runner {
     }
 
     /// Writes the `--json` object, if that format was asked for. Call once, at the end.
+    /// Holds a failed step's exit briefly under act. In host mode act returns from a step that
+    /// exited non-zero without waiting for its copy of the step's pseudo-terminal, so the last
+    /// lines it printed (our error) can vanish from the log (nektos/act,
+    /// pkg/container/host_environment.go). The pause lets that copy drain; nothing else waits.
+    pub fn settle(&self, exit: Exit) {
+        if self.env.act_pty && exit != Exit::Success {
+            std::thread::sleep(ACT_DRAIN);
+        }
+    }
+
     pub fn finish(&self) -> io::Result<()> {
         if self.format == OutputFormat::Json {
             let object = serde_json::Value::Object(lock(&self.json).clone());

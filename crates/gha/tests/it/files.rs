@@ -9,6 +9,7 @@ fn files_env(dir: &std::path::Path) -> RunnerEnv {
         summary_file: Some(dir.join("summary")),
         temp_dir: dir.to_path_buf(),
         terminal: false,
+        act_pty: false,
     }
 }
 
