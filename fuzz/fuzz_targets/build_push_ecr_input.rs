@@ -18,6 +18,7 @@ fn args(fields: &mut Fields<'_>) -> Args {
         build_args: fields.next(),
         secrets: fields.next(),
         target: fields.next(),
+        network: fields.next(),
         platforms: fields.next(),
         cache: fields.next(),
         skip_if_exists: fields.next(),

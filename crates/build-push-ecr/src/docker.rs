@@ -129,6 +129,10 @@ pub fn build_args(
         args.push("--target".to_owned());
         args.push(target.clone());
     }
+    if let Some(network) = input.network.flag() {
+        args.push("--network".to_owned());
+        args.push(network.to_owned());
+    }
     if let Some(dockerfile) = &input.dockerfile {
         args.push("--file".to_owned());
         args.push(dockerfile.display().to_string());

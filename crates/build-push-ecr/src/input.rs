@@ -17,6 +17,45 @@ pub const SEVERITIES: [&str; 6] = [
     "UNDEFINED",
 ];
 
+/// The network `RUN` steps get. BuildKit knows only these three; custom networks are refused
+/// by docker itself (docker/buildx#175), so they are refused here, before any AWS call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Network {
+    /// The builder's own (a bridge on a runner); no flag is passed.
+    #[default]
+    Default,
+    /// No network at all: reproducible steps, and builders with no bridge.
+    None,
+    /// The runner's network, e.g. to reach a service container during the build.
+    Host,
+}
+
+impl Network {
+    fn parse(text: Option<&str>) -> Result<Self, InputError> {
+        match input::set(text).map(str::trim) {
+            None | Some("default") => Ok(Self::Default),
+            Some("none") => Ok(Self::None),
+            Some("host") => Ok(Self::Host),
+            Some(other) => Err(InputError::new(
+                "network",
+                format!(
+                    "`{}` is not a build network: use `default`, `none` or `host`",
+                    input::truncate(other, 40)
+                ),
+            )),
+        }
+    }
+
+    /// The value of `--network`, or `None` for the builder's default.
+    pub fn flag(self) -> Option<&'static str> {
+        match self {
+            Self::Default => None,
+            Self::None => Some("none"),
+            Self::Host => Some("host"),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Input {
     /// The repository name, e.g. `team/api`.
@@ -30,6 +69,7 @@ pub struct Input {
     /// `(id, value)`: build secrets, masked, passed as files, never as build args.
     pub secrets: Vec<(String, String)>,
     pub target: Option<String>,
+    pub network: Network,
     pub platforms: Vec<String>,
     pub cache: bool,
     pub skip_if_exists: bool,
@@ -150,6 +190,7 @@ impl Input {
                 .unwrap_or_default(),
             secrets,
             target: input::set(args.target.as_deref()).map(str::to_owned),
+            network: Network::parse(args.network.as_deref())?,
             platforms,
             cache: input::flag("cache", args.cache.as_deref(), true)?,
             skip_if_exists: input::flag("skip-if-exists", args.skip_if_exists.as_deref(), true)?,

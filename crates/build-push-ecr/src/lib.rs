@@ -38,6 +38,9 @@ pub struct Args {
     /// Build stage to stop at.
     #[arg(long, env = "INPUT_TARGET")]
     pub target: Option<String>,
+    /// Network of the `RUN` steps: `default`, `none` or `host`.
+    #[arg(long, env = "INPUT_NETWORK")]
+    pub network: Option<String>,
     /// Target platforms, e.g. `linux/amd64,linux/arm64` (needs buildx).
     #[arg(long, env = "INPUT_PLATFORMS")]
     pub platforms: Option<String>,

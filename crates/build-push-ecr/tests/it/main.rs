@@ -27,6 +27,7 @@ fn the_buildx_command_pushes_with_the_ecr_registry_cache_and_no_provenance() {
             build_args: Some("VERSION=7".into()),
             platforms: Some("linux/amd64,linux/arm64".into()),
             target: Some("runtime".into()),
+            network: Some("host".into()),
             dockerfile: Some("deploy/Dockerfile".into()),
             ..args()
         },
@@ -66,6 +67,8 @@ fn the_buildx_command_pushes_with_the_ecr_registry_cache_and_no_provenance() {
         "id=npm,src=/tmp/x/secret-npm",
         "--target",
         "runtime",
+        "--network",
+        "host",
         "--file",
         "deploy/Dockerfile",
         ".",
@@ -93,8 +96,19 @@ fn the_docker_build_command_has_no_buildx_flags() {
             "--tag",
             &format!("{URI}:release-7"),
             "."
-        ]
+        ],
+        "the default network passes no flag"
     );
+    let isolated = Input::from_args(
+        &Args {
+            network: Some("none".into()),
+            ..args()
+        },
+        None,
+    )
+    .unwrap();
+    let argv = build_args(&isolated, Builder::DockerBuild, URI, Path::new("/m"), &[]);
+    assert_eq!(argv[argv.len() - 3..], ["--network", "none", "."]);
     assert_eq!(
         login_args("r.example")[3],
         "--password-stdin",
@@ -147,7 +161,7 @@ fn inputs_default_to_the_commit_and_bad_ones_name_themselves() {
         full.registry.as_deref(),
         Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com")
     );
-    let cases: [(Args, &str); 6] = [
+    let cases: [(Args, &str); 7] = [
         (
             Args {
                 tags: None,
@@ -189,6 +203,13 @@ fn inputs_default_to_the_commit_and_bad_ones_name_themselves() {
                 ..args()
             },
             "input `secrets`",
+        ),
+        (
+            Args {
+                network: Some("my-compose-net".into()),
+                ..args()
+            },
+            "input `network`: `my-compose-net` is not a build network: use `default`, `none` or `host`",
         ),
     ];
     for (args, expected) in cases {

@@ -41,6 +41,13 @@ impl Fixture {
         sample_app_context(&self.dir.path().join(name)).unwrap()
     }
 
+    /// `docker history` of an image: every layer's command, untruncated.
+    fn history(&self, image: &str) -> String {
+        self.docker
+            .run(&["history", "--no-trunc", image], "", self.dir.path())
+            .unwrap()
+    }
+
     fn run(&self, inputs: &[(&str, &str)]) -> Run {
         let tag = format!(
             "{}",
@@ -211,8 +218,7 @@ async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_histor
     );
 
     // A build given a secret: the value is masked and passed as a file, and no layer records
-    // it. (RUN steps cannot run in the bed's bridge-less engine, so the Dockerfile does not
-    // read it; what is checked is how deploy-kit hands it over.)
+    // it (a RUN step reading it: a_run_step_reads_the_build_secret_with_network_none).
     let secret = "s3cr3t-registry-token-value";
     let run = f.run(&[
         ("repository", "secretive"),
@@ -222,17 +228,9 @@ async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_histor
         ("secrets", &format!("token={secret}")),
     ]);
     assert_eq!(run.code, Some(0), "{}", run.log);
-    let lines: Vec<&str> = run.log.lines().filter(|l| l.contains(secret)).collect();
-    assert_eq!(lines, [format!("::add-mask::{secret}")], "only its mask");
+    assert_only_masked(&run.log, secret);
     assert!(run.log.contains("--secret id=token,src="), "{}", run.log);
-    let history = f
-        .docker
-        .run(
-            &["history", "--no-trunc", &run.outputs["image"]],
-            "",
-            f.dir.path(),
-        )
-        .unwrap();
+    let history = f.history(&run.outputs["image"]);
     assert!(!history.contains(secret), "{history}");
     let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
         .unwrap()
@@ -246,6 +244,77 @@ async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_histor
     assert!(
         leftovers.is_empty(),
         "the secret files and login are removed: {leftovers:?}"
+    );
+}
+
+/// The secret shows in the log only on its `::add-mask::` line.
+fn assert_only_masked(log: &str, secret: &str) {
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains(secret)).collect();
+    assert_eq!(lines, [format!("::add-mask::{secret}")], "only its mask");
+}
+
+/// A Dockerfile whose `RUN` step fails unless the `token` secret hashes to `TOKEN_SHA256`: the
+/// step itself proves what it was handed, and the image and its history hold only the hash.
+const SECRET_DOCKERFILE: &str = r#"FROM scratch
+COPY busybox /bin/busybox
+ARG TOKEN_SHA256
+RUN --mount=type=secret,id=token ["/bin/busybox", "sh", "-c", "/bin/busybox sha256sum /run/secrets/token | /bin/busybox grep -q \"^$TOKEN_SHA256 \" && /bin/busybox echo checked > /secret-checked"]
+"#;
+
+fn sha256_hex(text: &str) -> String {
+    let mut child = Command::new("/bin/busybox")
+        .arg("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
+}
+
+#[tokio::test]
+async fn a_run_step_reads_the_build_secret_with_network_none() {
+    let f = fixture().await;
+    let context = f.context("app");
+    let dockerfile = context.join("Dockerfile.secret");
+    std::fs::write(&dockerfile, SECRET_DOCKERFILE).unwrap();
+    let secret = "s3cr3t-npm-token-for-run";
+    let build = |tag: &str, expected: &str| {
+        f.run(&[
+            ("repository", "run-secret"),
+            ("create-repository", "true"),
+            ("context", &path(&context)),
+            ("dockerfile", &path(&dockerfile)),
+            ("tags", tag),
+            // The bed's engine has no bridge: `RUN` steps need `network: none` here.
+            ("network", "none"),
+            (
+                "build-args",
+                &format!("TOKEN_SHA256={}", sha256_hex(expected)),
+            ),
+            ("secrets", &format!("token={secret}")),
+        ])
+    };
+    let run = build("right", secret);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert!(run.log.contains("--network none"), "{}", run.log);
+    assert_only_masked(&run.log, secret);
+    let history = f.history(&run.outputs["image"]);
+    assert!(
+        history.contains("/secret-checked"),
+        "the RUN step ran: {history}"
+    );
+    assert!(!history.contains(secret), "{history}");
+
+    // The RUN step fails when the secret is not what it expects: the check is real. (BuildKit's
+    // cache ignores secret values, so the expectation changes, not the secret.)
+    let run = build("wrong", "another-token");
+    assert_eq!(run.code, Some(1), "{}", run.log);
+    assert!(
+        run.log.contains("/secret-checked"),
+        "docker's failure is shown: {}",
+        run.log
     );
 }
 

@@ -79,6 +79,7 @@ pub const KINDS: &[(&str, &[(&str, Kind)])] = &[
             ("build-args", KeyValues),
             ("secrets", KeyValues),
             ("target", Text),
+            ("network", Choice),
             ("platforms", Platforms),
             ("cache", Bool),
             ("skip-if-exists", Bool),
