@@ -49,6 +49,29 @@ pub async fn default_subnets(bed: &Bed) -> Vec<String> {
         .collect()
 }
 
+/// What a migration task needs around it: the `/ecs/migrate` log group (created) and moto's
+/// default subnets.
+pub(crate) async fn migration_ground(bed: &Bed) -> Vec<String> {
+    aws_sdk_cloudwatchlogs::Client::new(&bed.sdk_config().await)
+        .create_log_group()
+        .log_group_name("/ecs/migrate")
+        .send()
+        .await
+        .unwrap();
+    default_subnets(bed).await
+}
+
+/// awslogs to `/ecs/migrate`, stream prefix `migrate`.
+pub(crate) fn migrate_logs() -> LogConfiguration {
+    LogConfiguration::builder()
+        .log_driver(LogDriver::Awslogs)
+        .options("awslogs-group", "/ecs/migrate")
+        .options("awslogs-region", "us-east-1")
+        .options("awslogs-stream-prefix", "migrate")
+        .build()
+        .unwrap()
+}
+
 pub(crate) fn env(name: &str, value: &str) -> KeyValuePair {
     KeyValuePair::builder().name(name).value(value).build()
 }
@@ -63,13 +86,7 @@ pub(crate) async fn fixture() -> Fixture {
         .send()
         .await
         .unwrap();
-    aws_sdk_cloudwatchlogs::Client::new(&config)
-        .create_log_group()
-        .log_group_name("/ecs/migrate")
-        .send()
-        .await
-        .unwrap();
-    let subnets = default_subnets(&bed).await;
+    let subnets = migration_ground(&bed).await;
     assert!(
         subnets.len() >= 2,
         "moto's default VPC has subnets: {subnets:?}"
@@ -86,13 +103,7 @@ impl Fixture {
     /// Registers family `migrate`: `app` (essential, awslogs, `app_env`) and a non-essential
     /// `sidecar` that exits 0 after a second.
     pub(crate) async fn task_definition(&self, app_env: &[KeyValuePair]) -> String {
-        let logs = LogConfiguration::builder()
-            .log_driver(LogDriver::Awslogs)
-            .options("awslogs-group", "/ecs/migrate")
-            .options("awslogs-region", "us-east-1")
-            .options("awslogs-stream-prefix", "migrate")
-            .build()
-            .unwrap();
+        let logs = migrate_logs();
         let app = ContainerDefinition::builder()
             .name("app")
             .image("registry.local/app:1")

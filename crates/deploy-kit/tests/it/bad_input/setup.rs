@@ -96,13 +96,7 @@ pub async fn world() -> World {
         .send()
         .await
         .unwrap();
-    aws_sdk_cloudwatchlogs::Client::new(&config)
-        .create_log_group()
-        .log_group_name("/ecs/migrate")
-        .send()
-        .await
-        .unwrap();
-    let subnets = super::super::run_migrations::default_subnets(&bed).await;
+    let subnets = super::super::run_migrations::migration_ground(&bed).await;
     let web = ContainerDefinition::builder()
         .name("web")
         .image("app:1")
@@ -182,13 +176,7 @@ async fn register(
 
 /// Family `migrate`: one essential FARGATE container logging to `/ecs/migrate`, exiting 0.
 async fn migrate_task(ecs: &aws_sdk_ecs::Client) -> String {
-    let logs = LogConfiguration::builder()
-        .log_driver(LogDriver::Awslogs)
-        .options("awslogs-group", "/ecs/migrate")
-        .options("awslogs-region", "us-east-1")
-        .options("awslogs-stream-prefix", "migrate")
-        .build()
-        .unwrap();
+    let logs = super::super::run_migrations::migrate_logs();
     let app = ContainerDefinition::builder()
         .name("app")
         .image("registry.local/app:1")

@@ -8,7 +8,7 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
     AdvancedConfiguration, AwsVpcConfiguration, Compatibility, ContainerDefinition,
     DeploymentConfiguration, DeploymentStrategy, DesiredStatus, LaunchType, LoadBalancer,
-    LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, ServiceDeploymentStatus,
+    NetworkConfiguration, NetworkMode, ServiceDeploymentStatus,
 };
 use deploy_kit_testbed::{Bed, Component};
 use serde_json::json;
@@ -184,21 +184,8 @@ async fn ecs_blue_green_under_faults() {
 
 /// Family `migrate` (app logs `lines` to CloudWatch and exits 0) and service `api` on FARGATE.
 async fn migration_service(bed: &Bed, ecs: &Client, lines: &[String]) {
-    let config = bed.sdk_config().await;
-    aws_sdk_cloudwatchlogs::Client::new(&config)
-        .create_log_group()
-        .log_group_name("/ecs/migrate")
-        .send()
-        .await
-        .unwrap();
-    let subnets = super::super::run_migrations::default_subnets(bed).await;
-    let logs = LogConfiguration::builder()
-        .log_driver(LogDriver::Awslogs)
-        .options("awslogs-group", "/ecs/migrate")
-        .options("awslogs-region", "us-east-1")
-        .options("awslogs-stream-prefix", "migrate")
-        .build()
-        .unwrap();
+    let subnets = super::super::run_migrations::migration_ground(bed).await;
+    let logs = super::super::run_migrations::migrate_logs();
     let app = ContainerDefinition::builder()
         .name("app")
         .image("registry.local/app:1")
