@@ -299,7 +299,6 @@ impl Runner {
         Progress::new(self, label.into())
     }
 
-    /// Writes the `--json` object, if that format was asked for. Call once, at the end.
     /// Holds a failed step's exit briefly under act. In host mode act returns from a step that
     /// exited non-zero without waiting for its copy of the step's pseudo-terminal, so the last
     /// lines it printed (our error) can vanish from the log (nektos/act,
@@ -310,6 +309,7 @@ impl Runner {
         }
     }
 
+    /// Writes the `--json` object, if that format was asked for. Call once, at the end.
     pub fn finish(&self) -> io::Result<()> {
         if self.format == OutputFormat::Json {
             let object = serde_json::Value::Object(lock(&self.json).clone());
