@@ -38,6 +38,11 @@ KNOBS = {
     "logLines": "RunTask: list of log lines, or one string split on newlines (env BED_LOG_LINES)",
     "startFailure": "RunTask: CannotPullContainerError | ResourceInitializationError "
                     "(env BED_START_FAILURE): the task stops before running, no exit code",
+    "logLagSeconds": "RunTask: seconds between a container writing a log line and CloudWatch "
+                     "Logs returning it (default 0); the last lines then arrive after STOPPED",
+    "runTaskFailures": "RunTask: a list of failure reasons (RESOURCE:MEMORY, AGENT, 'Capacity is "
+                       "unavailable at this time. ...'); the family's next RunTask calls answer "
+                       "one each in failures[] and start no task, then tasks start again",
 }
 
 
