@@ -21,6 +21,8 @@ mod iam;
 mod oidc_login;
 // run-migrations against the test bed: logs, verdicts, network, timeouts, cancel, bad input.
 mod run_migrations;
+// run-migrations where ECS is uneven: late log lines, capacity failures, a token per request.
+mod run_migrations_ecs;
 // dist/install.sh: tool cache, verified release download, source build, checksum refusal.
 mod install;
 // The other example workflows (pull request dry run, rollback) through act against the bed.
