@@ -390,7 +390,7 @@ async fn a_client_token_returns_its_task_and_refuses_other_parameters() {
     let RunTaskError::ConflictException(conflict) = service else {
         panic!("expected ConflictException, got {service:?}");
     };
-    assert_eq!(conflict.resource_ids(), [arn.clone()]);
+    assert_eq!(conflict.resource_ids(), std::slice::from_ref(&arn));
 
     // Another cluster is another scope: the token starts a task there.
     f.ecs
