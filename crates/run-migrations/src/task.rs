@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::operation::run_task::RunTaskError;
-use aws_sdk_ecs::types::{ContainerOverride, KeyValuePair, Task, TaskOverride};
+use aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder;
+use aws_sdk_ecs::types::{ContainerOverride, Failure, KeyValuePair, Task, TaskOverride};
 use deploy_kit_gha::{Runner, Signal, format_duration};
 use tokio::time::Instant;
 
@@ -29,22 +30,7 @@ pub async fn start(
     since: Instant,
     runner: &Runner,
 ) -> Result<String, Error> {
-    let mut request = client
-        .run_task()
-        .cluster(&input.cluster)
-        .task_definition(task_definition)
-        .count(1)
-        .started_by(&input.started_by)
-        .set_network_configuration(plan.network.clone())
-        .set_platform_version(plan.platform_version.clone())
-        .set_overrides(overrides(input, &plan.container));
-    request = match &plan.launch {
-        Launch::Type(launch_type) => request.launch_type(launch_type.clone()),
-        Launch::Providers(providers) => {
-            request.set_capacity_provider_strategy(Some(providers.clone()))
-        }
-        Launch::ClusterDefault => request,
-    };
+    let request = run_task_request(client, input, plan, task_definition);
     let base = input.request_token(&format!("{:?}", request.as_input()));
     let mut attempt = 0u32;
     let mut lost = 0u32;
@@ -71,35 +57,16 @@ pub async fn start(
         if let Some(arn) = out.tasks().first().and_then(Task::task_arn) {
             return Ok(arn.to_owned());
         }
-        let failures = out.failures();
-        let reasons = failures
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} ({}){}",
-                    f.reason().unwrap_or("no reason"),
-                    f.arn().unwrap_or("no resource"),
-                    f.detail().map(|d| format!(": {d}")).unwrap_or_default()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        let capacity = !failures.is_empty()
-            && failures
-                .iter()
-                .all(|f| f.reason().is_some_and(is_capacity_failure));
+        let (reasons, capacity) = failures(out.failures());
         if !capacity {
             return Err(Error::RunTask {
                 cluster: input.cluster.clone(),
                 service: input.service.clone(),
-                reasons: if reasons.is_empty() {
-                    "no task and no failure returned".to_owned()
-                } else {
-                    reasons
-                },
+                reasons,
             });
         }
-        let delay = Duration::from_secs(2u64.pow(attempt + 1).min(30));
+        // 2, 4, 8, 16, then 30 s.
+        let delay = Duration::from_secs(2u64.pow((attempt + 1).min(5)).min(30));
         let wait = delay.mul_f64(input.poll_scale);
         if since.elapsed() + wait >= input.start_timeout {
             return Err(Error::TimedOut(format!(
@@ -121,6 +88,54 @@ pub async fn start(
         runner.cancellation().run(sleep).await?;
         attempt += 1;
     }
+}
+
+fn run_task_request(
+    client: &Client,
+    input: &Input,
+    plan: &Plan,
+    task_definition: &str,
+) -> RunTaskFluentBuilder {
+    let request = client
+        .run_task()
+        .cluster(&input.cluster)
+        .task_definition(task_definition)
+        .count(1)
+        .started_by(&input.started_by)
+        .set_network_configuration(plan.network.clone())
+        .set_platform_version(plan.platform_version.clone())
+        .set_overrides(overrides(input, &plan.container));
+    match &plan.launch {
+        Launch::Type(launch_type) => request.launch_type(launch_type.clone()),
+        Launch::Providers(providers) => {
+            request.set_capacity_provider_strategy(Some(providers.clone()))
+        }
+        Launch::ClusterDefault => request,
+    }
+}
+
+/// The `failures[]` of an answer without a task, as text naming each reason and resource, and
+/// whether all of them are capacity that may come with time.
+fn failures(failures: &[Failure]) -> (String, bool) {
+    if failures.is_empty() {
+        return ("no task and no failure returned".to_owned(), false);
+    }
+    let text = failures
+        .iter()
+        .map(|f| {
+            format!(
+                "{} ({}){}",
+                f.reason().unwrap_or("no reason"),
+                f.arn().unwrap_or("no resource"),
+                f.detail().map(|d| format!(": {d}")).unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let capacity = failures
+        .iter()
+        .all(|f| f.reason().is_some_and(is_capacity_failure));
+    (text, capacity)
 }
 
 /// ECS "API failure reasons": `RESOURCE:*` (CPU, MEMORY, PORTS, ENI, GPU) and `AGENT` concern
