@@ -7,7 +7,7 @@
 //! choice are checked before anything is written (exit 2 names the input).
 
 mod input;
-mod logs;
+pub mod logs;
 pub mod plan;
 mod summary;
 pub mod task;

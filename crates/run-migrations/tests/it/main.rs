@@ -7,3 +7,5 @@ mod input;
 // RunTask: capacity failures retried within start-timeout, other failures named, the client
 // token per request and its conflicts; the container verdict.
 mod task;
+// Logs after STOPPED: read until quiet, late lines shown, bounded by the grace period.
+mod logs;
