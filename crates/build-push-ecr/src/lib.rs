@@ -2,6 +2,7 @@
 //! tag already exists is not rebuilt (missing tags are put on its manifest); the digest comes
 //! from what docker wrote, never guessed; an optional scan gate fails on findings.
 
+pub mod builder;
 pub mod docker;
 pub mod ecr;
 mod input;
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use deploy_kit_gha::{Classify, Exit, InputError, Runner};
 
+use crate::builder::Tooling;
 use crate::docker::{Builder, Docker};
 pub use input::{Input, SEVERITIES};
 
@@ -106,6 +108,10 @@ pub enum Error {
     },
     #[error("`docker {command}` failed:\n{output}")]
     Docker { command: String, output: String },
+    #[error(
+        "several platforms need a builder other than `{current}`, whose docker driver builds one, and no docker-container builder could be created ({why}): add docker/setup-buildx-action before this step, or build one platform"
+    )]
+    NoBuilder { current: String, why: String },
     #[error("cannot run docker (`{program}`): {source}")]
     NoDocker {
         program: String,
@@ -158,15 +164,26 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     for (_, value) in &input.secrets {
         runner.mask(value);
     }
+    // The runner's docker config: where its login store, contexts, plug-ins and builders are.
+    let runner_config = std::env::var_os("DOCKER_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker")));
     let docker = Docker {
         program: std::env::var("DOCKER").unwrap_or_else(|_| "docker".to_owned()),
         config_dir: runner
             .env()
             .temp_dir
             .join(format!("deploy-kit-docker-{}", std::process::id())),
+        buildx_config: std::env::var_os("BUILDX_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| runner_config.as_ref().map(|dir| dir.join("buildx"))),
     };
-    let builder = docker.builder();
-    if builder == Builder::DockerBuild && input.platforms.len() > 1 {
+    let _private = PrivateConfig(docker.config_dir.clone());
+    docker::carry_config(runner_config.as_deref(), &docker.config_dir)?;
+    let tooling = Tooling::detect(&docker);
+    if tooling == Tooling::DockerBuild && input.platforms.len() > 1 {
         return Err(InputError::new(
             "platforms",
             "several platforms need docker buildx, which is not installed here: add docker/setup-buildx-action before this step, or build one platform",
@@ -216,9 +233,12 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
             built.skipped = true;
         }
         None => {
-            built.builder = Some(builder);
+            let chosen = builder::choose(&docker, &input, &tooling, runner)?;
+            built.builder = Some(chosen.builder.clone());
             let started = Instant::now();
-            built.digest = build(&client, &input, &docker, builder, &uri, runner).await?;
+            let result = build(&client, &input, &docker, &chosen.builder, &uri, runner).await;
+            builder::remove(&docker, &chosen, runner);
+            built.digest = result?;
             built.build_time = Some(started.elapsed());
         }
     }
@@ -232,33 +252,42 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     gate(&input, &built)
 }
 
+/// The private docker config directory, removed with everything in it (the login, the secret
+/// files) however the step ends; the links to the runner's directories go, not their targets.
+struct PrivateConfig(PathBuf);
+
+impl Drop for PrivateConfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Logs in, builds (and pushes), logs out; the digest docker reported.
 async fn build(
     client: &aws_sdk_ecr::Client,
     input: &Input,
     docker: &Docker,
-    builder: Builder,
+    builder: &Builder,
     uri: &str,
     runner: &Runner,
 ) -> Result<Option<String>, Error> {
-    std::fs::create_dir_all(&docker.config_dir)?;
     let registry = uri.split('/').next().unwrap_or_default().to_owned();
+    docker::forget_registry(&docker.config_dir, &registry)?;
     let (user, password) = ecr::credentials(client, input).await?;
     runner.mask(&password);
     let mut login = docker::login_args(&registry);
     login[2] = user;
     checked(docker, &login, Some(&password))?;
     let result = build_and_push(input, docker, builder, uri, runner);
-    // Logged out whatever happened; the private config directory goes too.
+    // Logged out whatever happened; the private config directory goes when the step ends.
     let _ = docker.run(&docker::logout_args(&registry), None);
-    let _ = std::fs::remove_dir_all(&docker.config_dir);
     result
 }
 
 fn build_and_push(
     input: &Input,
     docker: &Docker,
-    builder: Builder,
+    builder: &Builder,
     uri: &str,
     runner: &Runner,
 ) -> Result<Option<String>, Error> {
@@ -266,7 +295,12 @@ fn build_and_push(
     let metadata = docker.config_dir.join("metadata.json");
     let args = docker::build_args(input, builder, uri, &metadata, &secret_files);
     runner.info(match builder {
-        Builder::Buildx => "building with docker buildx (registry cache, pushed by the build)",
+        Builder::Buildx { cache: true, .. } => {
+            "building with docker buildx (registry cache, pushed by the build)"
+        }
+        Builder::Buildx { cache: false, .. } => {
+            "building with docker buildx (no registry cache, pushed by the build)"
+        }
         Builder::DockerBuild => {
             "building with DOCKER_BUILDKIT=1 docker build, then docker push (buildx is not installed: no registry cache)"
         }
@@ -284,7 +318,7 @@ fn build_and_push(
         return Ok(None);
     }
     match builder {
-        Builder::Buildx => {
+        Builder::Buildx { .. } => {
             let text = std::fs::read_to_string(&metadata).unwrap_or_default();
             docker::digest_from_metadata(&text)
                 .map(Some)
@@ -361,12 +395,16 @@ fn report(input: &Input, built: &Built, runner: &Runner) {
             runner.warning(format!("cannot set output `{name}`: {error}"));
         }
     }
-    let how = match (built.skipped, built.builder, built.build_time) {
+    let how = match (built.skipped, &built.builder, built.build_time) {
         (true, _, _) => "skipped: the image already existed".to_owned(),
-        (false, Some(Builder::Buildx), Some(took)) => format!(
+        (false, Some(Builder::Buildx { cache, .. }), Some(took)) => format!(
             "built with buildx in {} (registry cache {})",
             deploy_kit_gha::format_duration(took),
-            if input.cache { "on" } else { "off" }
+            match (cache, input.cache) {
+                (true, _) => "on",
+                (false, true) => "off: no builder could export it",
+                (false, false) => "off",
+            }
         ),
         (false, _, Some(took)) => format!(
             "built with docker build in {} (no registry cache without buildx)",
