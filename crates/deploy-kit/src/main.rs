@@ -140,13 +140,13 @@ fn main() -> ExitCode {
         );
         let exit = match raw_inputs(&matches) {
             Err(error) => {
-                runner.error(error);
+                runner.failure(error);
                 Exit::BadInput
             }
             Ok(()) => match dispatch(cli.command, &runner).await {
                 Ok(()) => Exit::Success,
                 Err(failure) => {
-                    runner.error(format_args!("{:#}", failure.error));
+                    runner.failure(format_args!("{:#}", failure.error));
                     failure.exit
                 }
             },

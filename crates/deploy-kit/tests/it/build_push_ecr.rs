@@ -11,6 +11,8 @@ use aws_sdk_ecr::types::ImageIdentifier;
 use deploy_kit_testbed::docker::{Docker, sample_app_context};
 use deploy_kit_testbed::{Bed, Component};
 
+mod buildx;
+
 struct Fixture {
     bed: Bed,
     docker: Docker,
@@ -49,6 +51,11 @@ impl Fixture {
     }
 
     fn run(&self, inputs: &[(&str, &str)]) -> Run {
+        self.run_with(inputs, &[])
+    }
+
+    /// A run with more environment: a docker stand-in, the runner's HOME.
+    fn run_with(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
         let tag = format!(
             "{}",
             COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -66,6 +73,9 @@ impl Fixture {
             .env("DOCKER", self.docker.var("DOCKER"))
             .env("DOCKER_HOST", self.docker.var("DOCKER_HOST"));
         for (name, value) in self.bed.env() {
+            command.env(name, value);
+        }
+        for (name, value) in env {
             command.env(name, value);
         }
         for (name, value) in inputs {
