@@ -268,7 +268,10 @@ async fn finish(
                 runner,
             )
             .await?;
-            flush(logs, runner).await;
+            tokio::select! {
+                () = flush(logs, runner) => {}
+                () = runner.cancellation().hurried() => {}
+            }
             report.record(&stopped, &plan.container);
             return Err(Error::Cancelled(Cancelled {
                 signal,
