@@ -114,7 +114,10 @@ async fn the_runners_cancel_sequence_rolls_back_and_leaves_outputs_and_summary()
         assert!(!proc.exited(), "{label}: ended before the cancel");
         let sequence = runner_cancel(&mut proc).await;
         let log = std::fs::read_to_string(&log).unwrap();
-        assert!(!sequence.sent.contains(&"SIGKILL"), "{label}: killed\n{log}");
+        assert!(
+            !sequence.sent.contains(&"SIGKILL"),
+            "{label}: killed\n{log}"
+        );
         assert_eq!(sequence.status.code(), Some(130), "{label}: {log}");
         assert!(log.contains("cancelled by SIGINT"), "{label}: {log}");
         // The rollback was asked for: ECS shows it rolling back, or done.
@@ -182,7 +185,10 @@ async fn the_runners_cancel_sequence_stops_the_migration_and_leaves_outputs_and_
         let inputs = [("service", "api"), ("started-by", started_by.as_str())];
         let (command, out, summary) = f.command(
             &inputs,
-            &[("DEPLOY_KIT_TIME_SCALE", &scale), ("GITHUB_ACTIONS", "true")],
+            &[
+                ("DEPLOY_KIT_TIME_SCALE", &scale),
+                ("GITHUB_ACTIONS", "true"),
+            ],
         );
         let log = dir.path().join(format!("seq-{k}.log"));
         let mut proc = Proc::spawn(command, log.clone());
@@ -190,7 +196,10 @@ async fn the_runners_cancel_sequence_stops_the_migration_and_leaves_outputs_and_
         assert!(!proc.exited(), "{label}: ended before the cancel");
         let sequence = runner_cancel(&mut proc).await;
         let log = std::fs::read_to_string(&log).unwrap();
-        assert!(!sequence.sent.contains(&"SIGKILL"), "{label}: killed\n{log}");
+        assert!(
+            !sequence.sent.contains(&"SIGKILL"),
+            "{label}: killed\n{log}"
+        );
         assert_eq!(sequence.status.code(), Some(130), "{label}: {log}");
         assert!(sequence.status.signal().is_none());
         // StopTask was sent: the task stopped at the user's request.
