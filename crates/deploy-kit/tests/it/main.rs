@@ -23,6 +23,8 @@ mod oidc_login;
 mod run_migrations;
 // dist/install.sh: tool cache, verified release download, source build, checksum refusal.
 mod install;
+// The composite steps under the runner's `bash` flags and GITHUB_ACTION_PATH of `org/deploy-kit/<action>@v1`.
+mod runner_shell;
 // The other example workflows (pull request dry run, rollback) through act against the bed.
 mod workflows;
 // Faults between the binary and AWS (throttling, 5xx, resets, truncation, slowness) survived.
