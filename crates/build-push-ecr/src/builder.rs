@@ -118,8 +118,9 @@ pub fn create_args(name: &str, network: Network) -> Vec<String> {
     .map(str::to_owned)
     .to_vec();
     if network == Network::Host {
-        // `--allow network.host` at build time needs the daemon's consent
-        // (docker/buildx docs/reference/buildx_build.md, `--allow`).
+        // buildx asks for the network.host entitlement with `--network host` (build/opt.go);
+        // a BuildKit container grants it only when started so (docker/buildx
+        // docs/reference/buildx_build.md, `--allow`).
         args.push("--buildkitd-flags".to_owned());
         args.push("--allow-insecure-entitlement network.host".to_owned());
     }

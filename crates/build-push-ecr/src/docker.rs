@@ -221,12 +221,6 @@ pub fn build_args(
     if let Some(network) = input.network.flag() {
         args.push("--network".to_owned());
         args.push(network.to_owned());
-        if network == "host" && matches!(builder, Builder::Buildx { .. }) {
-            // buildx grants host networking only when asked (docker/buildx
-            // docs/reference/buildx_build.md, `--allow`).
-            args.push("--allow".to_owned());
-            args.push("network.host".to_owned());
-        }
     }
     if let Some(dockerfile) = &input.dockerfile {
         args.push("--file".to_owned());

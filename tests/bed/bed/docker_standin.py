@@ -14,16 +14,17 @@ Each behaviour cites its source:
 - [builder] `--builder NAME` or BUILDX_BUILDER picks a builder for one command
   (docker/buildx docs/reference/buildx.md).
 - [cache] the docker driver exports no registry cache: "Cache export is not supported for the
-  docker driver" (https://docs.docker.com/build/cache/backends/registry;
-  docker/buildx tests/build.go testBuildCacheExportNotSupported).
+  docker driver" (https://docs.docker.com/build/cache/backends/registry; the message is
+  docker/buildx build/utils.go notSupported, checked in build/opt.go for every non-inline cache).
 - [platforms] the docker driver builds one platform: "Multi-platform build is not supported for
-  the docker driver" (https://docs.docker.com/build/drivers/, the driver table;
-  docker/buildx tests/build.go testBuildMultiPlatform). docker-container builds several.
+  the docker driver" (https://docs.docker.com/build/drivers/, the driver table; build/opt.go,
+  tests/build.go testBuildMultiPlatform). docker-container builds several.
 - [load] `--load` of several platforms fails on docker-container too: "docker exporter does not
   currently support exporting manifest lists" (docker/buildx build/opt.go; loading them needs the
   containerd image store, https://docs.docker.com/build/drivers/).
-- [allow] `--network host` needs `--allow network.host`, and on a docker-container builder the
-  daemon's `--allow-insecure-entitlement network.host` (docker/buildx docs/reference/buildx_build.md
+- [allow] `--network host` makes buildx ask for the network.host entitlement (build/opt.go), which
+  a docker-container builder grants only when its daemon was started with
+  `--allow-insecure-entitlement network.host` (docker/buildx docs/reference/buildx_build.md
   `--allow`, buildx_create.md `--buildkitd-flags`).
 - [metadata] `--metadata-file` receives `containerimage.digest` (docker/buildx
   docs/reference/buildx_build.md, `--metadata-file`).
@@ -164,8 +165,6 @@ def build(args):
         fail("ERROR: docker exporter does not currently support exporting manifest lists")  # [load]
     if option(args, "--network") == "host":
         # [allow]
-        if "network.host" not in options(args, "--allow"):
-            fail("ERROR: failed to build: network.host is not allowed without --allow network.host")
         if not docker_driver and "network.host" not in " ".join(b.get("Flags", [])):
             fail("ERROR: failed to build: granting entitlement network.host is not allowed by "
                  "build daemon configuration")

@@ -74,8 +74,6 @@ fn the_buildx_command_pushes_with_the_ecr_registry_cache_and_no_provenance() {
         "runtime",
         "--network",
         "host",
-        "--allow",
-        "network.host",
         "--file",
         "deploy/Dockerfile",
         ".",

@@ -177,6 +177,20 @@ async fn the_docker_driver_gets_a_container_builder_and_setup_buildxs_builder_is
     assert!(flag(&build, "--cache-to").is_some());
     assert_eq!(set_up.call("create"), None);
     assert_eq!(set_up.call("rm"), None, "the runner's builder stays");
+
+    // `network: host` on a created builder: its BuildKit daemon must grant the entitlement.
+    let host = Machine::new(&f, "host-network");
+    let mut third = inputs("host-net");
+    third.push(("context", &ctx));
+    third.push(("network", "host"));
+    let run = host.run(&f, &third, &[]);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+    let create = host.call("create").unwrap();
+    assert_eq!(
+        flag(&create, "--buildkitd-flags"),
+        Some("--allow-insecure-entitlement network.host"),
+        "{create:?}"
+    );
 }
 
 #[tokio::test]
