@@ -11,6 +11,9 @@
 //! hook, the smoke checks) and seeded random delays, one in each equal slice of the measured
 //! length of an uninterrupted run. A run that ended successfully before the signal landed does
 //! not count. `DEPLOY_KIT_CANCEL_SEED` replays a seed (the same fractions of the run).
+//!
+//! `runner_sequence` replays the runner's own cancel (SIGINT, SIGTERM, kill) at a few points
+//! of each action instead of one SIGTERM.
 #![allow(clippy::print_stderr)] // the seed and every point's outcome are this test's report
 
 use std::fs::File;

@@ -33,5 +33,6 @@ mod faults;
 mod bad_input;
 // Known secret values never reach stdout, stderr, the summary or output files.
 mod secrets;
-// SIGTERM at random points of ecs-blue-green and run-migrations leaves nothing in flight.
+// SIGTERM at random points of ecs-blue-green and run-migrations leaves nothing in flight; the
+// runner's SIGINT, SIGTERM, kill sequence leaves the rollback asked for and the outputs written.
 mod cancel;
