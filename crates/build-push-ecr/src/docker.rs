@@ -49,7 +49,7 @@ pub struct Ran {
 }
 
 impl Docker {
-    pub fn run(&self, args: &[String], stdin: Option<&str>) -> std::io::Result<Ran> {
+    fn command(&self, args: &[String]) -> Command {
         let mut command = Command::new(&self.program);
         command
             .args(args)
@@ -58,7 +58,47 @@ impl Docker {
         if let Some(dir) = &self.buildx_config {
             command.env("BUILDX_CONFIG", dir);
         }
-        let mut child = command
+        command
+    }
+
+    /// Runs `docker args` until it ends, or until `stop()` says so: then it is killed and the
+    /// answer is `None` (a cancelled workflow must not leave a build running). The output goes
+    /// through a file in the private directory, so a long build never fills a pipe.
+    pub async fn run_until(
+        &self,
+        args: &[String],
+        stop: impl Fn() -> bool,
+    ) -> std::io::Result<Option<Ran>> {
+        let path = self.config_dir.join("docker-output.log");
+        let log = std::fs::File::create(&path)?;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                let output = String::from_utf8_lossy(&std::fs::read(&path)?).into_owned();
+                let _ = std::fs::remove_file(&path);
+                return Ok(Some(Ran {
+                    success: status.success(),
+                    output,
+                }));
+            }
+            if stop() {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ok(None);
+            }
+            // Awaited, not slept: the runtime runs one thread, and the signal listener on it.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn run(&self, args: &[String], stdin: Option<&str>) -> std::io::Result<Ran> {
+        let mut child = self
+            .command(args)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {

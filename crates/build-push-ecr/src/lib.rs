@@ -10,7 +10,7 @@ mod input;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use deploy_kit_gha::{Classify, Exit, InputError, Runner};
+use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
 
 use crate::builder::Tooling;
 use crate::docker::{Builder, Docker};
@@ -131,6 +131,8 @@ pub enum Error {
     },
     #[error("cannot prepare the build: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
 }
 
 impl Classify for Error {
@@ -138,6 +140,7 @@ impl Classify for Error {
         match self {
             Error::Input(_) | Error::NoRegion | Error::NoRepository(_) => Exit::BadInput,
             Error::ScanTimedOut(_) => Exit::TimedOut,
+            Error::Cancelled(cancelled) => cancelled.exit(),
             _ => Exit::Failed,
         }
     }
@@ -194,7 +197,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         .await
         .map_err(|_| Error::NoRegion)?;
     let client = aws_sdk_ecr::Client::new(&config);
-    let (repository_uri, created) = ecr::repository(&client, &input).await?;
+    let (repository_uri, created) = cancellable(runner, ecr::repository(&client, &input)).await?;
     if created {
         runner.info(format!("created repository {repository_uri}"));
     }
@@ -212,13 +215,13 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         ..Built::default()
     };
     let existing = if input.skip_if_exists && input.push {
-        ecr::find(&client, &input, &input.tags[0]).await?
+        cancellable(runner, ecr::find(&client, &input, &input.tags[0])).await?
     } else {
         None
     };
     match existing {
         Some(image) => {
-            built.tags_added = ecr::add_tags(&client, &input, &image).await?;
+            built.tags_added = cancellable(runner, ecr::add_tags(&client, &input, &image)).await?;
             runner.info(format!(
                 "{uri}:{} already exists ({}): build skipped{}",
                 input.tags[0],
@@ -245,11 +248,20 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     if input.scan
         && let Some(digest) = &built.digest
     {
-        let findings = ecr::scan(&client, &input, digest).await?;
+        let findings = cancellable(runner, ecr::scan(&client, &input, digest)).await?;
         built.findings = Some(findings);
     }
     report(&input, &built, runner);
     gate(&input, &built)
+}
+
+/// An ECR call or wait, given up at once on a signal: it leaves nothing to clean up. (The build
+/// watches the signal itself: it stops docker and removes what it made.)
+async fn cancellable<T>(
+    runner: &Runner,
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    runner.cancellation().run(work).await
 }
 
 /// The private docker config directory, removed with everything in it (the login, the secret
@@ -273,18 +285,18 @@ async fn build(
 ) -> Result<Option<String>, Error> {
     let registry = uri.split('/').next().unwrap_or_default().to_owned();
     docker::forget_registry(&docker.config_dir, &registry)?;
-    let (user, password) = ecr::credentials(client, input).await?;
+    let (user, password) = cancellable(runner, ecr::credentials(client, input)).await?;
     runner.mask(&password);
     let mut login = docker::login_args(&registry);
     login[2] = user;
     checked(docker, &login, Some(&password))?;
-    let result = build_and_push(input, docker, builder, uri, runner);
+    let result = build_and_push(input, docker, builder, uri, runner).await;
     // Logged out whatever happened; the private config directory goes when the step ends.
     let _ = docker.run(&docker::logout_args(&registry), None);
     result
 }
 
-fn build_and_push(
+async fn build_and_push(
     input: &Input,
     docker: &Docker,
     builder: &Builder,
@@ -307,7 +319,7 @@ fn build_and_push(
     });
     let output = {
         let _group = runner.group(format!("docker {}", args.join(" ")));
-        let output = checked(docker, &args, None)?;
+        let output = build_until_cancelled(docker, &args, runner).await?;
         for line in output.lines() {
             runner.info(line);
         }
@@ -335,6 +347,36 @@ fn build_and_push(
                 .map(Some)
                 .ok_or_else(|| Error::NoDigest("the output of docker push".to_owned()))
         }
+    }
+}
+
+/// The build, stopped (killed) when the workflow is cancelled; the builder made for it and the
+/// login are removed on the way out as after any failure.
+async fn build_until_cancelled(
+    docker: &Docker,
+    args: &[String],
+    runner: &Runner,
+) -> Result<String, Error> {
+    let cancellation = runner.cancellation();
+    let ran = docker
+        .run_until(args, || cancellation.signal().is_some())
+        .await
+        .map_err(|source| Error::NoDocker {
+            program: docker.program.clone(),
+            source,
+        })?;
+    match ran {
+        Some(ran) if ran.success => Ok(ran.output),
+        Some(ran) => Err(Error::Docker {
+            command: args.first().cloned().unwrap_or_default(),
+            output: ran.output,
+        }),
+        None => Err(Error::Cancelled(Cancelled {
+            signal: cancellation
+                .signal()
+                .unwrap_or(deploy_kit_gha::Signal::Terminate),
+            cleanup: Some("the build was stopped".to_owned()),
+        })),
     }
 }
 

@@ -32,7 +32,7 @@ Each behaviour cites its source:
 Knobs (environment): STANDIN_DOCKER the real client; STANDIN_LOG a file that gets one JSON line
 per call (argv, BUILDX_CONFIG, DOCKER_CONFIG); STANDIN_NO_BUILDX=1 behaves as a docker without
 the plug-in; STANDIN_CREATE_FAILS=<message> makes `buildx create` fail (its BuildKit image cannot
-be pulled, say). What is not emulated: the cache export itself (nothing is written to the cache
+be pulled, say); STANDIN_BUILD_SECONDS=<n> makes `buildx build` take that much longer. What is not emulated: the cache export itself (nothing is written to the cache
 ref), QEMU, a manifest list for several platforms (the host's platform is built), BuildKit
 containers (a docker-container builder is a file in the buildx directory).
 """
@@ -41,6 +41,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 
 def log(argv):
@@ -168,6 +169,8 @@ def build(args):
         if not docker_driver and "network.host" not in " ".join(b.get("Flags", [])):
             fail("ERROR: failed to build: granting entitlement network.host is not allowed by "
                  "build daemon configuration")
+    if os.environ.get("STANDIN_BUILD_SECONDS"):
+        time.sleep(float(os.environ["STANDIN_BUILD_SECONDS"]))
     real = os.environ["STANDIN_DOCKER"]
     passed = ["build"]
     skip_next = {"--builder", "--metadata-file", "--platform", "--cache-from", "--cache-to",

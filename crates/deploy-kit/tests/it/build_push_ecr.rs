@@ -56,6 +56,22 @@ impl Fixture {
 
     /// A run with more environment: a docker stand-in, the runner's HOME.
     fn run_with(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
+        let (mut command, outputs) = self.command(inputs, env);
+        let output = command.output().unwrap();
+        let text = std::fs::read_to_string(&outputs).unwrap_or_default();
+        Run {
+            code: output.status.code(),
+            log: format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            outputs: deploy_kit_gha::output_pairs(&text).into_iter().collect(),
+        }
+    }
+
+    /// The command of one run, and where its outputs go.
+    fn command(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> (Command, PathBuf) {
         let tag = format!(
             "{}",
             COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -84,17 +100,7 @@ impl Fixture {
                 value,
             );
         }
-        let output = command.output().unwrap();
-        let text = std::fs::read_to_string(&outputs).unwrap_or_default();
-        Run {
-            code: output.status.code(),
-            log: format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-            outputs: deploy_kit_gha::output_pairs(&text).into_iter().collect(),
-        }
+        (command, outputs)
     }
 
     async fn registry_digest(&self, repository: &str, tag: &str) -> Option<String> {

@@ -249,3 +249,76 @@ async fn without_a_builder_for_the_cache_the_build_goes_on_without_it_and_says_s
         run.log
     );
 }
+
+/// The runner's SIGINT mid-build: the build is stopped, the builder made for it removed, the
+/// private login directory gone, exit 130, well within the runner's 7.5 s before SIGTERM.
+#[tokio::test]
+async fn a_cancel_mid_build_stops_it_and_removes_the_builder_and_the_login() {
+    let f = fixture().await;
+    let context = f.context("app");
+    let ctx = path(&context);
+    let machine = Machine::new(&f, "cancelled");
+    let env = machine.env(&f, &[("STANDIN_BUILD_SECONDS", "60")]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let inputs = [
+        ("repository", "cancelled"),
+        ("create-repository", "true"),
+        ("tags", "t1"),
+        ("context", ctx.as_str()),
+    ];
+    let (mut command, _) = f.command(&inputs, &env);
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while machine.call("build").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the build never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let signalled = std::time::Instant::now();
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    let took = signalled.elapsed();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(130), "{log}");
+    assert!(
+        took < std::time::Duration::from_millis(7500),
+        "{took:?}: before the runner's SIGTERM"
+    );
+    assert!(
+        log.contains("cancelled by SIGINT; the build was stopped"),
+        "{log}"
+    );
+    let name = machine.call("create").unwrap()[3].clone();
+    assert_eq!(
+        machine.call("rm").unwrap()[2],
+        name,
+        "the builder is removed"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("deploy-kit-docker-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "the login is removed: {leftovers:?}");
+}
