@@ -6,14 +6,16 @@ pub mod builder;
 pub mod docker;
 pub mod ecr;
 mod input;
+mod report;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
 
 use crate::builder::Tooling;
 use crate::docker::{Builder, Docker};
+use crate::report::{Built, gate, report};
 pub use input::{Input, SEVERITIES};
 
 /// Inputs, one per `action.yml` input, each readable from `INPUT_*` or a flag.
@@ -144,19 +146,6 @@ impl Classify for Error {
             _ => Exit::Failed,
         }
     }
-}
-
-/// What the step produced.
-#[derive(Debug, Default)]
-struct Built {
-    uri: String,
-    registry: String,
-    digest: Option<String>,
-    skipped: bool,
-    builder: Option<Builder>,
-    build_time: Option<Duration>,
-    tags_added: Vec<String>,
-    findings: Option<Vec<ecr::Finding>>,
 }
 
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
@@ -414,97 +403,4 @@ fn write_secrets(
         files.push((id.clone(), path));
     }
     Ok(files)
-}
-
-fn report(input: &Input, built: &Built, runner: &Runner) {
-    let first = format!("{}:{}", built.uri, input.tags[0]);
-    let digest = built.digest.clone().unwrap_or_default();
-    let digest_uri = built
-        .digest
-        .as_ref()
-        .map(|d| format!("{}@{d}", built.uri))
-        .unwrap_or_default();
-    let outputs = [
-        ("image", first.clone()),
-        ("image-digest-uri", digest_uri.clone()),
-        ("digest", digest.clone()),
-        ("tags", input.tags.join("\n")),
-        ("registry", built.registry.clone()),
-        ("skipped", built.skipped.to_string()),
-    ];
-    for (name, value) in outputs {
-        if let Err(error) = runner.set_output(name, &value) {
-            runner.warning(format!("cannot set output `{name}`: {error}"));
-        }
-    }
-    let how = match (built.skipped, &built.builder, built.build_time) {
-        (true, _, _) => "skipped: the image already existed".to_owned(),
-        (false, Some(Builder::Buildx { cache, .. }), Some(took)) => format!(
-            "built with buildx in {} (registry cache {})",
-            deploy_kit_gha::format_duration(took),
-            match (cache, input.cache) {
-                (true, _) => "on",
-                (false, true) => "off: no builder could export it",
-                (false, false) => "off",
-            }
-        ),
-        (false, _, Some(took)) => format!(
-            "built with docker build in {} (no registry cache without buildx)",
-            deploy_kit_gha::format_duration(took)
-        ),
-        _ => "not built".to_owned(),
-    };
-    let mut md = format!(
-        "### build-push-ecr\n\n| | |\n| --- | --- |\n| image | `{first}` |\n| digest | `{digest}` |\n| tags | {} |\n| build | {how} |\n",
-        input
-            .tags
-            .iter()
-            .map(|t| format!("`{t}`"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    if !built.tags_added.is_empty() {
-        md.push_str(&format!(
-            "| tags added | {} |\n",
-            built.tags_added.join(", ")
-        ));
-    }
-    if let Some(findings) = &built.findings {
-        md.push_str("\n#### Scan findings\n\n| severity | findings |\n| --- | --- |\n");
-        for severity in SEVERITIES {
-            let count = findings.iter().filter(|f| f.severity == severity).count();
-            if count > 0 {
-                md.push_str(&format!("| {severity} | {count} |\n"));
-            }
-        }
-        if findings.is_empty() {
-            md.push_str("| (none) | 0 |\n");
-        }
-    }
-    if let Err(error) = runner.summary(&md) {
-        runner.warning(format!("cannot write the step summary: {error}"));
-    }
-    runner.info(format!("{first} is {digest_uri}"));
-}
-
-fn gate(input: &Input, built: &Built) -> Result<(), Error> {
-    let Some(findings) = &built.findings else {
-        return Ok(());
-    };
-    let blocking = ecr::blocking(input, findings);
-    if blocking.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Findings {
-        count: blocking.len(),
-        threshold: input
-            .fail_on_severity
-            .and_then(|i| SEVERITIES.get(i).copied())
-            .unwrap_or("?"),
-        list: blocking
-            .iter()
-            .map(|f| format!("{} ({})", f.id, f.severity))
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
 }
