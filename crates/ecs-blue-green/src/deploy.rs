@@ -237,6 +237,8 @@ async fn follow_answering(
 fn rolled_back(arn: &str, settled: &Outcome) -> String {
     if settled.succeeded() {
         format!("service deployment {arn} had already completed: SUCCESSFUL")
+    } else if settled.status == crate::rollback::REQUESTED {
+        format!("service deployment {arn}: rollback requested, ECS carries it on")
     } else {
         format!("service deployment {arn} rolled back: {}", settled.status)
     }

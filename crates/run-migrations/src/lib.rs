@@ -298,8 +298,12 @@ async fn finish(
                 runner,
             )
             .await?;
-            // A cancelled job has seconds before the runner kills it: read once, no waiting.
-            flush(logs, input, runner, false).await;
+            // A cancelled job has seconds before the runner kills it: read once, no waiting,
+            // and not even that once the runner's second signal hurries us.
+            tokio::select! {
+                () = flush(logs, input, runner, false) => {}
+                () = runner.cancellation().hurried() => {}
+            }
             report.record(&stopped, &plan.container);
             return Err(Error::Cancelled(Cancelled {
                 signal,

@@ -319,13 +319,23 @@ pub async fn stop(
         .await
         .map_err(|e| aws_error(input, "StopTask", &e))?;
     let deadline = Instant::now() + wait;
-    loop {
-        let task = describe(client, input, arn).await?;
-        if task.last_status() == Some("STOPPED") || Instant::now() >= deadline {
-            return Ok(task);
+    let mut last = Task::builder().task_arn(arn).build();
+    let waiting = async {
+        loop {
+            last = describe(client, input, arn).await?;
+            if last.last_status() == Some("STOPPED") || Instant::now() >= deadline {
+                return Ok::<(), Error>(());
+            }
+            tokio::time::sleep(Duration::from_millis(500).mul_f64(input.poll_scale)).await;
         }
-        tokio::time::sleep(Duration::from_millis(500).mul_f64(input.poll_scale)).await;
+    };
+    // The stop is ECS's from here: when the runner hurries the step (its SIGTERM, 2.5 s before
+    // the kill), stop waiting so the outputs and the summary are written in time.
+    tokio::select! {
+        waited = waiting => waited?,
+        () = runner.cancellation().hurried() => {}
     }
+    Ok(last)
 }
 
 pub fn task_id(arn: &str) -> &str {

@@ -347,7 +347,8 @@ class Deployment:
             return self._finish(t, "STOPPED", self.status_reason)
         if self.status == "ROLLBACK_REQUESTED":
             self.status, self.updated_at = "ROLLBACK_IN_PROGRESS", t
-            self.rb_until = t + ROLLBACK_SECONDS * self.scale_of()
+            seconds = float(self.knobs.get("rollbackSeconds", ROLLBACK_SECONDS))
+            self.rb_until = t + seconds * self.scale_of()
             return None
         self.rb_until = None
         self._finish(t, "ROLLBACK_SUCCESSFUL", self.status_reason)

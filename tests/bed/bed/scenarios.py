@@ -32,6 +32,8 @@ KNOBS = {
     "hookFail": "true, a lifecycle stage or a Lambda ARN: those AWS_LAMBDA hooks return FAILED",
     "hookSeconds": "seconds an AWS_LAMBDA hook runs (default 5)",
     "scaleUpSeconds": "seconds SCALE_UP takes (default 20)",
+    "rollbackSeconds": "seconds ROLLBACK_IN_PROGRESS lasts (default 10; a real one replaces "
+                       "tasks and shifts traffic back, often minutes)",
     "timeScale": "this scope's time scale, instead of the bed's",
     "exitCode": "RunTask: the essential container's exit code (env BED_EXIT_CODE)",
     "runSeconds": "RunTask: seconds the container runs (env BED_RUN_SECONDS, default 3)",

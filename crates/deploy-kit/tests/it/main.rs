@@ -25,6 +25,8 @@ mod run_migrations;
 mod run_migrations_ecs;
 // dist/install.sh: tool cache, verified release download, source build, checksum refusal.
 mod install;
+// The composite steps under the runner's `bash` flags and GITHUB_ACTION_PATH of `org/deploy-kit/<action>@v1`.
+mod runner_shell;
 // The other example workflows (pull request dry run, rollback) through act against the bed.
 mod workflows;
 // Faults between the binary and AWS (throttling, 5xx, resets, truncation, slowness) survived.
@@ -33,5 +35,6 @@ mod faults;
 mod bad_input;
 // Known secret values never reach stdout, stderr, the summary or output files.
 mod secrets;
-// SIGTERM at random points of ecs-blue-green and run-migrations leaves nothing in flight.
+// SIGTERM at random points of ecs-blue-green and run-migrations leaves nothing in flight; the
+// runner's SIGINT, SIGTERM, kill sequence leaves the rollback asked for and the outputs written.
 mod cancel;
