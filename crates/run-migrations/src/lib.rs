@@ -160,11 +160,12 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         TaskDefinitionSource::File(path) => Some(register::read(path)?),
         _ => None,
     };
-    let config = deploy_kit_aws::load_config("run-migrations")
+    let retry = deploy_kit_aws::Retry::new(runner.line_writer()).within(input.timeout);
+    let config = deploy_kit_aws::load_config("run-migrations", retry)
         .await
         .map_err(|_| Error::NoRegion)?;
-    let region = config.region().map(ToString::to_string).unwrap_or_default();
-    let ecs = aws_sdk_ecs::Client::new(&config);
+    let region = config.region();
+    let ecs = config.ecs();
     // Reads only: a cancel here stops at once, with nothing written to undo.
     let mut plan = runner
         .cancellation()
@@ -201,7 +202,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
 }
 
 fn log_stream(
-    config: &aws_config::SdkConfig,
+    config: &deploy_kit_aws::Aws,
     input: &Input,
     plan: &plan::Plan,
     arn: &str,
@@ -222,11 +223,7 @@ fn log_stream(
     if !input.stream_logs {
         return None;
     }
-    let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(config);
-    if log_region != region {
-        builder = builder.region(aws_sdk_cloudwatchlogs::config::Region::new(log_region));
-    }
-    let client = aws_sdk_cloudwatchlogs::Client::from_conf(builder.build());
+    let client = config.logs((log_region != region).then_some(log_region));
     Some(logs::LogStream::new(client, target.group.clone(), stream))
 }
 

@@ -1,0 +1,468 @@
+//! The retry policy every deploy-kit client shares. AWS throttles per account and operation, so
+//! twenty jobs deploying at once get `ThrottlingException: Rate exceeded` until the bucket
+//! refills: a throttled call is tried again, with the SDK's jittered exponential backoff (full
+//! jitter, 1 s doubling up to 20 s), for as long as [`Retry::budget`] allows, not just three
+//! times. ECS's `ClientException: Too many concurrent attempts to create a new revision of the
+//! specified family` (two registrations of one family at once) is throttling too. Other
+//! retryable errors (5xx, a lost connection, a timed-out attempt) keep the SDK's three attempts.
+//!
+//! The SDK lets no caller replace its retry strategy, so an interceptor steers the standard one:
+//! after each failed attempt it sets the attempt limit to one more while the call is allowed to
+//! go on, and after the call it reports, once, what was retried and why (the SDK says it only
+//! per attempt, in debug logs). A library never prints: the report goes to [`Report`], which
+//! the runner boundary (crates/gha) writes to the step's log.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_smithy_runtime::client::retries::classifiers::run_classifiers_on_ctx;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef, InterceptorContext,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryReason,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use aws_smithy_types::retry::{ErrorKind, RetryConfig};
+
+/// How long one call may go on being throttled, when the action sets no shorter timeout: long
+/// enough for a burst of deployments to drain ECS's slowest bucket (RegisterTaskDefinition
+/// refills one token a second), short enough that an account throttled for good fails the step
+/// while someone still watches it.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(5 * 60);
+
+/// Attempts for errors that are not throttling (5xx, a lost connection): the SDK's default.
+pub const OTHER_ATTEMPTS: u32 = 3;
+
+/// Where a call's retry report goes: one line per call that was retried.
+pub type Report = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The policy: a time budget per call for throttling, bounded by the action's own timeout.
+#[derive(Clone)]
+pub struct Retry {
+    budget: Duration,
+    deadline: Option<Instant>,
+    initial_backoff: Duration,
+    report: Report,
+}
+
+impl fmt::Debug for Retry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retry")
+            .field("budget", &self.budget)
+            .field("deadline", &self.deadline)
+            .field("initial_backoff", &self.initial_backoff)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Retry {
+    /// [`DEFAULT_BUDGET`] per call, reporting to `report`.
+    pub fn new(report: Report) -> Self {
+        Self {
+            budget: DEFAULT_BUDGET,
+            deadline: None,
+            initial_backoff: Duration::from_secs(1),
+            report,
+        }
+    }
+
+    /// A policy that reports nowhere (tests, and calls whose retries nobody needs to read).
+    pub fn silent() -> Self {
+        Self::new(Arc::new(|_| {}))
+    }
+
+    /// The action's own timeout, from now: no call goes on being throttled past it (it still
+    /// gets the SDK's three attempts, so a rollback after the timeout is not left to one).
+    pub fn within(mut self, timeout: Duration) -> Self {
+        self.deadline = Some(Instant::now() + timeout);
+        self
+    }
+
+    /// Another budget per call (the default is [`DEFAULT_BUDGET`]).
+    pub fn budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The first backoff (the SDK's 1 s); tests shorten it.
+    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// The SDK retry settings this policy starts each call from.
+    pub fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(OTHER_ATTEMPTS)
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(MAX_BACKOFF)
+    }
+
+    /// The interceptor that applies the budget and reports; every client gets it.
+    pub fn interceptor(&self) -> Budget {
+        Budget {
+            policy: self.clone(),
+        }
+    }
+
+    /// How long a call that started at `started` may still be throttled.
+    fn remaining(&self, started: Instant, now: Instant) -> Duration {
+        let budget = (started + self.budget).saturating_duration_since(now);
+        match self.deadline {
+            Some(deadline) => budget.min(deadline.saturating_duration_since(now)),
+            None => budget,
+        }
+    }
+}
+
+/// The SDK's cap on one backoff.
+const MAX_BACKOFF: Duration = Duration::from_secs(20);
+
+/// What one call went through, kept in its config bag between attempts.
+#[derive(Debug, Clone)]
+struct CallRecord {
+    started: Instant,
+    throttled: u32,
+    other_failures: u32,
+    /// Failed attempts by cause, in first-seen order.
+    causes: Vec<(String, u32)>,
+    /// An attempt that may have taken effect though its answer never arrived.
+    answer_lost: bool,
+    /// The budget, not the error, ended the call.
+    out_of_budget: bool,
+}
+
+impl Storable for CallRecord {
+    type Storer = StoreReplace<Self>;
+}
+
+/// The interceptor; see the module documentation.
+#[derive(Debug)]
+pub struct Budget {
+    policy: Retry,
+}
+
+impl Intercept for Budget {
+    fn name(&self) -> &'static str {
+        "deploy-kit retry budget"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(CallRecord {
+            started: Instant::now(),
+            throttled: 0,
+            other_failures: 0,
+            causes: Vec::new(),
+            answer_lost: false,
+            out_of_budget: false,
+        });
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let ctx = context.inner();
+        if !ctx.is_failed() {
+            return Ok(());
+        }
+        let Some(mut record) = cfg.load::<CallRecord>().cloned() else {
+            return Ok(());
+        };
+        let attempts = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
+        let action = run_classifiers_on_ctx(runtime_components.retry_classifiers(), ctx);
+        let RetryAction::RetryIndicated(RetryReason::RetryableError { kind, .. }) = action else {
+            return Ok(()); // not retryable: the SDK stops, and nothing was retried for it
+        };
+        let (cause, lost) = cause(ctx);
+        record.answer_lost |= lost;
+        match record.causes.iter_mut().find(|(known, _)| *known == cause) {
+            Some((_, count)) => *count += 1,
+            None => record.causes.push((cause, 1)),
+        }
+        let go_on = if kind == ErrorKind::ThrottlingError {
+            record.throttled += 1;
+            let remaining = self.policy.remaining(record.started, Instant::now());
+            // The SDK's three attempts always; past them, while the budget lasts.
+            let go_on = attempts < OTHER_ATTEMPTS || !remaining.is_zero();
+            record.out_of_budget = !go_on;
+            go_on
+        } else {
+            record.other_failures += 1;
+            record.out_of_budget = false;
+            record.other_failures < OTHER_ATTEMPTS
+        };
+        // The standard strategy retries while attempts < max_attempts.
+        let limit = if go_on { attempts + 1 } else { attempts };
+        let mut config = cfg
+            .load::<RetryConfig>()
+            .cloned()
+            .unwrap_or_else(|| self.policy.retry_config())
+            .with_max_attempts(limit);
+        if kind == ErrorKind::ThrottlingError {
+            // The next backoff ends within the budget (the SDK draws it up to this cap).
+            let remaining = self.policy.remaining(record.started, Instant::now());
+            config = config
+                .with_max_backoff(remaining.max(self.policy.initial_backoff).min(MAX_BACKOFF));
+        }
+        cfg.interceptor_state().store_put(config);
+        cfg.interceptor_state().store_put(record);
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(record) = cfg.load::<CallRecord>() else {
+            return Ok(());
+        };
+        let attempts = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
+        if attempts <= 1 {
+            return Ok(());
+        }
+        let operation = cfg
+            .load::<Metadata>()
+            .map(|m| format!("{} {}", m.service(), m.name()))
+            .unwrap_or_else(|| "an AWS call".to_owned());
+        let retried = Retried {
+            operation,
+            retries: attempts - 1,
+            elapsed: record.started.elapsed(),
+            causes: record.causes.clone(),
+            succeeded: !context.inner().is_failed(),
+            out_of_budget: record.out_of_budget,
+            answer_lost: record.answer_lost,
+        };
+        (self.policy.report)(&retried.to_string());
+        Ok(())
+    }
+}
+
+/// A call that needed more than one attempt, as the log says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retried {
+    /// `ECS RegisterTaskDefinition`.
+    pub operation: String,
+    pub retries: u32,
+    pub elapsed: Duration,
+    pub causes: Vec<(String, u32)>,
+    pub succeeded: bool,
+    pub out_of_budget: bool,
+    pub answer_lost: bool,
+}
+
+impl fmt::Display for Retried {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let causes = self
+            .causes
+            .iter()
+            .map(|(cause, n)| {
+                if *n == 1 {
+                    cause.clone()
+                } else {
+                    format!("{cause} x{n}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let times = if self.retries == 1 { "time" } else { "times" };
+        write!(
+            f,
+            "{} retried {} {times} over {:.1} s ({causes}): ",
+            self.operation,
+            self.retries,
+            self.elapsed.as_secs_f64()
+        )?;
+        match (self.succeeded, self.out_of_budget) {
+            (true, _) => f.write_str("succeeded")?,
+            (false, true) => f.write_str("still throttled when its retry budget ran out")?,
+            (false, false) => f.write_str("failed")?,
+        }
+        if self.answer_lost {
+            f.write_str(
+                "; an attempt whose answer was lost may have taken effect before the one answered",
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// `ThrottlingException: Rate exceeded`, `HTTP 503`, `attempt timed out`; and whether the
+/// request may have taken effect without its answer arriving.
+fn cause(ctx: &InterceptorContext) -> (String, bool) {
+    let Some(Err(error)) = ctx.output_or_error() else {
+        return ("unknown".to_owned(), false);
+    };
+    if error.is_timeout_error() {
+        return ("attempt timed out".to_owned(), true);
+    }
+    if error.is_connector_error() {
+        return ("connection lost".to_owned(), true);
+    }
+    let Some(response) = ctx.response() else {
+        return ("no answer".to_owned(), true);
+    };
+    let status = response.status().as_u16();
+    if error.is_response_error() {
+        // An answer arrived but could not be read: it may say the request succeeded.
+        return (format!("unreadable answer (HTTP {status})"), true);
+    }
+    let body = response.body().bytes().unwrap_or_default();
+    match error_code(body) {
+        Some((code, message)) if !message.is_empty() => (format!("{code}: {message}"), false),
+        Some((code, _)) => (code, false),
+        None => (format!("HTTP {status}"), false),
+    }
+}
+
+/// The code and message of an AWS error document: JSON (`__type`, `message`) or XML
+/// (`<Code>`, `<Message>`). The message is cut short: it is AWS's text, quoted in a log line.
+pub fn error_code(body: &[u8]) -> Option<(String, String)> {
+    // One line, whatever AWS sent: no line break may start a workflow command in the log.
+    let cut = |text: &str| {
+        text.chars()
+            .take(200)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>()
+    };
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        let code = value
+            .get("__type")
+            .or_else(|| value.get("code"))?
+            .as_str()?;
+        // `com.amazonaws.ecs#ThrottlingException` and `ThrottlingException:http://...` both occur.
+        let code = code.rsplit('#').next().unwrap_or(code);
+        let code = code.split(':').next().unwrap_or(code);
+        let message = value
+            .get("message")
+            .or_else(|| value.get("Message"))
+            .and_then(|m| m.as_str())
+            .unwrap_or_default();
+        return Some((code.to_owned(), cut(message)));
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    let tag = |name: &str| {
+        let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = text[start..].find(&format!("</{name}>"))? + start;
+        Some(text[start..end].to_owned())
+    };
+    Some((tag("Code")?, cut(&tag("Message").unwrap_or_default())))
+}
+
+/// ECS refuses a registration while another of the same family is being created:
+/// `ClientException: Too many concurrent attempts to create a new revision of the specified
+/// family`. Nothing was registered, and waiting clears it, as with throttling.
+#[derive(Debug, Default)]
+pub struct ConcurrentRevision;
+
+/// The start of ECS's message, which is all that tells this ClientException from the others.
+pub const CONCURRENT_REVISION: &str = "Too many concurrent attempts to create a new revision";
+
+impl ClassifyRetry for ConcurrentRevision {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(response) = ctx.response() else {
+            return RetryAction::NoActionIndicated;
+        };
+        if response.status().as_u16() != 400 {
+            return RetryAction::NoActionIndicated;
+        }
+        match response.body().bytes().and_then(error_code) {
+            Some((code, message))
+                if code == "ClientException" && message.starts_with(CONCURRENT_REVISION) =>
+            {
+                RetryAction::throttling_error()
+            }
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "ECS concurrent revision"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_documents_of_both_protocols_are_read() {
+        assert_eq!(
+            error_code(br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#),
+            Some(("ThrottlingException".into(), "Rate exceeded".into()))
+        );
+        assert_eq!(
+            error_code(br#"{"__type":"com.amazonaws.ecs#ClientException","Message":"x"}"#),
+            Some(("ClientException".into(), "x".into()))
+        );
+        assert_eq!(
+            error_code(b"<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"),
+            Some(("Throttling".into(), "Rate exceeded".into()))
+        );
+        assert_eq!(error_code(b"<html>503</html>"), None);
+    }
+
+    #[test]
+    fn the_report_says_what_was_retried_and_how_it_ended() {
+        let retried = Retried {
+            operation: "ECS RegisterTaskDefinition".into(),
+            retries: 5,
+            elapsed: Duration::from_millis(6240),
+            causes: vec![
+                ("ThrottlingException: Rate exceeded".into(), 4),
+                ("attempt timed out".into(), 1),
+            ],
+            succeeded: true,
+            out_of_budget: false,
+            answer_lost: true,
+        };
+        assert_eq!(
+            retried.to_string(),
+            "ECS RegisterTaskDefinition retried 5 times over 6.2 s (ThrottlingException: Rate exceeded x4, attempt timed out): succeeded; an attempt whose answer was lost may have taken effect before the one answered"
+        );
+        let gave_up = Retried {
+            retries: 1,
+            causes: vec![("ThrottlingException: Rate exceeded".into(), 1)],
+            succeeded: false,
+            out_of_budget: true,
+            answer_lost: false,
+            ..retried
+        };
+        assert_eq!(
+            gave_up.to_string(),
+            "ECS RegisterTaskDefinition retried 1 time over 6.2 s (ThrottlingException: Rate exceeded): still throttled when its retry budget ran out"
+        );
+    }
+
+    #[test]
+    fn the_budget_ends_at_the_action_timeout_when_that_is_sooner() {
+        let now = Instant::now();
+        let retry = Retry::silent().budget(Duration::from_secs(300));
+        assert_eq!(retry.remaining(now, now), Duration::from_secs(300));
+        let retry = retry.within(Duration::from_secs(10));
+        // `within` starts its clock a moment after `now`.
+        let remaining = retry.remaining(now, now);
+        assert!(remaining > Duration::from_secs(9) && remaining < Duration::from_secs(11));
+        assert_eq!(
+            retry.remaining(now, now + Duration::from_secs(11)),
+            Duration::ZERO
+        );
+    }
+}
