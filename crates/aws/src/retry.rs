@@ -31,6 +31,8 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_smithy_types::retry::{ErrorKind, RetryConfig};
 
+use aws_sdk_ecs::operation::update_service::UpdateServiceInput;
+
 /// How long one call may go on being throttled, when the action sets no shorter timeout: long
 /// enough for a burst of deployments to drain ECS's slowest bucket (RegisterTaskDefinition
 /// refills one token a second), short enough that an account throttled for good fails the step
@@ -137,6 +139,9 @@ struct CallRecord {
     answer_lost: bool,
     /// The budget, not the error, ended the call.
     out_of_budget: bool,
+    /// A request that must not be sent twice: an UpdateService that forces a new deployment
+    /// would start a second one. Its lost answers are not retried.
+    once_only: bool,
 }
 
 impl Storable for CallRecord {
@@ -156,10 +161,15 @@ impl Intercept for Budget {
 
     fn read_before_execution(
         &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        let once_only = context
+            .input()
+            .downcast_ref::<UpdateServiceInput>()
+            .is_some_and(|update| update.force_new_deployment() == Some(true));
         cfg.interceptor_state().store_put(CallRecord {
+            once_only,
             started: Instant::now(),
             throttled: 0,
             other_failures: 0,
@@ -194,7 +204,11 @@ impl Intercept for Budget {
             Some((_, count)) => *count += 1,
             None => record.causes.push((cause, 1)),
         }
-        let go_on = if kind == ErrorKind::ThrottlingError {
+        let go_on = if lost && record.once_only {
+            // It may have started a deployment: a second request would start another.
+            record.other_failures += 1;
+            false
+        } else if kind == ErrorKind::ThrottlingError {
             record.throttled += 1;
             let remaining = self.policy.remaining(record.started, Instant::now());
             // The SDK's three attempts always; past them, while the budget lasts.
@@ -296,9 +310,11 @@ impl fmt::Display for Retried {
             (false, false) => f.write_str("failed")?,
         }
         if self.answer_lost {
-            f.write_str(
-                "; an attempt whose answer was lost may have taken effect before the one answered",
-            )?;
+            f.write_str(match self.operation.as_str() {
+                // ECS takes no client token here: a lost registration stays, unused.
+                "ECS RegisterTaskDefinition" => "; an attempt whose answer was lost may have registered a revision too (same content, left ACTIVE and unused; the outputs name the revision deployed)",
+                _ => "; an attempt whose answer was lost may have taken effect before the one answered",
+            })?;
         }
         Ok(())
     }
@@ -435,7 +451,7 @@ mod tests {
         };
         assert_eq!(
             retried.to_string(),
-            "ECS RegisterTaskDefinition retried 5 times over 6.2 s (ThrottlingException: Rate exceeded x4, attempt timed out): succeeded; an attempt whose answer was lost may have taken effect before the one answered"
+            "ECS RegisterTaskDefinition retried 5 times over 6.2 s (ThrottlingException: Rate exceeded x4, attempt timed out): succeeded; an attempt whose answer was lost may have registered a revision too (same content, left ACTIVE and unused; the outputs name the revision deployed)"
         );
         let gave_up = Retried {
             retries: 1,
