@@ -87,11 +87,10 @@ impl Aws {
     }
 
     pub fn ecs(&self) -> aws_sdk_ecs::Client {
-        let config = aws_sdk_ecs::config::Builder::from(&self.sdk)
-            .interceptor(self.retry.interceptor())
-            .retry_classifier(retry::ConcurrentRevision)
-            .build();
-        aws_sdk_ecs::Client::from_conf(config)
+        let config = self
+            .retry
+            .ecs_config(aws_sdk_ecs::config::Builder::from(&self.sdk));
+        aws_sdk_ecs::Client::from_conf(config.build())
     }
 
     pub fn ecr(&self) -> aws_sdk_ecr::Client {

@@ -93,6 +93,15 @@ impl Retry {
         self
     }
 
+    /// [`Retry::budget`] when set (a benchmark's `DEPLOY_KIT_RETRY_BUDGET`); zero leaves a
+    /// throttled call the SDK's own three attempts.
+    pub fn budget_override(self, budget: Option<Duration>) -> Self {
+        match budget {
+            Some(budget) => self.budget(budget),
+            None => self,
+        }
+    }
+
     /// The first backoff (the SDK's 1 s); tests shorten it.
     pub fn initial_backoff(mut self, backoff: Duration) -> Self {
         self.initial_backoff = backoff;
@@ -112,6 +121,18 @@ impl Retry {
         Budget {
             policy: self.clone(),
         }
+    }
+
+    /// An ECS client configuration with this policy (what [`crate::Aws::ecs`] builds on; tests
+    /// apply it to mocked clients).
+    pub fn ecs_config(
+        &self,
+        builder: aws_sdk_ecs::config::Builder,
+    ) -> aws_sdk_ecs::config::Builder {
+        builder
+            .retry_config(self.retry_config())
+            .interceptor(self.interceptor())
+            .retry_classifier(ConcurrentRevision)
     }
 
     /// How long a call that started at `started` may still be throttled.

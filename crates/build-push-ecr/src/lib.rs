@@ -173,7 +173,8 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         )
         .into());
     }
-    let retry = deploy_kit_aws::Retry::new(runner.line_writer());
+    let retry = deploy_kit_aws::Retry::new(runner.line_writer())
+        .budget_override(deploy_kit_gha::input::retry_budget_from_env()?);
     let config = deploy_kit_aws::load_config("build-push-ecr", retry)
         .await
         .map_err(|_| Error::NoRegion)?;

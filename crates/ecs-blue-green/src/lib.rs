@@ -163,7 +163,9 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         TaskDefinitionSource::File(path) => Some(deploy_kit_render_taskdef::register::read(path)?),
         TaskDefinitionSource::Arn(_) | TaskDefinitionSource::Revision(_) => None,
     };
-    let retry = deploy_kit_aws::Retry::new(runner.line_writer()).within(input.timeout);
+    let retry = deploy_kit_aws::Retry::new(runner.line_writer())
+        .within(input.timeout)
+        .budget_override(deploy_kit_gha::input::retry_budget_from_env()?);
     let config = deploy_kit_aws::load_config("ecs-blue-green", retry)
         .await
         .map_err(|_| Error::NoRegion)?;

@@ -21,7 +21,8 @@ pub async fn load(source: &Source, report: deploy_kit_aws::retry::Report) -> Res
     match source {
         Source::File(path) => read_file(path),
         Source::Live { input, reference } => {
-            let retry = deploy_kit_aws::Retry::new(report);
+            let budget = deploy_kit_gha::input::retry_budget_from_env()?;
+            let retry = deploy_kit_aws::Retry::new(report).budget_override(budget);
             let config = deploy_kit_aws::load_config("render-taskdef", retry).await?;
             let client = config.ecs();
             let live = from_live(&client, reference).await?;

@@ -160,7 +160,9 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         TaskDefinitionSource::File(path) => Some(register::read(path)?),
         _ => None,
     };
-    let retry = deploy_kit_aws::Retry::new(runner.line_writer()).within(input.timeout);
+    let retry = deploy_kit_aws::Retry::new(runner.line_writer())
+        .within(input.timeout)
+        .budget_override(deploy_kit_gha::input::retry_budget_from_env()?);
     let config = deploy_kit_aws::load_config("run-migrations", retry)
         .await
         .map_err(|_| Error::NoRegion)?;
