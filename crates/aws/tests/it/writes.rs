@@ -24,12 +24,7 @@ fn policy() -> (Retry, Arc<Mutex<Vec<String>>>) {
 /// A bed with service `api` (rolling) in cluster `prod` running `api:1`, and a client whose
 /// requests all go through a fault proxy that forwards them and cuts every answer: the request
 /// takes effect, its answer is lost.
-async fn lost_answers() -> (
-    Bed,
-    FaultProxy,
-    aws_sdk_ecs::Client,
-    Arc<Mutex<Vec<String>>>,
-) {
+async fn lost_answers() -> (Bed, FaultProxy, Client, Arc<Mutex<Vec<String>>>) {
     let bed = Bed::start(&[Component::Aws]).unwrap();
     let direct = Client::new(&bed.sdk_config().await);
     direct
