@@ -20,18 +20,23 @@ use aws_smithy_runtime::client::retries::classifiers::run_classifiers_on_ctx;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef, InterceptorContext,
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
-use aws_smithy_runtime_api::client::retries::classifiers::{
-    ClassifyRetry, RetryAction, RetryReason,
-};
+use aws_smithy_runtime_api::client::retries::classifiers::{RetryAction, RetryReason};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_smithy_types::retry::{ErrorKind, RetryConfig};
 
 use aws_sdk_ecs::operation::update_service::UpdateServiceInput;
+
+mod classify;
+mod report;
+
+use classify::cause;
+pub use classify::{CONCURRENT_REVISION, ConcurrentRevision, error_code};
+pub use report::Retried;
 
 /// How long one call may go on being throttled, when the action sets no shorter timeout: long
 /// enough for a burst of deployments to drain ECS's slowest bucket (RegisterTaskDefinition
@@ -290,203 +295,9 @@ impl Intercept for Budget {
     }
 }
 
-/// A call that needed more than one attempt, as the log says it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Retried {
-    /// `ECS RegisterTaskDefinition`.
-    pub operation: String,
-    pub retries: u32,
-    pub elapsed: Duration,
-    pub causes: Vec<(String, u32)>,
-    pub succeeded: bool,
-    pub out_of_budget: bool,
-    pub answer_lost: bool,
-}
-
-impl fmt::Display for Retried {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let causes = self
-            .causes
-            .iter()
-            .map(|(cause, n)| {
-                if *n == 1 {
-                    cause.clone()
-                } else {
-                    format!("{cause} x{n}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let times = if self.retries == 1 { "time" } else { "times" };
-        write!(
-            f,
-            "{} retried {} {times} over {:.1} s ({causes}): ",
-            self.operation,
-            self.retries,
-            self.elapsed.as_secs_f64()
-        )?;
-        match (self.succeeded, self.out_of_budget) {
-            (true, _) => f.write_str("succeeded")?,
-            (false, true) => f.write_str("still throttled when its retry budget ran out")?,
-            (false, false) => f.write_str("failed")?,
-        }
-        if self.answer_lost {
-            f.write_str(match self.operation.as_str() {
-                // ECS takes no client token here: a lost registration stays, unused.
-                "ECS RegisterTaskDefinition" => "; an attempt whose answer was lost may have registered a revision too (same content, left ACTIVE and unused; the outputs name the revision deployed)",
-                _ => "; an attempt whose answer was lost may have taken effect before the one answered",
-            })?;
-        }
-        Ok(())
-    }
-}
-
-/// `ThrottlingException: Rate exceeded`, `HTTP 503`, `attempt timed out`; and whether the
-/// request may have taken effect without its answer arriving.
-fn cause(ctx: &InterceptorContext) -> (String, bool) {
-    let Some(Err(error)) = ctx.output_or_error() else {
-        return ("unknown".to_owned(), false);
-    };
-    if error.is_timeout_error() {
-        return ("attempt timed out".to_owned(), true);
-    }
-    if error.is_connector_error() {
-        return ("connection lost".to_owned(), true);
-    }
-    let Some(response) = ctx.response() else {
-        return ("no answer".to_owned(), true);
-    };
-    let status = response.status().as_u16();
-    if error.is_response_error() {
-        // An answer arrived but could not be read: it may say the request succeeded.
-        return (format!("unreadable answer (HTTP {status})"), true);
-    }
-    let body = response.body().bytes().unwrap_or_default();
-    match error_code(body) {
-        Some((code, message)) if !message.is_empty() => (format!("{code}: {message}"), false),
-        Some((code, _)) => (code, false),
-        None => (format!("HTTP {status}"), false),
-    }
-}
-
-/// The code and message of an AWS error document: JSON (`__type`, `message`) or XML
-/// (`<Code>`, `<Message>`). The message is cut short: it is AWS's text, quoted in a log line.
-pub fn error_code(body: &[u8]) -> Option<(String, String)> {
-    // One line, whatever AWS sent: no line break may start a workflow command in the log.
-    let cut = |text: &str| {
-        text.chars()
-            .take(200)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect::<String>()
-    };
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
-        let code = value
-            .get("__type")
-            .or_else(|| value.get("code"))?
-            .as_str()?;
-        // `com.amazonaws.ecs#ThrottlingException` and `ThrottlingException:http://...` both occur.
-        let code = code.rsplit('#').next().unwrap_or(code);
-        let code = code.split(':').next().unwrap_or(code);
-        let message = value
-            .get("message")
-            .or_else(|| value.get("Message"))
-            .and_then(|m| m.as_str())
-            .unwrap_or_default();
-        return Some((code.to_owned(), cut(message)));
-    }
-    let text = std::str::from_utf8(body).ok()?;
-    let tag = |name: &str| {
-        let start = text.find(&format!("<{name}>"))? + name.len() + 2;
-        let end = text[start..].find(&format!("</{name}>"))? + start;
-        Some(text[start..end].to_owned())
-    };
-    Some((tag("Code")?, cut(&tag("Message").unwrap_or_default())))
-}
-
-/// ECS refuses a registration while another of the same family is being created:
-/// `ClientException: Too many concurrent attempts to create a new revision of the specified
-/// family`. Nothing was registered, and waiting clears it, as with throttling.
-#[derive(Debug, Default)]
-pub struct ConcurrentRevision;
-
-/// The start of ECS's message, which is all that tells this ClientException from the others.
-pub const CONCURRENT_REVISION: &str = "Too many concurrent attempts to create a new revision";
-
-impl ClassifyRetry for ConcurrentRevision {
-    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        let Some(response) = ctx.response() else {
-            return RetryAction::NoActionIndicated;
-        };
-        if response.status().as_u16() != 400 {
-            return RetryAction::NoActionIndicated;
-        }
-        match response.body().bytes().and_then(error_code) {
-            Some((code, message))
-                if code == "ClientException" && message.starts_with(CONCURRENT_REVISION) =>
-            {
-                RetryAction::throttling_error()
-            }
-            _ => RetryAction::NoActionIndicated,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "ECS concurrent revision"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn error_documents_of_both_protocols_are_read() {
-        assert_eq!(
-            error_code(br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#),
-            Some(("ThrottlingException".into(), "Rate exceeded".into()))
-        );
-        assert_eq!(
-            error_code(br#"{"__type":"com.amazonaws.ecs#ClientException","Message":"x"}"#),
-            Some(("ClientException".into(), "x".into()))
-        );
-        assert_eq!(
-            error_code(b"<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"),
-            Some(("Throttling".into(), "Rate exceeded".into()))
-        );
-        assert_eq!(error_code(b"<html>503</html>"), None);
-    }
-
-    #[test]
-    fn the_report_says_what_was_retried_and_how_it_ended() {
-        let retried = Retried {
-            operation: "ECS RegisterTaskDefinition".into(),
-            retries: 5,
-            elapsed: Duration::from_millis(6240),
-            causes: vec![
-                ("ThrottlingException: Rate exceeded".into(), 4),
-                ("attempt timed out".into(), 1),
-            ],
-            succeeded: true,
-            out_of_budget: false,
-            answer_lost: true,
-        };
-        assert_eq!(
-            retried.to_string(),
-            "ECS RegisterTaskDefinition retried 5 times over 6.2 s (ThrottlingException: Rate exceeded x4, attempt timed out): succeeded; an attempt whose answer was lost may have registered a revision too (same content, left ACTIVE and unused; the outputs name the revision deployed)"
-        );
-        let gave_up = Retried {
-            retries: 1,
-            causes: vec![("ThrottlingException: Rate exceeded".into(), 1)],
-            succeeded: false,
-            out_of_budget: true,
-            answer_lost: false,
-            ..retried
-        };
-        assert_eq!(
-            gave_up.to_string(),
-            "ECS RegisterTaskDefinition retried 1 time over 6.2 s (ThrottlingException: Rate exceeded): still throttled when its retry budget ran out"
-        );
-    }
 
     #[test]
     fn the_budget_ends_at_the_action_timeout_when_that_is_sooner() {
