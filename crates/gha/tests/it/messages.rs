@@ -91,3 +91,23 @@ fn progress_prints_one_line_per_state_change_in_logs() {
     assert!(lines[2].ends_with("deployment: SUCCESSFUL"));
     assert!(lines[0].starts_with('['), "elapsed time first: {stderr}");
 }
+
+/// The writer a library keeps (deploy_kit_aws's retry reports) writes to the same log, masked
+/// with every secret registered, also those registered after it was handed out.
+#[test]
+fn the_line_writer_masks_like_info() {
+    let (runner, captured) = Runner::capture("ecs-blue-green", actions_env(), OutputFormat::Lines);
+    let write = runner.line_writer();
+    runner.mask("s3cr3t-token");
+    write("ECS DescribeServices retried 1 time over 0.4 s (s3cr3t-token): succeeded");
+    let stderr = captured.stderr();
+    assert!(
+        stderr.ends_with("ECS DescribeServices retried 1 time over 0.4 s (***): succeeded\n"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("s3cr3t-token").count(),
+        1,
+        "only in its mask: {stderr}"
+    );
+}
