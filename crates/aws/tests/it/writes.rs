@@ -201,3 +201,47 @@ async fn a_zero_budget_gives_the_sdk_three_attempts() {
         lines[0]
     );
 }
+
+/// ECS's concurrent-revision ClientException is retried like throttling (nothing was
+/// registered), past the SDK's three attempts; another ClientException is not retried at all.
+#[tokio::test]
+async fn the_concurrent_revision_client_exception_is_retried_and_others_are_not() {
+    let (retry, lines) = policy();
+    let busy = r#"{"__type":"ClientException","message":"Too many concurrent attempts to create a new revision of the specified family."}"#;
+    let rule = mock!(Client::register_task_definition)
+        .sequence()
+        .http_status(400, Some(busy.to_owned()))
+        .times(4)
+        .output(|| {
+            aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionOutput::builder(
+            )
+            .build()
+        })
+        .build();
+    let other = mock!(Client::register_task_definition)
+        .sequence()
+        .http_status(
+            400,
+            Some(r#"{"__type":"ClientException","message":"Invalid cpu"}"#.to_owned()),
+        )
+        .build();
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule, &other], |c| {
+        retry.ecs_config(c)
+    });
+    let sent = ecs.register_task_definition().family("api").send().await;
+    assert!(sent.is_ok(), "{sent:?}");
+    assert_eq!(rule.num_calls(), 5);
+    let refused = ecs.register_task_definition().family("api").send().await;
+    assert!(refused.is_err());
+    assert_eq!(other.num_calls(), 1, "not retried");
+    let lines = lines.lock().unwrap().clone();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("ECS RegisterTaskDefinition retried 4 times over ")
+            && lines[0].ends_with(
+                "(ClientException: Too many concurrent attempts to create a new revision of the specified family. x4): succeeded"
+            ),
+        "{}",
+        lines[0]
+    );
+}
