@@ -182,10 +182,12 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         )
         .into());
     }
-    let config = deploy_kit_aws::load_config("build-push-ecr")
+    let retry = deploy_kit_aws::Retry::new(runner.line_writer())
+        .budget_override(deploy_kit_gha::input::retry_budget_from_env()?);
+    let config = deploy_kit_aws::load_config("build-push-ecr", retry)
         .await
         .map_err(|_| Error::NoRegion)?;
-    let client = aws_sdk_ecr::Client::new(&config);
+    let client = config.ecr();
     let (repository_uri, created) = cancellable(runner, ecr::repository(&client, &input)).await?;
     if created {
         runner.info(format!("created repository {repository_uri}"));

@@ -72,8 +72,8 @@ pub struct Runner {
     env: RunnerEnv,
     format: OutputFormat,
     stdout: Sink,
-    stderr: Sink,
-    masks: Mutex<Vec<String>>,
+    stderr: Arc<Sink>,
+    masks: Arc<Mutex<Vec<String>>>,
     budget: Mutex<command::Budget>,
     /// The step summary was cut at the runner's limit: nothing more is appended.
     summary_cut: Mutex<bool>,
@@ -85,6 +85,23 @@ pub struct Runner {
 fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere must not silence the runner.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn redact(masks: &Mutex<Vec<String>>, text: &str) -> String {
+    let masks = lock(masks);
+    let mut text = text.to_owned();
+    for mask in masks.iter() {
+        if text.contains(mask.as_str()) {
+            text = text.replace(mask.as_str(), "***");
+        }
+    }
+    text
+}
+
+fn write_line(sink: &Sink, line: &str) {
+    let mut sink = lock(sink);
+    let _ = writeln!(sink, "{line}");
+    let _ = sink.flush();
 }
 
 impl Runner {
@@ -117,8 +134,8 @@ impl Runner {
             env,
             format,
             stdout: Mutex::new(stdout),
-            stderr: Mutex::new(stderr),
-            masks: Mutex::new(Vec::new()),
+            stderr: Arc::new(Mutex::new(stderr)),
+            masks: Arc::new(Mutex::new(Vec::new())),
             budget: Mutex::new(command::Budget::default()),
             summary_cut: Mutex::new(false),
             json: Mutex::new(serde_json::Map::new()),
@@ -184,20 +201,19 @@ impl Runner {
 
     /// Replaces every registered secret with `***`.
     pub fn redact(&self, text: &str) -> String {
-        let masks = lock(&self.masks);
-        let mut text = text.to_owned();
-        for mask in masks.iter() {
-            if text.contains(mask.as_str()) {
-                text = text.replace(mask.as_str(), "***");
-            }
-        }
-        text
+        redact(&self.masks, text)
     }
 
     fn write_stderr(&self, line: &str) {
-        let mut stderr = lock(&self.stderr);
-        let _ = writeln!(stderr, "{line}");
-        let _ = stderr.flush();
+        write_line(&self.stderr, line);
+    }
+
+    /// A log line writer that outlives this borrow: for what a library reports from inside an
+    /// SDK client (deploy_kit_aws's retry reports), which keeps it as long as the client.
+    /// Lines are masked like [`Runner::info`]'s.
+    pub fn line_writer(&self) -> Arc<dyn Fn(&str) + Send + Sync> {
+        let (stderr, masks) = (Arc::clone(&self.stderr), Arc::clone(&self.masks));
+        Arc::new(move |line: &str| write_line(&stderr, &redact(&masks, line)))
     }
 
     /// A plain log line.

@@ -173,11 +173,14 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         TaskDefinitionSource::File(path) => Some(register::read(path)?),
         _ => None,
     };
-    let config = deploy_kit_aws::load_config("run-migrations")
+    let retry = deploy_kit_aws::Retry::new(runner.line_writer())
+        .within(input.timeout)
+        .budget_override(deploy_kit_gha::input::retry_budget_from_env()?);
+    let config = deploy_kit_aws::load_config("run-migrations", retry)
         .await
         .map_err(|_| Error::NoRegion)?;
-    let region = config.region().map(ToString::to_string).unwrap_or_default();
-    let ecs = aws_sdk_ecs::Client::new(&config);
+    let region = config.region();
+    let ecs = config.ecs();
     // Reads only: a cancel here stops at once, with nothing written to undo.
     let mut plan = runner
         .cancellation()
@@ -224,7 +227,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
 }
 
 fn log_stream(
-    config: &aws_config::SdkConfig,
+    config: &deploy_kit_aws::Aws,
     input: &Input,
     plan: &plan::Plan,
     arn: &str,
@@ -245,11 +248,7 @@ fn log_stream(
     if !input.stream_logs {
         return None;
     }
-    let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(config);
-    if log_region != region {
-        builder = builder.region(aws_sdk_cloudwatchlogs::config::Region::new(log_region));
-    }
-    let client = aws_sdk_cloudwatchlogs::Client::from_conf(builder.build());
+    let client = config.logs((log_region != region).then_some(log_region));
     Some(logs::LogStream::new(client, target.group.clone(), stream))
 }
 

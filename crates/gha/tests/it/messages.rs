@@ -170,3 +170,23 @@ fn every_line_of_a_multi_line_secret_is_masked() {
     }
     assert_eq!(stderr.matches("got *** back").count(), 3, "{stderr}");
 }
+
+/// The writer a library keeps (deploy_kit_aws's retry reports) writes to the same log, masked
+/// with every secret registered, also those registered after it was handed out.
+#[test]
+fn the_line_writer_masks_like_info() {
+    let (runner, captured) = Runner::capture("ecs-blue-green", actions_env(), OutputFormat::Lines);
+    let write = runner.line_writer();
+    runner.mask("s3cr3t-token");
+    write("ECS DescribeServices retried 1 time over 0.4 s (s3cr3t-token): succeeded");
+    let stderr = captured.stderr();
+    assert!(
+        stderr.ends_with("ECS DescribeServices retried 1 time over 0.4 s (***): succeeded\n"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("s3cr3t-token").count(),
+        1,
+        "only in its mask: {stderr}"
+    );
+}
