@@ -10,6 +10,7 @@ mod progress;
 mod runner;
 mod signal;
 pub mod summary;
+mod untrusted;
 
 pub use exit::{Cancelled, Classify, Exit, Failure, TimedOut, format_duration};
 pub use input::InputError;

@@ -1,0 +1,129 @@
+//! Text we do not control (container logs, docker output, HTTP bodies, AWS messages), made safe
+//! to print where a runner reads our output for workflow commands.
+//!
+//! How the runner reads a step's output (actions/runner):
+//! - `src/Runner.Sdk/ProcessInvoker.cs` reads stdout and stderr with `StreamReader.ReadLine`, so
+//!   `\n`, `\r\n` and a lone `\r` each end a line;
+//! - `src/Runner.Common/ActionCommand.cs` parses each line: `TryParseV2` takes `::name ...::data`
+//!   after leading white space, `TryParse` takes `##[name ...]data` anywhere in the line; names
+//!   compare case-insensitively;
+//! - `src/Runner.Worker/ActionCommandManager.cs`: after `::stop-commands::TOKEN` every command is
+//!   ignored (the line is shown as text) until a command named TOKEN arrives.
+//!
+//! So a block of untrusted lines is fenced by `::stop-commands::TOKEN` and `::TOKEN::`, with a
+//! fresh random TOKEN that occurs in none of its lines (case-insensitively): nothing inside can
+//! end the fence, so nothing inside can act. We fence every block rather than only the lines that
+//! look like commands, because the runner's `StartsWith`/`IndexOf` are culture-sensitive and a
+//! look-alike test of our own could disagree with them; the price is two lines per block.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+
+/// Splits text into the lines a runner would read: at `\r\n`, `\r` and `\n`. A final line
+/// terminator does not start another line; empty text is one empty line.
+pub(crate) fn split_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut rest = text;
+    loop {
+        match rest.find(['\r', '\n']) {
+            None => {
+                if !rest.is_empty() || lines.is_empty() {
+                    lines.push(rest);
+                }
+                return lines;
+            }
+            Some(at) => {
+                lines.push(&rest[..at]);
+                let width = if rest[at..].starts_with("\r\n") { 2 } else { 1 };
+                rest = &rest[at + width..];
+                if rest.is_empty() {
+                    return lines;
+                }
+            }
+        }
+    }
+}
+
+/// A token to fence a block with: 32 random hex digits that occur in none of `lines`.
+pub(crate) fn fence_token(lines: &[String]) -> String {
+    pick_token(lines, random_hex)
+}
+
+fn pick_token(lines: &[String], mut next: impl FnMut() -> String) -> String {
+    loop {
+        let token = next();
+        if !lines
+            .iter()
+            .any(|line| line.to_ascii_lowercase().contains(&token))
+        {
+            return token;
+        }
+    }
+}
+
+/// 128 random bits as lowercase hex, from the operating system's generator.
+fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS generator: std's per-process random SipHash keys still make the token
+        // unguessable to text written before it was printed.
+        for (index, chunk) in bytes.chunks_mut(8).enumerate() {
+            let mut hasher = RandomState::new().build_hasher();
+            hasher.write_usize(index);
+            chunk.copy_from_slice(&hasher.finish().to_le_bytes());
+        }
+    }
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The lines to write for a block of untrusted `lines`: fenced when a runner reads them.
+pub(crate) fn fence(lines: Vec<String>, in_actions: bool) -> Vec<String> {
+    if !in_actions || lines.is_empty() {
+        return lines;
+    }
+    let token = fence_token(&lines);
+    let mut fenced = Vec::with_capacity(lines.len() + 2);
+    fenced.push(format!("::stop-commands::{token}"));
+    fenced.extend(lines);
+    fenced.push(format!("::{token}::"));
+    fenced
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_where_a_runner_reads_a_new_line() {
+        assert_eq!(split_lines("a\r\nb\rc\nd"), ["a", "b", "c", "d"]);
+        assert_eq!(split_lines("a\n"), ["a"]);
+        assert_eq!(split_lines("a\n\nb"), ["a", "", "b"]);
+        assert_eq!(split_lines("\r"), [""]);
+        assert_eq!(split_lines(""), [""]);
+        assert_eq!(split_lines("\n\n"), ["", ""]);
+    }
+
+    #[test]
+    fn tokens_are_fresh_and_absent_from_the_block() {
+        let first = fence_token(&[]);
+        let second = fence_token(&[]);
+        assert_eq!(first.len(), 32);
+        assert_ne!(first, second);
+        // A token that a line holds, in any case, is drawn again.
+        let mut draws = vec!["abc123".to_owned(), "c0ffee".to_owned()].into_iter();
+        let lines = vec!["x ABC123 y".to_owned()];
+        let token = pick_token(&lines, || draws.next().unwrap_or_default());
+        assert_eq!(token, "c0ffee");
+    }
+
+    #[test]
+    fn blocks_are_fenced_only_for_a_runner() {
+        let lines = vec!["::error::x".to_owned()];
+        assert_eq!(fence(lines.clone(), false), lines);
+        let fenced = fence(lines, true);
+        assert_eq!(fenced.len(), 3);
+        let token = fenced[0].trim_start_matches("::stop-commands::");
+        assert_eq!(fenced[2], format!("::{token}::"));
+        assert!(fence(Vec::new(), true).is_empty());
+    }
+}
