@@ -274,9 +274,8 @@ fn build_and_push(
     let output = {
         let _group = runner.group(format!("docker {}", args.join(" ")));
         let output = checked(docker, &args, None)?;
-        for line in output.lines() {
-            runner.info(line);
-        }
+        // Build output quotes the Dockerfile and whatever its RUN steps print: not ours.
+        runner.untrusted("", &output);
         output
     };
     drop(output);

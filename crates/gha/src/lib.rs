@@ -18,3 +18,4 @@ pub use output::{OutputFormat, parse_delimited as output_pairs};
 pub use progress::Progress;
 pub use runner::{Captured, Level, Runner, RunnerEnv};
 pub use signal::{Cancellation, Signal};
+pub use untrusted::shown_url;

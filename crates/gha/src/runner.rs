@@ -192,9 +192,10 @@ impl Runner {
         let _ = stderr.flush();
     }
 
-    /// A plain log line.
+    /// A log line (or several). Messages quote names, errors and bodies from elsewhere, so they
+    /// go through the same guard as [`Runner::untrusted`]: a line that could act is fenced.
     pub fn info(&self, message: impl Display) {
-        self.write_stderr(&self.redact(&message.to_string()));
+        self.untrusted_lines("", [message.to_string()]);
     }
 
     /// Prints text we do not control (container logs, docker output, HTTP bodies, AWS messages),

@@ -12,9 +12,12 @@
 //!
 //! So a block of untrusted lines is fenced by `::stop-commands::TOKEN` and `::TOKEN::`, with a
 //! fresh random TOKEN that occurs in none of its lines (case-insensitively): nothing inside can
-//! end the fence, so nothing inside can act. We fence every block rather than only the lines that
-//! look like commands, because the runner's `StartsWith`/`IndexOf` are culture-sensitive and a
-//! look-alike test of our own could disagree with them; the price is two lines per block.
+//! end the fence, so nothing inside can act.
+//!
+//! A block whose every line is [`plain`] is printed without a fence, to spare the log two lines.
+//! The test is deliberately coarse: the runner's `StartsWith`/`IndexOf` are culture-sensitive, and
+//! under ICU some characters (controls, zero-width marks) are ignored when matching, so only
+//! printable ASCII, which ICU never ignores, is judged by its `::` and `##[` substrings.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -76,9 +79,17 @@ fn random_hex() -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// The lines to write for a block of untrusted `lines`: fenced when a runner reads them.
+/// A line no runner can read as a command: printable ASCII (space included) without `::` or `##[`.
+pub(crate) fn plain(line: &str) -> bool {
+    line.bytes().all(|byte| (b' '..=b'~').contains(&byte))
+        && !line.contains("::")
+        && !line.contains("##[")
+}
+
+/// The lines to write for a block of untrusted `lines`: fenced when a runner reads them and any
+/// line could act.
 pub(crate) fn fence(lines: Vec<String>, in_actions: bool) -> Vec<String> {
-    if !in_actions || lines.is_empty() {
+    if !in_actions || lines.iter().all(|line| plain(line)) {
         return lines;
     }
     let token = fence_token(&lines);
@@ -87,6 +98,56 @@ pub(crate) fn fence(lines: Vec<String>, in_actions: bool) -> Vec<String> {
     fenced.extend(lines);
     fenced.push(format!("::{token}::"));
     fenced
+}
+
+/// A URL as messages show it: user info, query values and the fragment replaced by `***`
+/// (`https://***@host/path?token=***&page=***#***`). Query values carry tokens (pre-signed URLs,
+/// `?api_key=`) as often as page numbers, and a message cannot tell which.
+pub fn shown_url(url: &str) -> String {
+    let (rest, fragment) = match url.split_once('#') {
+        Some((rest, fragment)) if !fragment.is_empty() => (rest, Some("***")),
+        Some((rest, _)) => (rest, Some("")),
+        None => (url, None),
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
+    };
+    let mut shown = match rest.find("://") {
+        Some(scheme_end) => {
+            let authority_start = scheme_end + 3;
+            let authority_end = rest[authority_start..]
+                .find('/')
+                .map_or(rest.len(), |at| authority_start + at);
+            match rest[authority_start..authority_end].rfind('@') {
+                Some(at) => format!(
+                    "{}***{}",
+                    &rest[..authority_start],
+                    &rest[authority_start + at..]
+                ),
+                None => rest.to_owned(),
+            }
+        }
+        None => rest.to_owned(),
+    };
+    if let Some(query) = query {
+        shown.push('?');
+        let items: Vec<String> = query
+            .split('&')
+            .map(|item| match item.split_once('=') {
+                Some((name, "")) => format!("{name}="),
+                Some((name, _)) => format!("{name}=***"),
+                None if item.is_empty() => String::new(),
+                None => "***".to_owned(),
+            })
+            .collect();
+        shown.push_str(&items.join("&"));
+    }
+    if let Some(fragment) = fragment {
+        shown.push('#');
+        shown.push_str(fragment);
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -118,12 +179,43 @@ mod tests {
 
     #[test]
     fn blocks_are_fenced_only_for_a_runner() {
-        let lines = vec!["::error::x".to_owned()];
+        let lines = vec!["ok".to_owned(), "::error::x".to_owned()];
         assert_eq!(fence(lines.clone(), false), lines);
         let fenced = fence(lines, true);
-        assert_eq!(fenced.len(), 3);
+        assert_eq!(fenced.len(), 4);
         let token = fenced[0].trim_start_matches("::stop-commands::");
-        assert_eq!(fenced[2], format!("::{token}::"));
+        assert_eq!(token.len(), 32);
+        assert_eq!(fenced[1..3], ["ok", "::error::x"]);
+        assert_eq!(fenced[3], format!("::{token}::"));
         assert!(fence(Vec::new(), true).is_empty());
+    }
+
+    #[test]
+    fn plain_blocks_need_no_fence() {
+        let lines = vec!["#5 [2/3] RUN make".to_owned(), "a: b, c # d".to_owned()];
+        assert_eq!(fence(lines.clone(), true), lines);
+    }
+
+    #[test]
+    fn anything_a_runner_could_read_is_not_plain() {
+        assert!(!plain("::error::x"));
+        assert!(!plain("x ##[add-mask]y"));
+        assert!(!plain("std::vector"));
+        assert!(!plain("tab\there"));
+        assert!(!plain(":\u{200b}:error::x"));
+        assert!(!plain("#\u{0}#[error]x"));
+        assert!(!plain("caf\u{e9}"));
+        assert!(plain("#[x] ## [y] :a: -"));
+    }
+
+    #[test]
+    fn urls_lose_userinfo_query_values_and_fragment() {
+        assert_eq!(
+            shown_url("https://me:pw@h.example:8443/a/b?token=s3&page=2&flag&e=#frag"),
+            "https://***@h.example:8443/a/b?token=***&page=***&***&e=#***"
+        );
+        assert_eq!(shown_url("http://h/p"), "http://h/p");
+        assert_eq!(shown_url("http://h/p@q?x=1"), "http://h/p@q?x=***");
+        assert_eq!(shown_url("http://u@h"), "http://***@h");
     }
 }
