@@ -151,13 +151,19 @@ struct Built {
 }
 
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
+    // Masked before they are parsed: a malformed line is a secret all the same.
+    if let Some(text) = args.secrets.as_deref() {
+        for line in deploy_kit_gha::input::lines(text) {
+            runner.mask(line);
+            if let Some((_, value)) = line.split_once('=') {
+                runner.mask(value);
+            }
+        }
+    }
     let commit = std::env::var("GITHUB_SHA").ok();
     let mut input = Input::from_args(&args, commit.as_deref())?;
     input.check_paths()?;
     input.poll_scale = deploy_kit_gha::input::time_scale_from_env()?;
-    for (_, value) in &input.secrets {
-        runner.mask(value);
-    }
     let docker = Docker {
         program: std::env::var("DOCKER").unwrap_or_else(|_| "docker".to_owned()),
         config_dir: runner
