@@ -8,6 +8,8 @@
 
 mod input;
 mod logs;
+#[cfg(test)]
+mod hostile_logs;
 pub mod plan;
 mod summary;
 pub mod task;

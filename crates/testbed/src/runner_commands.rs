@@ -16,6 +16,29 @@
 //! ordinally. deploy-kit does not rely on that difference: it fences every untrusted block, and a
 //! fence ends only on a command whose name equals its token (ordinal, ignoring case).
 
+/// Text a container, a Dockerfile's RUN step, an HTTP server or an AWS error message may print,
+/// each trying a different way in.
+pub const HOSTILE: &[&str] = &[
+    "##[error]fake failure",
+    "::error::fake failure",
+    "   ::add-mask::passed",
+    "x ##[add-mask]passed y",
+    "progress 50%\r::stop-commands::pwn",
+    "::stop-commands::",
+    "##[stop-commands]pwn",
+    "::set-env name=NODE_OPTIONS::--require /tmp/x.js",
+    "::ERROR title=t::upper case",
+    "\u{200b}::error::zero width",
+    "::group::fake\n::endgroup::",
+    "%0A::error::escaped newline",
+    "a\r\n::warning::b\rc",
+    "::echo::on",
+    "::0123456789abcdef0123456789abcdef::",
+    "##[add-matcher]/tmp/matcher.json",
+    "::save-state name=x::y",
+    "\t::debug::tab",
+];
+
 /// Commands with an extension in `ActionCommandManager.cs` (and `notice`, added since).
 const EXTENSIONS: &[&str] = &[
     "set-env",

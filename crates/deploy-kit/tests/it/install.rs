@@ -527,7 +527,8 @@ fn a_cached_binary_that_differs_from_its_record_is_reinstalled_and_said_so() {
 
 #[test]
 fn an_unrecorded_cache_entry_is_not_run() {
-    // Seeded the old way (an empty marker): the fake cargo shows the source build that replaced it.
+    // Seeded the old way (an empty marker). This checkout has no release and no source, so the
+    // reinstall that follows fails: what matters is that the entry never ran.
     let runner = Runner::new();
     fake_binary(&runner.cache_dir().join("deploy-kit"), &pinned_version());
     std::fs::write(runner.complete_marker(), "").unwrap();
@@ -541,8 +542,13 @@ fn an_unrecorded_cache_entry_is_not_run() {
         "{err}"
     );
     assert!(
-        runner.cargo_marker().exists(),
-        "it went on to build from source: {err}"
+        err.contains("this ref is not a release"),
+        "it went on to reinstall: {err}"
+    );
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        runner.github_path_lines().is_empty(),
+        "the untrusted entry is not on PATH"
     );
     assert!(
         !runner.cache_dir().exists(),
