@@ -16,8 +16,11 @@
 //!
 //! A block whose every line is [`plain`] is printed without a fence, to spare the log two lines.
 //! The test is deliberately coarse: the runner's `StartsWith`/`IndexOf` are culture-sensitive, and
-//! under ICU some characters (controls, zero-width marks) are ignored when matching, so only
-//! printable ASCII, which ICU never ignores, is judged by its `::` and `##[` substrings.
+//! under ICU some characters (controls, format characters such as zero-width spaces, combining
+//! marks) weigh nothing when matching, so `:\u{200b}:` can match `::`. Only lines made of
+//! characters with a weight of their own (printable ASCII, Latin letters, punctuation, arrows,
+//! math and box-drawing symbols: .NET keeps punctuation significant unless asked to ignore
+//! symbols) are judged by their `::` and `##[` substrings; anything else is fenced.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -79,11 +82,25 @@ fn random_hex() -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// A line no runner can read as a command: printable ASCII (space included) without `::` or `##[`.
+/// A line no runner can read as a command: made of [`weighty`] characters, without `::` or `##[`.
 pub(crate) fn plain(line: &str) -> bool {
-    line.bytes().all(|byte| (b' '..=b'~').contains(&byte))
-        && !line.contains("::")
-        && !line.contains("##[")
+    line.chars().all(weighty) && !line.contains("::") && !line.contains("##[")
+}
+
+/// Characters that no culture-sensitive comparison skips: printable ASCII, Latin-1 and Latin
+/// Extended letters and signs (not the soft hyphen U+00AD), general punctuation without the
+/// zero-width and bidirectional controls, arrows, math, technical and box-drawing symbols,
+/// shapes and dingbats. Our own messages use `│ ─ → … × ≤`; container text with other scripts is
+/// simply fenced.
+fn weighty(c: char) -> bool {
+    matches!(c,
+        ' '..='~'
+        | '\u{a0}'..='\u{ac}'
+        | '\u{ae}'..='\u{2ff}'
+        | '\u{2010}'..='\u{2027}'
+        | '\u{2030}'..='\u{205e}'
+        | '\u{2190}'..='\u{23ff}'
+        | '\u{2500}'..='\u{27bf}')
 }
 
 /// The lines to write for a block of untrusted `lines`: fenced when a runner reads them and any
@@ -204,8 +221,13 @@ mod tests {
         assert!(!plain("tab\there"));
         assert!(!plain(":\u{200b}:error::x"));
         assert!(!plain("#\u{0}#[error]x"));
-        assert!(!plain("caf\u{e9}"));
+        assert!(!plain("soft\u{ad}hyphen"));
+        assert!(!plain(":\u{301}:combining"));
+        assert!(!plain("\u{feff}bom"));
+        assert!(!plain("\u{2028}line separator"));
+        assert!(!plain("日本語"));
         assert!(plain("#[x] ## [y] :a: -"));
+        assert!(plain("│ café → 3× ≤ 1% … ─ ✓"));
     }
 
     #[test]

@@ -6,10 +6,10 @@
 //! Parse, then validate, then act: every input, the task definition file and the container
 //! choice are checked before anything is written (exit 2 names the input).
 
-mod input;
-mod logs;
 #[cfg(test)]
 mod hostile_logs;
+mod input;
+mod logs;
 pub mod plan;
 mod summary;
 pub mod task;

@@ -105,7 +105,7 @@ fn an_http_body_made_of_attacks_is_data_of_our_error() {
     );
     assert_eq!(
         output.status.code(),
-        Some(3),
+        Some(1),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
