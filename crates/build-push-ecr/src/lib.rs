@@ -149,13 +149,19 @@ impl Classify for Error {
 }
 
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
+    // Masked before they are parsed: a malformed line is a secret all the same.
+    if let Some(text) = args.secrets.as_deref() {
+        for line in deploy_kit_gha::input::lines(text) {
+            runner.mask(line);
+            if let Some((_, value)) = line.split_once('=') {
+                runner.mask(value);
+            }
+        }
+    }
     let commit = std::env::var("GITHUB_SHA").ok();
     let mut input = Input::from_args(&args, commit.as_deref())?;
     input.check_paths()?;
     input.poll_scale = deploy_kit_gha::input::time_scale_from_env()?;
-    for (_, value) in &input.secrets {
-        runner.mask(value);
-    }
     // The runner's docker config: where its login store, contexts, plug-ins and builders are.
     let runner_config = std::env::var_os("DOCKER_CONFIG")
         .filter(|v| !v.is_empty())
@@ -311,9 +317,8 @@ async fn build_and_push(
     let output = {
         let _group = runner.group(format!("docker {}", args.join(" ")));
         let output = build_until_cancelled(docker, &args, runner).await?;
-        for line in output.lines() {
-            runner.info(line);
-        }
+        // Build output quotes the Dockerfile and whatever its RUN steps print: not ours.
+        runner.untrusted("", &output);
         output
     };
     drop(output);

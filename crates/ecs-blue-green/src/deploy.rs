@@ -201,7 +201,11 @@ async fn follow_answering(
         let Some(checks) = &input.test_checks else {
             continue;
         };
-        let urls: Vec<&str> = checks.urls.iter().map(|url| url.as_str()).collect();
+        let urls: Vec<String> = checks
+            .urls
+            .iter()
+            .map(|url| deploy_kit_gha::shown_url(url.as_str()))
+            .collect();
         runner.info(format!(
             "green is on the test listener: running the smoke checks ({})",
             urls.join(", ")

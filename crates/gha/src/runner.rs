@@ -12,6 +12,7 @@ use crate::output::{self, OutputFormat};
 use crate::progress::Progress;
 use crate::signal::Cancellation;
 use crate::summary;
+use crate::untrusted;
 
 /// How long a failed step lingers under act so its last lines reach the log.
 const ACT_DRAIN: Duration = Duration::from_millis(300);
@@ -216,9 +217,40 @@ impl Runner {
         Arc::new(move |line: &str| write_line(&stderr, &redact(&masks, line)))
     }
 
-    /// A plain log line.
+    /// A log line (or several). Messages quote names, errors and bodies from elsewhere, so they
+    /// go through the same guard as [`Runner::untrusted`]: a line that could act is fenced.
     pub fn info(&self, message: impl Display) {
-        self.write_stderr(&self.redact(&message.to_string()));
+        self.untrusted_lines("", [message.to_string()]);
+    }
+
+    /// Prints text we do not control (container logs, docker output, HTTP bodies, AWS messages),
+    /// each line after `prefix`: every line is shown, in order, and none acts as a workflow
+    /// command (see [`untrusted`](crate::untrusted)). Secrets are redacted first.
+    pub fn untrusted(&self, prefix: &str, text: &str) {
+        self.untrusted_lines(prefix, [text]);
+    }
+
+    /// [`Runner::untrusted`] for several texts (log events, output lines) printed as one block.
+    pub fn untrusted_lines<I, S>(&self, prefix: &str, texts: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut lines = Vec::new();
+        for text in texts {
+            let text = self.redact(text.as_ref());
+            lines.extend(
+                untrusted::split_lines(&text)
+                    .into_iter()
+                    .map(|line| self.redact(&format!("{prefix}{line}"))),
+            );
+        }
+        // One lock for the whole block: no line of ours may land inside the fence.
+        let mut stderr = lock(&self.stderr);
+        for line in untrusted::fence(lines, self.env.in_actions) {
+            let _ = writeln!(stderr, "{line}");
+        }
+        let _ = stderr.flush();
     }
 
     /// Detail for debugging: shown by the runner only with step debug logging on.

@@ -6,6 +6,8 @@
 //! Parse, then validate, then act: every input, the task definition file and the container
 //! choice are checked before anything is written (exit 2 names the input).
 
+#[cfg(test)]
+mod hostile_logs;
 mod input;
 pub mod logs;
 pub mod plan;

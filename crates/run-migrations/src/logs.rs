@@ -81,15 +81,18 @@ impl LogStream {
                 return (0, false);
             }
         };
+        let mut shown = Vec::new();
         for event in out.events() {
             let line = event.message().unwrap_or_default().trim_end().to_owned();
-            runner.info(format!("│ {line}"));
+            shown.push(line.clone());
             self.lines += 1;
             if self.tail.len() == TAIL {
                 self.tail.pop_front();
             }
             self.tail.push_back(line);
         }
+        // The container's lines are not ours: none may act as a workflow command.
+        runner.untrusted_lines("│ ", &shown);
         let next = out.next_forward_token().map(str::to_owned);
         let moved = next.is_some() && next != self.token;
         if next.is_some() {

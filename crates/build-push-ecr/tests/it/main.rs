@@ -317,3 +317,36 @@ fn the_private_config_keeps_the_runners_settings_but_not_its_login_store() {
         "removing links keeps targets"
     );
 }
+
+#[test]
+fn a_malformed_secrets_line_is_masked_before_parsing_and_never_quoted() {
+    use deploy_kit_gha::{OutputFormat, Runner, RunnerEnv};
+    // A token pasted without its `id=`, and one whose id is not valid.
+    for (secrets, leaked) in [
+        ("npm=ok-value\nghp_paste3dW1thoutId", "ghp_paste3dW1thoutId"),
+        ("npm token=s3cr3t-behind-a-bad-id", "s3cr3t-behind-a-bad-id"),
+    ] {
+        let env = RunnerEnv {
+            in_actions: true,
+            ..RunnerEnv::default()
+        };
+        let (runner, captured) = Runner::capture("build-push-ecr", env, OutputFormat::Lines);
+        let args = Args {
+            secrets: Some(secrets.into()),
+            ..args()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let error = runtime
+            .block_on(deploy_kit_build_push_ecr::run(args, &runner))
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("input `secrets`: item "), "{error}");
+        assert!(!error.contains(leaked), "quoted: {error}");
+        // Masked before anything was parsed: the runner hides it even where we did not.
+        let log = captured.stderr();
+        assert!(log.contains(&format!("::add-mask::{leaked}")), "{log}");
+        assert_eq!(runner.redact(secrets).matches(leaked).count(), 0);
+    }
+}

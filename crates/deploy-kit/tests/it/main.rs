@@ -35,6 +35,8 @@ mod faults;
 mod bad_input;
 // Known secret values never reach stdout, stderr, the summary or output files.
 mod secrets;
+// Hostile AWS messages and HTTP bodies through the binary, read as the runner reads the log.
+mod hostile;
 // SIGTERM at random points of ecs-blue-green and run-migrations leaves nothing in flight; the
 // runner's SIGINT, SIGTERM, kill sequence leaves the rollback asked for and the outputs written.
 mod cancel;
