@@ -5,10 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::types::{
-    CreatedAt, DeploymentLifecycleHookStatus, ServiceDeployment,
-    ServiceDeploymentRollbackMonitorsStatus,
-};
+use aws_sdk_ecs::types::{CreatedAt, ServiceDeployment, ServiceDeploymentRollbackMonitorsStatus};
 use aws_smithy_types::DateTime;
 use deploy_kit_gha::{Cancelled, Runner, Signal};
 
@@ -113,6 +110,7 @@ pub async fn follow(
             .and_then(|minutes| u64::try_from(minutes).ok())
             .map(|minutes| Duration::from_secs(minutes * 60))
     });
+    let console_url = report.console_url.clone();
     let watch = Watch {
         cluster: &input.cluster,
         service: &input.service,
@@ -121,6 +119,7 @@ pub async fn follow(
         bake,
         poll_scale: input.poll_scale,
         events: true,
+        console_url: console_url.as_deref(),
     };
     // The whole follow (stages, events, the smoke checks) in one collapsible group.
     let group = runner.group(format!("service deployment {arn}"));
@@ -254,6 +253,7 @@ fn explain(input: &Input, arn: &str, outcome: &Outcome, report: &Report) -> Stri
     if let Some(last) = &outcome.last {
         causes.extend(monitor_causes(last));
     }
+    causes.extend(outcome.failed_hooks.iter().cloned());
     if let Some(reason) = &outcome.reason {
         causes.push(format!("ECS: {reason}"));
     }
@@ -268,7 +268,7 @@ fn explain(input: &Input, arn: &str, outcome: &Outcome, report: &Report) -> Stri
     )
 }
 
-/// The circuit breaker, alarms and hooks that explain a failure.
+/// The circuit breaker and alarms that explain a failure (hooks: [`Outcome::failed_hooks`]).
 fn monitor_causes(deployment: &ServiceDeployment) -> Vec<String> {
     let mut causes = Vec::new();
     if let Some(breaker) = deployment.deployment_circuit_breaker()
@@ -287,20 +287,6 @@ fn monitor_causes(deployment: &ServiceDeployment) -> Vec<String> {
             "CloudWatch alarm {} went into ALARM",
             alarms.triggered_alarm_names().join(", ")
         ));
-    }
-    for hook in deployment.lifecycle_hook_details() {
-        let failed = matches!(
-            hook.status(),
-            Some(DeploymentLifecycleHookStatus::Failed | DeploymentLifecycleHookStatus::TimedOut)
-        );
-        if failed {
-            causes.push(format!(
-                "lifecycle hook {} ({}) {}",
-                hook.target_arn().or(hook.hook_id()).unwrap_or("(unnamed)"),
-                hook.target_type().map_or("?", |t| t.as_str()),
-                hook.status().map_or("?", |s| s.as_str())
-            ));
-        }
     }
     causes
 }
@@ -350,5 +336,60 @@ pub async fn deploy_and_follow(
     let followed = std::time::Instant::now();
     let result = follow(client, input, service, &arn, report, runner).await;
     report.followed_for = followed.elapsed();
+    if input.test_checks.is_some() {
+        take_out_our_hook(client, input, report, runner).await;
+    }
     result
+}
+
+/// After a deployment with `test-url` ended, our PAUSE hook leaves the service's configuration,
+/// so a later deployment by other means (console, CLI, Terraform) never waits on it. A
+/// deployment left running (rollback-on-timeout or rollback-on-cancel false) keeps it until it
+/// ends; the next ecs-blue-green run takes it out then. A failure here is a warning: the
+/// deployment's own result stands.
+async fn take_out_our_hook(client: &Client, input: &Input, report: &Report, runner: &Runner) {
+    if !crate::watch::is_terminal_status(&report.status) {
+        runner.warning(format!(
+            "service `{}` in cluster `{}` keeps ecs-blue-green's PAUSE hook while its deployment runs; the next ecs-blue-green run takes it out",
+            input.service, input.cluster
+        ));
+        return;
+    }
+    let cleaned = async {
+        let described = client
+            .describe_services()
+            .cluster(&input.cluster)
+            .services(&input.service)
+            .send()
+            .await
+            .map_err(|e| aws_error(input, "DescribeServices", &e))?;
+        let config = described
+            .services()
+            .first()
+            .and_then(|s| s.deployment_configuration())
+            .and_then(update::without_our_hook);
+        let Some(config) = config else {
+            return Ok(false);
+        };
+        client
+            .update_service()
+            .cluster(&input.cluster)
+            .service(&input.service)
+            .deployment_configuration(config)
+            .send()
+            .await
+            .map_err(|e| aws_error(input, "UpdateService", &e))?;
+        Ok::<_, Error>(true)
+    };
+    match cleaned.await {
+        Ok(true) => runner.info(
+            "took ecs-blue-green's PAUSE hook out of the service's deployment configuration",
+        ),
+        Ok(false) => {}
+        Err(error) => runner.warning(format!(
+            "ecs-blue-green's PAUSE hook (hookDetails {{\"{}\": \"{}\"}}) is still in the service's deployment configuration: {error}. A later deployment without ecs-blue-green would wait on it: remove it, or run ecs-blue-green again",
+            update::MARKER.0,
+            update::MARKER.1
+        )),
+    }
 }
