@@ -228,8 +228,10 @@ def update_service(bed, body, environ):
         svc["desired"] = body["desiredCount"]
     if body.get("networkConfiguration"):
         svc["networkConfiguration"] = body["networkConfiguration"]
-    new_td = out["service"].get("taskDefinition")
     current = ecs_views.current_task_definition(svc)
+    # Without taskDefinition the service keeps what it runs: moto's own field may still name a
+    # revision a rollback left, and a configuration change alone starts no deployment.
+    new_td = out["service"].get("taskDefinition") if body.get("taskDefinition") else current
     if new_td and (new_td != current or body.get("forceNewDeployment")):
         _start(bed, svc, new_td, environ)
     return 200, {**out, "service": _merge(bed, out["service"])}
