@@ -234,7 +234,8 @@ fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Base
         ("timeout", "5m"),
         ("rollback-on-timeout", "true"),
         ("rollback-on-cancel", "true"),
-        ("wait", "false"),
+        // `wait: false` is refused with `test-url`: the baseline follows its deployment.
+        ("wait", "true"),
         ("dry-run", "false"),
     ];
     let mut canary = owned(&ecs_common);
@@ -248,7 +249,7 @@ fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Base
     linear.extend(owned(&[
         ("service", "web2"),
         ("strategy", "linear"),
-        ("linear-step-percent", "20%"),
+        ("linear-step-percent", "50%"),
         ("linear-step-interval", "1m"),
     ]));
     let render_rest = [
