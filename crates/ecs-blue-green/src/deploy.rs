@@ -337,59 +337,7 @@ pub async fn deploy_and_follow(
     let result = follow(client, input, service, &arn, report, runner).await;
     report.followed_for = followed.elapsed();
     if input.test_checks.is_some() {
-        take_out_our_hook(client, input, report, runner).await;
+        hook::take_out(client, input, &report.status, runner).await;
     }
     result
-}
-
-/// After a deployment with `test-url` ended, our PAUSE hook leaves the service's configuration,
-/// so a later deployment by other means (console, CLI, Terraform) never waits on it. A
-/// deployment left running (rollback-on-timeout or rollback-on-cancel false) keeps it until it
-/// ends; the next ecs-blue-green run takes it out then. A failure here is a warning: the
-/// deployment's own result stands.
-async fn take_out_our_hook(client: &Client, input: &Input, report: &Report, runner: &Runner) {
-    if !crate::watch::is_terminal_status(&report.status) {
-        runner.warning(format!(
-            "service `{}` in cluster `{}` keeps ecs-blue-green's PAUSE hook while its deployment runs; the next ecs-blue-green run takes it out",
-            input.service, input.cluster
-        ));
-        return;
-    }
-    let cleaned = async {
-        let described = client
-            .describe_services()
-            .cluster(&input.cluster)
-            .services(&input.service)
-            .send()
-            .await
-            .map_err(|e| aws_error(input, "DescribeServices", &e))?;
-        let config = described
-            .services()
-            .first()
-            .and_then(|s| s.deployment_configuration())
-            .and_then(update::without_our_hook);
-        let Some(config) = config else {
-            return Ok(false);
-        };
-        client
-            .update_service()
-            .cluster(&input.cluster)
-            .service(&input.service)
-            .deployment_configuration(config)
-            .send()
-            .await
-            .map_err(|e| aws_error(input, "UpdateService", &e))?;
-        Ok::<_, Error>(true)
-    };
-    match cleaned.await {
-        Ok(true) => runner.info(
-            "took ecs-blue-green's PAUSE hook out of the service's deployment configuration",
-        ),
-        Ok(false) => {}
-        Err(error) => runner.warning(format!(
-            "ecs-blue-green's PAUSE hook (hookDetails {{\"{}\": \"{}\"}}) is still in the service's deployment configuration: {error}. A later deployment without ecs-blue-green would wait on it: remove it, or run ecs-blue-green again",
-            update::MARKER.0,
-            update::MARKER.1
-        )),
-    }
 }

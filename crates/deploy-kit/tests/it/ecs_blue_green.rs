@@ -731,6 +731,26 @@ async fn bad_input_exits_2_naming_the_input() {
     ]);
     assert_eq!(run.code, Some(2), "{}", run.log);
     assert!(run.log.contains("input `strategy`"), "{}", run.log);
+
+    // ECS refuses a 2% linear step in UpdateService: refused here before anything is
+    // registered, not after.
+    f.service("api", Spec::new(DeploymentStrategy::BlueGreen))
+        .await;
+    let before = revisions(&f.ecs).await;
+    let run = f.run(&[
+        ("service", "api"),
+        ("task-definition", &file),
+        ("strategy", "linear"),
+        ("linear-step-percent", "2%"),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.log);
+    assert!(
+        run.log
+            .contains("input `linear-step-percent`: ECS takes a multiple of 0.1% from 3% to 100%"),
+        "{}",
+        run.log
+    );
+    assert_eq!(revisions(&f.ecs).await, before, "nothing registered");
 }
 
 #[tokio::test]
