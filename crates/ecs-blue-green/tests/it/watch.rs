@@ -342,3 +342,36 @@ async fn a_failed_hook_is_remembered_after_ecs_stops_listing_it() {
         ["lifecycle hook lambda-1 (AWS_LAMBDA) FAILED at stage POST_SCALE_UP"]
     );
 }
+
+/// ROLLING reports no stage, so "the end is next" cannot wait for CLEAN_UP: it is green running
+/// every task it asked for with no source task left.
+#[test]
+fn a_deployment_without_a_stage_is_near_its_end_once_green_runs_alone() {
+    use aws_sdk_ecs::types::ServiceRevisionSummary;
+    use deploy_kit_ecs_blue_green::status::terminal_next;
+    let rolling = |green: i32, blue: i32| {
+        ServiceDeployment::builder()
+            .status(ServiceDeploymentStatus::InProgress)
+            .target_service_revision(
+                ServiceRevisionSummary::builder()
+                    .requested_task_count(2)
+                    .running_task_count(green)
+                    .build(),
+            )
+            .source_service_revisions(
+                ServiceRevisionSummary::builder()
+                    .running_task_count(blue)
+                    .build(),
+            )
+            .build()
+    };
+    assert!(!terminal_next(&rolling(1, 1)));
+    assert!(!terminal_next(&rolling(2, 1)));
+    assert!(terminal_next(&rolling(2, 0)));
+    // With a stage, CLEAN_UP still decides.
+    let mut staged = rolling(2, 0);
+    staged.lifecycle_stage = Some(ServiceDeploymentLifecycleStage::BakeTime);
+    assert!(!terminal_next(&staged));
+    staged.lifecycle_stage = Some(ServiceDeploymentLifecycleStage::CleanUp);
+    assert!(terminal_next(&staged));
+}
