@@ -2,6 +2,8 @@
 //! test bed (python -m bed.demo creates what it deploys to). Staging then production, with the
 //! digest staging tested; and the failing flag, which ends in a rollback and a red run.
 
+#![allow(clippy::print_stderr)] // the rollback's duration, shown with --nocapture
+
 use std::process::Command;
 
 use aws_sdk_ecs::Client;

@@ -5,6 +5,8 @@
 //! UpdateService made without deploy-kit. After every step: nothing in flight, no hook awaiting
 //! action, and the service's deployment configuration what it was plus only what was asked.
 
+#![allow(clippy::print_stderr)] // the rollback's duration, shown with --nocapture
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
