@@ -631,7 +631,7 @@ async fn stop_service_deployment_rolls_back_or_aborts() {
 
 #[tokio::test]
 async fn a_new_deployment_supersedes_one_in_flight() {
-    let (_bed, ecs) = ecs_bed(0.05).await;
+    let (bed, ecs) = ecs_bed(0.05).await;
     let blue = register(&ecs, "app", "app:1", &[]).await;
     let green = register(&ecs, "app", "app:2", &[]).await;
     let third = register(&ecs, "app", "app:3", &[]).await;
@@ -643,6 +643,9 @@ async fn a_new_deployment_supersedes_one_in_flight() {
     )
     .await;
     let first = deploy(&ecs, "api", &green).await;
+    // 2 s of PENDING for the second: looked at right after, on a busy machine too.
+    bed.scenario(r#"{"service": "api", "pendingSeconds": 40}"#)
+        .unwrap();
     let second = deploy(&ecs, "api", &third).await;
     assert_ne!(first, second);
     let old = describe(&ecs, &first).await;

@@ -86,7 +86,8 @@ async fn a_deployment_starts_pending_and_can_be_stopped_then() {
         Some(&ServiceDeploymentStatus::RollbackSuccessful)
     );
 
-    bed.scenario(r#"{"service": "api", "pendingSeconds": 1}"#)
+    // 1 s of PENDING: long enough for a poll every 10 ms to see, on a busy machine too.
+    bed.scenario(r#"{"service": "api", "pendingSeconds": 20}"#)
         .unwrap();
     let arn = deploy(&ecs, "api", &third).await;
     let seen = follow(&ecs, &arn, TIMEOUT, |_| false).await;
