@@ -84,7 +84,7 @@ fn hooks(
     own: Option<&DeploymentConfiguration>,
     input: &Input,
 ) -> Option<Vec<DeploymentLifecycleHook>> {
-    let theirs = own.map(|c| c.lifecycle_hooks.as_ref());
+    let had_list = own.is_some_and(|c| c.lifecycle_hooks.is_some());
     let mut hooks: Vec<DeploymentLifecycleHook> = own
         .map(DeploymentConfiguration::lifecycle_hooks)
         .unwrap_or_default()
@@ -95,10 +95,8 @@ fn hooks(
     if input.test_checks.is_some() {
         hooks.push(pause_hook(input.timeout));
     }
-    match theirs.flatten() {
-        None if hooks.is_empty() => None,
-        _ => Some(hooks),
-    }
+    // An empty list clears what the service has (ours, left behind); no list keeps it.
+    (had_list || !hooks.is_empty()).then_some(hooks)
 }
 
 /// The service's configuration with our PAUSE hook taken out, or `None` when it has none of
