@@ -150,11 +150,40 @@ pub async fn world() -> World {
         .send()
         .await
         .unwrap();
+    // The services' first deployments run their whole lifecycle: let them end before a test
+    // deploys (pre-flight refuses a service with one in flight).
+    for name in ["web", "web2", "mig"] {
+        settled(&ecs, name).await;
+    }
     let baselines = baselines(dir.path(), &api_arn, &migrate, &subnets[0]);
     World {
         bed,
         dir,
         baselines,
+    }
+}
+
+/// Waits until no deployment of `service` is in flight.
+async fn settled(ecs: &aws_sdk_ecs::Client, service: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let listed = ecs
+            .list_service_deployments()
+            .cluster(CLUSTER)
+            .service(service)
+            .status(aws_sdk_ecs::types::ServiceDeploymentStatus::Pending)
+            .status(aws_sdk_ecs::types::ServiceDeploymentStatus::InProgress)
+            .send()
+            .await
+            .unwrap();
+        if listed.service_deployments().is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{service} never settled"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 
