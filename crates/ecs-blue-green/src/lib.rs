@@ -20,6 +20,7 @@ pub mod poll;
 pub mod preflight;
 pub mod revision;
 pub mod rollback;
+pub mod status;
 pub mod summary;
 pub mod update;
 pub mod watch;

@@ -55,6 +55,8 @@ pub async fn roll_back(
             describe_calls: 0,
             event_calls: 0,
             last: None,
+            failed_hooks: Vec::new(),
+            waited_on: Vec::new(),
         }),
     }
 }

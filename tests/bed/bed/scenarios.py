@@ -35,6 +35,11 @@ KNOBS = {
     "rollbackSeconds": "seconds ROLLBACK_IN_PROGRESS lasts (default 10; a real one replaces "
                        "tasks and shifts traffic back, often minutes)",
     "timeScale": "this scope's time scale, instead of the bed's",
+    "pendingSeconds": "seconds a service deployment stays PENDING before IN_PROGRESS (default 1)",
+    "rollingStages": "true: ROLLING deployments report lifecycleStage (default: none, as the "
+                     "model describes stages for blue/green only)",
+    "blueGreenBakeDefault": "minutes: BLUE_GREEN without bakeTimeInMinutes gets this instead of "
+                            "InvalidParameterException (the model says it is required)",
     "exitCode": "RunTask: the essential container's exit code (env BED_EXIT_CODE)",
     "runSeconds": "RunTask: seconds the container runs (env BED_RUN_SECONDS, default 3)",
     "logLines": "RunTask: list of log lines, or one string split on newlines (env BED_LOG_LINES)",

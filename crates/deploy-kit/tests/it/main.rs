@@ -15,6 +15,9 @@ mod build_push_ecr;
 mod demo;
 // ecs-blue-green against the test bed: strategies, rollbacks, pre-flight, dry run.
 mod ecs_blue_green;
+// One service through a life of deployments by ecs-blue-green and by other means: nothing left
+// behind, only its own hook answered.
+mod service_life;
 // Least privilege: what each action called is in its docs/iam policy.
 mod iam;
 // oidc-login against the bed's GitHub OIDC endpoint and STS: exports, masks, retries, errors.

@@ -6,6 +6,7 @@ mod bed;
 mod deployments;
 mod docker;
 mod ecr;
+mod lifecycle_rules;
 mod oidc;
 mod scenarios;
 mod sts;
