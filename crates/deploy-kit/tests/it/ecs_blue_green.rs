@@ -320,6 +320,8 @@ async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
         ("task-definition", &file),
         ("test-url", &url),
         ("test-requests", "3"),
+        ("enable-ecs-managed-tags", "true"),
+        ("propagate-tags", "TASK_DEFINITION"),
     ]);
     assert_eq!(run.code, Some(0), "{}", run.log);
     let calls = super::iam::assert_allowed(&f.bed, "ecs-blue-green");
@@ -351,6 +353,21 @@ async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
         tags,
         [("team", "payments")],
         "the file's tags are on the revision"
+    );
+    // aws-actions' tag options, sent with UpdateService and kept by the service.
+    let described = f
+        .ecs
+        .describe_services()
+        .cluster(CLUSTER)
+        .services("api")
+        .send()
+        .await
+        .unwrap();
+    let service = &described.services()[0];
+    assert!(service.enable_ecs_managed_tags(), "{service:?}");
+    assert_eq!(
+        service.propagate_tags(),
+        Some(&aws_sdk_ecs::types::PropagateTags::TaskDefinition)
     );
     assert_eq!(f.running_task_definition("api").await, green);
     assert!(

@@ -181,11 +181,11 @@ fn the_check_fails_on_a_broken_guide() {
     );
 
     let false_same = guide.replace(
-        "| `propagate-tags` | — | not accepted |",
-        "| `propagate-tags` | `propagate-tags` | same |",
+        "| `run-task-tags` | — | not accepted |",
+        "| `run-task-tags` | `run-task-tags` | same |",
     );
     let found = problems(&false_same).join("\n");
-    assert!(found.contains("`propagate-tags`: `same`, but"), "{found}");
+    assert!(found.contains("`run-task-tags`: `same`, but"), "{found}");
 
     let taken = guide.replace(
         "| `env-files` | `env-files` | same |",

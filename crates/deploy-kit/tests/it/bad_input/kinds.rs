@@ -149,6 +149,8 @@ pub const KINDS: &[(&str, &[(&str, Kind)])] = &[
             ("test-follow-redirects", Bool),
             ("desired-count", Count),
             ("force-new-deployment", Bool),
+            ("enable-ecs-managed-tags", Bool),
+            ("propagate-tags", Choice),
             ("timeout", Duration),
             ("rollback-on-timeout", Bool),
             ("rollback-on-cancel", Bool),
