@@ -65,6 +65,10 @@ fn args(file: String, fields: &mut Fields<'_>) -> Args {
         execution_role_arn: fields.next(),
         family: fields.next(),
         allow_plaintext_secrets: fields.next(),
+        env_files: fields.next(),
+        log_configuration_log_driver: fields.next(),
+        // Live sources only (no AWS calls here): with a file it is refused, as is tested.
+        task_definition_revision: None,
         task_definition_family: None,
         task_definition_arn: None,
     }
