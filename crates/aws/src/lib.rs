@@ -3,6 +3,7 @@
 
 pub mod refresh;
 pub mod retry;
+pub mod tls;
 pub mod web_identity;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -26,11 +27,13 @@ pub fn app_name(action: &str) -> aws_types::app_name::AppName {
         .unwrap_or_else(|_| aws_types::app_name::AppName::new("deploy-kit").expect("valid"))
 }
 
-/// The settings every action's configuration shares: its app name and the timeouts.
+/// The settings every action's configuration shares: its app name, the timeouts, and the HTTPS
+/// client over the system CA roots read once ([`tls`]).
 pub fn config_loader(action: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .app_name(app_name(action))
         .timeout_config(timeouts())
+        .http_client(tls::http_client(tls::roots))
 }
 
 /// Loads the configuration once for `action`: credentials, region and `AWS_ENDPOINT_URL` (the

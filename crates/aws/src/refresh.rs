@@ -31,11 +31,12 @@ pub struct WebIdentityRefresh {
 
 impl WebIdentityRefresh {
     pub fn new(config: SdkConfig, source: TokenSource, roles: Roles) -> Self {
+        let http = crate::tls::reqwest_client(&source.url, |name| std::env::var(name).ok());
         Self {
             config,
             source,
             roles,
-            http: reqwest::Client::new(),
+            http,
         }
     }
 

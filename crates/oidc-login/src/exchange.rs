@@ -43,7 +43,8 @@ pub async fn web_identity(
     scale: f64,
     runner: &Runner,
 ) -> Result<Credentials, Error> {
-    let http = reqwest::Client::new();
+    // The same roots as the SDK's client, read once (crates/aws tls.rs).
+    let http = deploy_kit_aws::tls::reqwest_client(&source.url, |name| std::env::var(name).ok());
     let sts = web_identity_client(config);
     let mut last = String::new();
     for attempt in 1..=max_attempts {

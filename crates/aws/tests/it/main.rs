@@ -3,8 +3,11 @@
 //! - `throttle`: the retry budget against ECS's token buckets and concurrent registrations;
 //! - `writes`: which writes are sent again after a lost answer (the fault proxy), and what is
 //!   retried as throttling (aws-smithy-mocks).
+//! - `private_ca`: the HTTPS client over the CA roots read once, against a local HTTPS server
+//!   whose certificate a private CA issued.
 #![allow(clippy::unwrap_used)] // a panic in a test is its failure
 
+mod private_ca;
 mod throttle;
 mod writes;
 

@@ -32,6 +32,8 @@ mod run_migrations_ecs;
 mod install;
 // The composite steps under the runner's `bash` flags and GITHUB_ACTION_PATH of `org/deploy-kit/<action>@v1`.
 mod runner_shell;
+// Self-hosted runners behind a proxy: HTTP_PROXY with credentials, NO_PROXY honoured.
+mod proxy;
 // The other example workflows (pull request dry run, rollback) through act against the bed.
 mod workflows;
 // Faults between the binary and AWS (throttling, 5xx, resets, truncation, slowness) survived.

@@ -31,6 +31,7 @@ fn every_workflow_passes_actionlint_and_zizmor() {
     assert!(out.status.success(), "tests/lint-workflows failed:\n{text}");
     for linted in [
         "examples/workflows/deploy.yml",
+        "examples/workflows/gitflow.yml",
         "examples/workflows/pull-request.yml",
         "examples/workflows/rollback.yml",
         "examples/workflows/infrastructure.yml",
@@ -43,6 +44,68 @@ fn every_workflow_passes_actionlint_and_zizmor() {
             "{linted} was not linted:\n{text}"
         );
     }
+}
+
+/// Every job of every example that deploys to an environment holds a concurrency group for that
+/// environment that never cancels a run in flight, and the group's name is the same in every
+/// file (`deploy-<environment>`, per service in a monorepo's matrix), so deploy.yml, gitflow.yml and rollback.yml queue behind each
+/// other. gitflow.yml deploys production only from `main` and only after its staging job.
+#[test]
+fn every_deploying_job_queues_per_environment_and_never_cancels() {
+    let dir = repo_root().join("examples/workflows");
+    let mut deploying = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yml") {
+            continue;
+        }
+        let doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (name, job) in doc["jobs"].as_mapping().unwrap() {
+            let Some(environment) = job["environment"].as_str() else {
+                continue;
+            };
+            deploying += 1;
+            let at = format!("{} job {:?}", path.display(), name);
+            let group = job["concurrency"]["group"].as_str().unwrap_or_default();
+            // rollback.yml's is `deploy-${{ inputs.environment }}`; deploy-services.yml's is per
+            // environment and service (`deploy-staging-${{ matrix.service }}`).
+            let wanted = format!("deploy-{environment}");
+            assert!(
+                group == wanted || group.starts_with(&format!("{wanted}-")),
+                "{at}: concurrency group {group:?}, wanted {wanted:?}"
+            );
+            assert_eq!(
+                job["concurrency"]["cancel-in-progress"].as_bool(),
+                Some(false),
+                "{at}: a deploy in flight must never be cancelled"
+            );
+        }
+    }
+    assert!(deploying >= 7, "only {deploying} deploying jobs found");
+
+    let gitflow: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(dir.join("gitflow.yml")).unwrap())
+            .unwrap();
+    let branches = &gitflow["on"]["push"]["branches"];
+    assert_eq!(branches[0].as_str(), Some("develop"));
+    assert_eq!(branches[1].as_str(), Some("main"));
+    let production = &gitflow["jobs"]["production"];
+    assert_eq!(
+        production["if"].as_str(),
+        Some("${{ github.ref == 'refs/heads/main' }}")
+    );
+    let needs: Vec<&str> = production["needs"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    assert!(needs.contains(&"staging"), "{needs:?}");
+    assert!(
+        gitflow["jobs"]["staging"]["if"].is_null(),
+        "staging runs on both branches"
+    );
 }
 
 /// The configuration lets `org/deploy-kit/<action>@v1` through by tag, and nothing else: a
