@@ -74,6 +74,8 @@ pub struct Input {
     pub rollback_on_cancel: bool,
     pub wait: bool,
     pub dry_run: bool,
+    /// `max-5xx-rate` and its companions: the 5xx-rate alarm to make and attach.
+    pub rate_gate: Option<crate::alarm::Gate>,
     /// Multiplies every poll delay: 1.0 in production; tests shrink it so a mocked deployment is
     /// followed in milliseconds.
     pub poll_scale: f64,
@@ -157,6 +159,7 @@ impl Input {
             )?,
             wait: input::flag("wait", args.wait.as_deref(), true)?,
             dry_run: input::flag("dry-run", args.dry_run.as_deref(), false)?,
+            rate_gate: crate::alarm::Gate::from_args(args)?,
             poll_scale: 1.0,
         })
     }

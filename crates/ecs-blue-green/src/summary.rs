@@ -34,6 +34,8 @@ pub struct Report {
     pub smoke_failure: Option<String>,
     /// The status a rollback (timeout, cancel) settled in.
     pub rollback_status: Option<String>,
+    /// The 5xx-rate alarm through the deployment (`max-5xx-rate`).
+    pub rate_alarm: Option<crate::alarm::History>,
 }
 
 impl Report {
@@ -80,6 +82,9 @@ impl Report {
             out.push_str(&self.timeline().render());
             out.push('\n');
             out.push_str(&self.gantt());
+        }
+        if let Some(alarm) = &self.rate_alarm {
+            out.push_str(&alarm.markdown());
         }
         if let Some(smoke) = &self.smoke_summary {
             out.push('\n');

@@ -19,6 +19,9 @@ PLUGINS that exists (a missing one is noted on stderr). Through the `Bed` object
       answer a query-protocol request (STS, ...) by the `Action=` form field; `service` is the
       signing name in the Authorization header ("sts").
       handler(bed, params: dict, environ) -> (status, xml: str), or None to let moto answer.
+  bed.add_path(prefix, handler)
+      answer every request whose path starts with `prefix` (a protocol moto lacks, e.g.
+      smithy-rpc-v2-cbor): handler(bed, environ, raw: bytes) -> (status, headers, body: bytes).
   bed.add_control(path, handler)
       serve /_bed/<path> (a path ending in "/" is a prefix).
       handler(bed, method, query: dict, body: bytes, headers: dict)
@@ -53,7 +56,8 @@ from werkzeug.serving import make_server
 
 from bed import calls
 
-PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr_scan", "ecr", "oidc"]
+PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr_scan", "ecr", "oidc",
+           "cloudwatch"]
 JSON_TYPE = "application/x-amz-json-1.1"
 
 
@@ -85,6 +89,7 @@ class Bed:
         self.last_request = time.monotonic()
         self._targets, self._filters, self._queries, self._controls = {}, {}, {}, {}
         self._tickers, self._env = [], {}
+        self._paths = {}
         self.add_control("health", lambda *_: (200, "text/plain", b"ok"))
         self.add_control("time-scale", _time_scale_control)
 
@@ -100,6 +105,9 @@ class Bed:
 
     def add_control(self, path, handler):
         self._controls[path.strip("/") + ("/" if path.endswith("/") else "")] = handler
+
+    def add_path(self, prefix, handler):
+        self._paths[prefix] = handler
 
     def add_ticker(self, fn):
         self._tickers.append(fn)
@@ -162,6 +170,13 @@ class Bed:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_bed/"):
             return self._control(environ, start_response, path[len("/_bed/"):])
+        for prefix, handler in self._paths.items():
+            if path.startswith(prefix):
+                raw = self._read(environ)
+                with self.lock:
+                    status, headers, data = handler(self, environ, raw)
+                start_response(f"{status} X", headers)
+                return [data]
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target in self._targets or target in self._filters:
             return self._json(environ, start_response, target)
@@ -264,6 +279,8 @@ def json_control(fn):
     return handler
 
 
+# The IAM service prefix of a signing name where they differ.
+SIGNING_SERVICES = {"monitoring": "cloudwatch"}
 # The IAM service prefix of each JSON-protocol target.
 TARGET_SERVICES = {"AmazonEC2ContainerServiceV20141113": "ecs",
                    "AmazonEC2ContainerRegistry_V20150921": "ecr", "Logs_20140328": "logs"}
@@ -296,6 +313,10 @@ class CallLog:
     def operation(environ):
         if environ.get("PATH_INFO", "").startswith("/_bed/"):
             return None
+        if environ.get("HTTP_SMITHY_PROTOCOL") and "/operation/" in environ.get("PATH_INFO", ""):
+            service = _signing_service(environ)
+            op = environ["PATH_INFO"].rsplit("/", 1)[-1]
+            return f"{SIGNING_SERVICES.get(service, service)}:{op}"
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if "." in target:
             prefix, op = target.split(".", 1)

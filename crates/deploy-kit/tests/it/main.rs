@@ -15,6 +15,9 @@ mod build_push_ecr;
 mod demo;
 // ecs-blue-green against the test bed: strategies, rollbacks, pre-flight, dry run.
 mod ecs_blue_green;
+// max-5xx-rate: the alarm over real target groups, the bed's metrics and alarm evaluation, ECS's
+// own rollback.
+mod five_xx;
 // Least privilege: what each action called is in its docs/iam policy.
 mod iam;
 // oidc-login against the bed's GitHub OIDC endpoint and STS: exports, masks, retries, errors.
