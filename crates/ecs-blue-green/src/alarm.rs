@@ -462,7 +462,11 @@ pub async fn history(
                         .timestamp()
                         .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
                         .unwrap_or_default();
-                    (at, when, item.history_summary().unwrap_or("").to_owned())
+                    let mut text = item.history_summary().unwrap_or("").to_owned();
+                    if let Some(reason) = item.history_data().and_then(new_state_reason) {
+                        text = format!("{text}: {reason}");
+                    }
+                    (at, when, text)
                 })
                 .collect();
             changes.sort_by_key(|(at, _, _)| *at);
@@ -489,6 +493,15 @@ pub async fn history(
         ));
     }
     out
+}
+
+/// CloudWatch's reason for a state change, from a history item's `HistoryData` JSON
+/// (`newState.stateReason`).
+fn new_state_reason(data: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(data).ok()?;
+    json.pointer("/newState/stateReason")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// `5xx rate > 1% in 2 of 3 periods of 1m`.

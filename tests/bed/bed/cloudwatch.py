@@ -201,7 +201,7 @@ def _datapoint(bed, alarm, a, b):
         errors, requests = _counts(bed, dims.get("TargetGroup", ""), a, b)
         if requests <= 0:
             values[query.id] = None  # ALB reports nothing without requests
-        elif stat.metric.name == "RequestCount":
+        elif stat.metric.metric_name == "RequestCount":
             values[query.id] = requests
         else:
             values[query.id] = errors if errors > 0 else None  # reported when non-zero
@@ -219,7 +219,8 @@ def _breaching(alarm, value):
 
 
 def state_at(bed, alarm, t):
-    """(state, reason) of an ALB metric-math alarm at evaluation time t."""
+    """(state, reason, end of the newest period it saw) of an ALB metric-math alarm at
+    evaluation time t."""
     scale, st = bed.time_scale, _state(bed)
     period = float(alarm.period or 60) * scale
     for query in alarm.metric_data_queries:
@@ -233,16 +234,17 @@ def state_at(bed, alarm, t):
     for k in range(last - n + 1, last + 1):
         a = st["epoch"] + k * period
         points.append(_datapoint(bed, alarm, a, a + period))
+    newest = st["epoch"] + (last + 1) * period
     present = [p for p in points if p is not None]
     bad = [p for p in present if _breaching(alarm, p)]
     shown = ", ".join(f"{p:.2f}" for p in present) or "no datapoints"
     if len(bad) >= m:
         return "ALARM", (f"Threshold Crossed: {len(bad)} out of the last {n} datapoints "
                          f"[{shown}] were greater than the threshold ({float(alarm.threshold)}) "
-                         f"(minimum {m} datapoints for OK -> ALARM transition).")
+                         f"(minimum {m} datapoints for OK -> ALARM transition)."), newest
     return "OK", (f"Threshold Crossed: {len(bad)} out of the last {n} datapoints [{shown}] "
                   f"were greater than the threshold ({float(alarm.threshold)}); missing data "
-                  f"treated as {alarm.treat_missing_data or 'missing'}.")
+                  f"treated as {alarm.treat_missing_data or 'missing'}."), newest
 
 
 def _global_knob(bed, name, default):
@@ -289,7 +291,7 @@ def _first_alarm(bed, dep, alarms):
     horizon = last_change + (longest + delay + 180) * scale
     for t in _evaluations(bed, dep.created_at, horizon):
         for alarm in alarms:
-            state, reason = state_at(bed, alarm, t)
+            state, reason, _ = state_at(bed, alarm, t)
             if state == "ALARM":
                 react = _global_knob(bed, "alarmReactionSeconds", 30) * scale
                 return t + react, alarm.name, reason
@@ -307,10 +309,11 @@ def tick(bed, now):
             if not _alb_alarm(alarm):
                 continue
             for t in _evaluations(bed, since, now):
-                state, reason = state_at(bed, alarm, t)
+                state, reason, newest = state_at(bed, alarm, t)
                 if state != alarm.state_value:
                     st["history"].setdefault(alarm.name, []).append(
-                        {"at": t, "from": alarm.state_value, "to": state, "reason": reason})
+                        {"at": t, "from": alarm.state_value, "to": state, "reason": reason,
+                         "periodEnd": newest})
                     alarm.update_state(reason, json.dumps({"version": "1.0"}), state)
                     alarm.state_updated_timestamp = _utc(t)
 
@@ -382,7 +385,7 @@ def _alarm_view(alarm):
         if q.metric_stat:
             m = q.metric_stat.metric
             item["MetricStat"] = {
-                "Metric": {"Namespace": m.namespace, "MetricName": m.name,
+                "Metric": {"Namespace": m.namespace, "MetricName": m.metric_name,
                            "Dimensions": [{"Name": d.name, "Value": d.value}
                                           for d in m.dimensions]},
                 "Period": int(q.metric_stat.period), "Stat": q.metric_stat.stat}
@@ -513,14 +516,23 @@ def alb_control(bed, method, _query, payload):
 
 
 def alarms_control(bed, _method, _query, _payload):
+    """Every alarm with its state history (`periodEnd`: the end of the newest period the
+    evaluation saw), and every deployment's production traffic log (epoch seconds), for
+    bench/recovery.py."""
     from moto.cloudwatch.models import cloudwatch_backends
+    deployments = [{"arn": d.arn, "service": d.service, "status": d.status,
+                    "createdAt": d.created_at, "traffic": d.traffic,
+                    "rollbackStartedAt": (d.rollback or {}).get("startedAt"),
+                    "terminalAt": d.terminal_at}
+                   for d in ecs_deployments._state(bed)["deployments"].values()]
     out = []
     for region, backend in cloudwatch_backends[ACCOUNT].items():
         for alarm in backend.alarms.values():
             out.append({"name": alarm.name, "region": region, "state": alarm.state_value,
                         "reason": alarm.state_reason,
                         "history": _state(bed)["history"].get(alarm.name, [])})
-    return 200, {"alarms": out}
+    return 200, {"alarms": out, "deployments": deployments, "timeScale": bed.time_scale,
+                 "metricDelaySeconds": _global_knob(bed, "metricDelaySeconds", 60.0)}
 
 
 def install(bed):

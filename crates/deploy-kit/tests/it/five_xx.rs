@@ -30,7 +30,7 @@ async fn setup() -> Setup {
     let config = bed.sdk_config().await;
     let ecs = aws_sdk_ecs::Client::new(&config);
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
-    let (status, body) = bed.post("alb", r#"{"name": "api"}"#).unwrap();
+    let (status, body) = bed.post("/_bed/alb", r#"{"name": "api"}"#).unwrap();
     assert_eq!(status, 200, "{body}");
     let alb: serde_json::Value = serde_json::from_str(&body).unwrap();
     let groups: Vec<String> = alb["targetGroupArns"]
