@@ -23,6 +23,34 @@ struct Setup {
     blue: String,
 }
 
+/// A load balancer `name` in the bed's ELBv2 with a blue (production) and a green (alternate)
+/// target group, as a service's `loadBalancers` entry.
+pub(crate) fn real_load_balancer(bed: &Bed, name: &str) -> LoadBalancer {
+    let (status, body) = bed
+        .post("/_bed/alb", &format!(r#"{{"name": "{name}"}}"#))
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let alb: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let group = |i: usize| alb["targetGroupArns"][i].as_str().unwrap().to_owned();
+    LoadBalancer::builder()
+        .target_group_arn(group(0))
+        .container_name("web")
+        .container_port(8080)
+        .advanced_configuration(
+            AdvancedConfiguration::builder()
+                .alternate_target_group_arn(group(1))
+                .production_listener_rule(format!(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/{name}/1/r/1"
+                ))
+                .test_listener_rule(format!(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/{name}/1/r/2"
+                ))
+                .role_arn("arn:aws:iam::123456789012:role/ecs-infrastructure")
+                .build(),
+        )
+        .build()
+}
+
 /// A BLUE_GREEN service `api` behind a real (moto) ALB with a blue and a green target group.
 async fn setup() -> Setup {
     let bed = Bed::start(&[Component::Aws]).unwrap();
@@ -30,15 +58,6 @@ async fn setup() -> Setup {
     let config = bed.sdk_config().await;
     let ecs = aws_sdk_ecs::Client::new(&config);
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
-    let (status, body) = bed.post("/_bed/alb", r#"{"name": "api"}"#).unwrap();
-    assert_eq!(status, 200, "{body}");
-    let alb: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let groups: Vec<String> = alb["targetGroupArns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g.as_str().unwrap().to_owned())
-        .collect();
     ecs.create_cluster()
         .cluster_name(CLUSTER)
         .send()
@@ -63,20 +82,7 @@ async fn setup() -> Setup {
         .task_definition_arn()
         .unwrap()
         .to_owned();
-    let lb = LoadBalancer::builder()
-        .target_group_arn(&groups[0])
-        .container_name("web")
-        .container_port(8080)
-        .advanced_configuration(
-            AdvancedConfiguration::builder()
-                .alternate_target_group_arn(&groups[1])
-                .production_listener_rule(
-                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/api/1/r/1",
-                )
-                .role_arn("arn:aws:iam::123456789012:role/ecs-infrastructure")
-                .build(),
-        )
-        .build();
+    let lb = real_load_balancer(&bed, "api");
     ecs.create_service()
         .cluster(CLUSTER)
         .service_name("api")
