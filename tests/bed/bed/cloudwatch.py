@@ -17,9 +17,10 @@ share green serves returns `green5xxPercent` 5xx (from `green5xxAfterSeconds` af
 gets production traffic) and blue's `blue5xxPercent`. Green's share is the deployment's
 production traffic weight over time. A period's datapoint is visible `metricDelaySeconds` after
 the period ends (default 60: ALB sends metrics every 60 seconds, the ALB user guide); alarms are
-evaluated once a minute (CloudWatch user guide, alarm evaluation). ECS acts on an alarm
-`alarmReactionSeconds` after it enters ALARM (default 30: not documented, an assumption). All in
-ECS time, multiplied by the time scale.
+evaluated once a minute (CloudWatch user guide, alarm evaluation),
+`alarmEvaluationOffsetSeconds` (default 30, the mean wait: CloudWatch does not document the
+phase) after the datapoints arrive. ECS acts on an alarm `alarmReactionSeconds` after it enters
+ALARM (default 30: not documented, an assumption). All in ECS time, multiplied by the time scale.
 
 Control: POST /_bed/alb {"name": "api"} makes an ALB with target groups NAME-blue and NAME-green
 (listeners on 80 and 8080) in moto and returns their ARNs; GET /_bed/alarms -> alarms with state
@@ -47,6 +48,8 @@ KNOBS = {
     "metricDelaySeconds": "seconds after a period ends that its datapoint is visible (default 60)",
     "alarmReactionSeconds": "seconds between an alarm entering ALARM and ECS rolling back "
                             "(default 30)",
+    "alarmEvaluationOffsetSeconds": "seconds after a minute's datapoints arrive that CloudWatch "
+                                    "evaluates the alarm (default 30, the mean of 0..60)",
 }
 
 
@@ -229,7 +232,9 @@ def state_at(bed, alarm, t):
     n = int(alarm.evaluation_periods)
     m = int(alarm.datapoints_to_alarm or n)
     delay = _global_knob(bed, "metricDelaySeconds", 60.0) * scale
-    last = math.floor((t - delay - st["epoch"]) / period)  # the newest period fully visible
+    # The newest period k whose datapoint is visible: it ended (epoch + (k+1) * period) at
+    # least `delay` before t.
+    last = math.floor((t - delay - st["epoch"]) / period) - 1
     points = []
     for k in range(last - n + 1, last + 1):
         a = st["epoch"] + k * period
@@ -252,8 +257,11 @@ def _global_knob(bed, name, default):
 
 
 def _evaluations(bed, since, until):
-    """Evaluation times (once a minute of ECS time) in (since, until]."""
-    step, epoch = 60.0 * bed.time_scale, _state(bed)["epoch"]
+    """Evaluation times (once a minute of ECS time) in (since, until], `alarmEvaluationOffset
+    Seconds` after the minute's datapoints arrive."""
+    step = 60.0 * bed.time_scale
+    epoch = _state(bed)["epoch"] + _global_knob(bed, "alarmEvaluationOffsetSeconds", 30.0) \
+        * bed.time_scale
     k = math.floor((since - epoch) / step) + 1
     while epoch + k * step <= until:
         yield epoch + k * step
