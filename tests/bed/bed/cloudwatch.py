@@ -13,7 +13,7 @@ ignores Tags (AWS API reference, PutMetricAlarm).
 
 Metrics (namespace AWS/ApplicationELB, dimensions TargetGroup + LoadBalancer): per service
 behind those target groups, `requestsPerMinute` production requests (default 600), of which the
-share green serves returns `green5xxPercent` 5xx (from `green5xxAfterSeconds` after green first
+share green (the deployment's target revision) serves returns `green5xxPercent` 5xx (from `green5xxAfterSeconds` after green first
 gets production traffic) and blue's `blue5xxPercent`. Green's share is the deployment's
 production traffic weight over time. A period's datapoint is visible `metricDelaySeconds` after
 the period ends (default 60: ALB sends metrics every 60 seconds, the ALB user guide); alarms are
@@ -113,6 +113,8 @@ def _counts(bed, target_group, a, b):
             dep = live[-1]
             scale = scenarios.time_scale(bed, dep.knobs)
             share = _green_share(dep, t0)
+            if share == 0 and not dep.sources:
+                continue  # a service's first deployment: no task serves before it scales up
             n = _knob(dep, "requestsPerMinute", 600.0) * (t1 - t0) / (60.0 * scale)
             green_from = _green_start(dep, scale)
             g = _knob(dep, "green5xxPercent", 0.0) / 100.0

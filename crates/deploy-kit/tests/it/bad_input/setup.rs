@@ -378,7 +378,11 @@ fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Base
         },
         Baseline {
             action: "ecs-blue-green",
-            only: &["max-5xx-rate", "max-5xx-rate-period", "max-5xx-rate-datapoints"],
+            only: &[
+                "max-5xx-rate",
+                "max-5xx-rate-period",
+                "max-5xx-rate-datapoints",
+            ],
             inputs: gate,
         },
         Baseline {
