@@ -7,128 +7,20 @@
 //! metric dimensions, and whether an alarm of that name exists and is ours), then write
 //! ([`ensure`]: PutMetricAlarm, which updates in place), then report ([`history`]).
 
-use std::time::Duration;
-
 use aws_sdk_cloudwatch::types::{
-    AlarmType, ComparisonOperator, Dimension, HistoryItemType, Metric, MetricDataQuery, MetricStat,
-    Tag,
+    AlarmType, ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, Tag,
 };
-use aws_smithy_types::DateTime;
-use deploy_kit_gha::input::{self, InputError};
 
+use crate::Input;
+pub use crate::alarm_history::{History, history, threshold_text};
+pub use crate::gate::Gate;
 use crate::preflight::Service;
-use crate::{Args, Input};
 
 /// The tag that marks an alarm as deploy-kit's; its value names the action.
 pub const MANAGED_BY: (&str, &str) = ("deploy-kit:managed-by", "ecs-blue-green");
 /// The tag naming the service the alarm guards (`cluster/service`).
 pub const SERVICE_TAG: &str = "deploy-kit:service";
 const NAMESPACE: &str = "AWS/ApplicationELB";
-/// CloudWatch: evaluation periods times the period may not exceed one day.
-const MAX_WINDOW: Duration = Duration::from_secs(24 * 3600);
-
-/// The gate the inputs ask for.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Gate {
-    /// The threshold in percent (1.0 for `1%`).
-    pub max_percent: f64,
-    pub period: Duration,
-    /// `datapoints` of the last `evaluation_periods` periods above the threshold fire it.
-    pub datapoints: u32,
-    pub evaluation_periods: u32,
-}
-
-impl Gate {
-    /// Defaults: one-minute periods (ALB metrics' own resolution), `2 of 3`: two bad minutes
-    /// fire, so one noisy minute does not, and the alarm still fires within about three minutes
-    /// of green's errors starting (two periods plus the metric delay), inside a five-minute
-    /// recovery objective with time left for ECS to move traffic back.
-    pub const DEFAULT_PERIOD: Duration = Duration::from_secs(60);
-    pub const DEFAULT_DATAPOINTS: (u32, u32) = (2, 3);
-
-    /// `None` when `max-5xx-rate` is unset; its companions without it are an error.
-    pub fn from_args(args: &Args) -> Result<Option<Self>, InputError> {
-        let period_text = input::set(args.max_5xx_rate_period.as_deref());
-        let datapoints_text = input::set(args.max_5xx_rate_datapoints.as_deref());
-        let Some(rate) = input::set(args.max_5xx_rate.as_deref()) else {
-            let orphan = [
-                ("max-5xx-rate-period", period_text),
-                ("max-5xx-rate-datapoints", datapoints_text),
-            ];
-            if let Some((name, _)) = orphan.iter().find(|(_, v)| v.is_some()) {
-                return Err(InputError::new(
-                    *name,
-                    "has no effect without `max-5xx-rate`: set `max-5xx-rate`, e.g. `1%`",
-                ));
-            }
-            return Ok(None);
-        };
-        let fraction = input::percent("max-5xx-rate", rate)?;
-        if fraction <= 0.0 || fraction >= 1.0 {
-            return Err(InputError::new(
-                "max-5xx-rate",
-                "must be more than 0% and less than 100%, e.g. `1%`",
-            ));
-        }
-        let period = match period_text {
-            Some(text) => period("max-5xx-rate-period", text)?,
-            None => Self::DEFAULT_PERIOD,
-        };
-        let (datapoints, evaluation_periods) = match datapoints_text {
-            Some(text) => m_of_n("max-5xx-rate-datapoints", text)?,
-            None => Self::DEFAULT_DATAPOINTS,
-        };
-        if period * evaluation_periods > MAX_WINDOW {
-            return Err(InputError::new(
-                "max-5xx-rate-datapoints",
-                format!(
-                    "{evaluation_periods} periods of {} exceed one day, CloudWatch's limit: use fewer periods or a shorter `max-5xx-rate-period`",
-                    deploy_kit_gha::format_duration(period)
-                ),
-            ));
-        }
-        Ok(Some(Self {
-            max_percent: fraction * 100.0,
-            period,
-            datapoints,
-            evaluation_periods,
-        }))
-    }
-}
-
-/// ALB metrics come once a minute: the period is whole minutes.
-fn period(name: &str, text: &str) -> Result<Duration, InputError> {
-    let duration = input::duration(name, text)?;
-    let secs = duration.as_secs();
-    if duration.subsec_nanos() != 0 || secs == 0 || secs % 60 != 0 || duration > MAX_WINDOW {
-        return Err(InputError::new(
-            name,
-            "load balancer metrics come once a minute: use whole minutes from `1m` to `1440m`, e.g. `1m`",
-        ));
-    }
-    Ok(duration)
-}
-
-/// `M of N`: M breaching datapoints among the last N periods.
-fn m_of_n(name: &str, text: &str) -> Result<(u32, u32), InputError> {
-    let invalid = || {
-        InputError::new(
-            name,
-            format!(
-                "`{}` is not `M of N` (M bad periods among the last N, 1 <= M <= N), e.g. `2 of 3`",
-                input::truncate(text, 40)
-            ),
-        )
-    };
-    let lower = text.trim().to_ascii_lowercase();
-    let (m, n) = lower.split_once(" of ").ok_or_else(invalid)?;
-    let m: u32 = m.trim().parse().map_err(|_| invalid())?;
-    let n: u32 = n.trim().parse().map_err(|_| invalid())?;
-    if m == 0 || m > n || n > 1440 {
-        return Err(invalid());
-    }
-    Ok((m, n))
-}
 
 /// One target group and the load balancer it serves, as metric dimension values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -418,121 +310,5 @@ pub fn attach(input_alarms: &mut Vec<String>, service: &Service, name: &str) {
     }
     if !input_alarms.iter().any(|a| a == name) {
         input_alarms.push(name.to_owned());
-    }
-}
-
-/// The alarm through the deployment, for the summary.
-#[derive(Debug, Clone, Default)]
-pub struct History {
-    pub name: String,
-    pub threshold: String,
-    /// (when, from, to, reason) of each state change since the deployment started.
-    pub changes: Vec<(String, String)>,
-    /// The state when the deployment ended, and its reason.
-    pub state: Option<(String, String)>,
-}
-
-/// Reads the alarm's state changes since `since` and its state now. A failed read is reported
-/// in the summary, not an error: the deployment's result stands.
-pub async fn history(
-    client: &aws_sdk_cloudwatch::Client,
-    plan: &Plan,
-    since: std::time::SystemTime,
-) -> History {
-    let mut out = History {
-        name: plan.name.clone(),
-        threshold: threshold_text(&plan.gate),
-        ..History::default()
-    };
-    let items = client
-        .describe_alarm_history()
-        .alarm_name(&plan.name)
-        .history_item_type(HistoryItemType::StateUpdate)
-        .start_date(DateTime::from(since))
-        .send()
-        .await;
-    match items {
-        Ok(items) => {
-            let mut changes: Vec<_> = items
-                .alarm_history_items()
-                .iter()
-                .map(|item| {
-                    let at = item.timestamp().map_or(0, DateTime::secs);
-                    let when = item
-                        .timestamp()
-                        .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
-                        .unwrap_or_default();
-                    let mut text = item.history_summary().unwrap_or("").to_owned();
-                    if let Some(reason) = item.history_data().and_then(new_state_reason) {
-                        text = format!("{text}: {reason}");
-                    }
-                    (at, when, text)
-                })
-                .collect();
-            changes.sort_by_key(|(at, _, _)| *at);
-            out.changes = changes.into_iter().map(|(_, w, s)| (w, s)).collect();
-        }
-        Err(error) => out.changes.push((
-            String::new(),
-            format!(
-                "DescribeAlarmHistory failed: {}",
-                deploy_kit_aws::describe_error(&error)
-            ),
-        )),
-    }
-    if let Ok(now) = client
-        .describe_alarms()
-        .alarm_names(&plan.name)
-        .send()
-        .await
-        && let Some(alarm) = now.metric_alarms().first()
-    {
-        out.state = Some((
-            alarm.state_value().map_or("?", |s| s.as_str()).to_owned(),
-            alarm.state_reason().unwrap_or("").to_owned(),
-        ));
-    }
-    out
-}
-
-/// CloudWatch's reason for a state change, from a history item's `HistoryData` JSON
-/// (`newState.stateReason`).
-fn new_state_reason(data: &str) -> Option<String> {
-    let json: serde_json::Value = serde_json::from_str(data).ok()?;
-    json.pointer("/newState/stateReason")?
-        .as_str()
-        .map(str::to_owned)
-}
-
-/// `5xx rate > 1% in 2 of 3 periods of 1m`.
-pub fn threshold_text(gate: &Gate) -> String {
-    format!(
-        "5xx rate > {}% in {} of {} periods of {}",
-        gate.max_percent,
-        gate.datapoints,
-        gate.evaluation_periods,
-        deploy_kit_gha::format_duration(gate.period)
-    )
-}
-
-impl History {
-    /// The summary's section.
-    pub fn markdown(&self) -> String {
-        use deploy_kit_gha::summary::{Table, code, escape_cell};
-        let mut out = String::from("\n#### 5xx-rate alarm\n\n");
-        let mut table = Table::new(["", ""]);
-        table.row(["alarm", &code(&self.name)]);
-        table.row(["fires on", &escape_cell(&self.threshold)]);
-        for (when, summary) in &self.changes {
-            table.row([escape_cell(when), escape_cell(summary)]);
-        }
-        if let Some((state, reason)) = &self.state {
-            table.row([
-                format!("state at the end: {}", code(state)),
-                escape_cell(reason),
-            ]);
-        }
-        out.push_str(&table.render());
-        out
     }
 }

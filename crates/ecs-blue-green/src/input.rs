@@ -75,7 +75,7 @@ pub struct Input {
     pub wait: bool,
     pub dry_run: bool,
     /// `max-5xx-rate` and its companions: the 5xx-rate alarm to make and attach.
-    pub rate_gate: Option<crate::alarm::Gate>,
+    pub rate_gate: Option<crate::gate::Gate>,
     /// Multiplies every poll delay: 1.0 in production; tests shrink it so a mocked deployment is
     /// followed in milliseconds.
     pub poll_scale: f64,
@@ -159,7 +159,7 @@ impl Input {
             )?,
             wait: input::flag("wait", args.wait.as_deref(), true)?,
             dry_run: input::flag("dry-run", args.dry_run.as_deref(), false)?,
-            rate_gate: crate::alarm::Gate::from_args(args)?,
+            rate_gate: crate::gate::Gate::from_args(args)?,
             poll_scale: 1.0,
         })
     }

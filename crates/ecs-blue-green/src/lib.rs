@@ -12,9 +12,11 @@
 //! step summary ([`summary`]).
 
 pub mod alarm;
+mod alarm_history;
 pub mod deploy;
 pub mod dry_run;
 mod events;
+mod gate;
 mod hook;
 mod input;
 pub mod poll;
