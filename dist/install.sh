@@ -4,7 +4,10 @@
 #
 # Where the binary comes from, first match wins (dist/README.md has the details):
 #   1. the tool cache: $RUNNER_TOOL_CACHE/deploy-kit/<version>/<arch>/deploy-kit, complete only when
-#      <arch>.complete sits beside that directory (the actions/tool-cache layout);
+#      <arch>.complete sits beside that directory (the actions/tool-cache layout), and trusted only
+#      when the binary's sha256 is the one that marker recorded when the cache was filled and, for
+#      a release, the one of the binary in the verified release asset kept beside it (a planted
+#      or swapped file on a persistent runner is reinstalled, with a warning);
 #   2. the release asset for this OS/arch, checked against the sha256 in dist/checksums.sha256
 #      before it is extracted or run, then copied into the tool cache;
 #   3. `cargo build --locked --release -p deploy-kit` in the checkout this script belongs to, when
@@ -99,6 +102,15 @@ sha256_of() {
   fi
 }
 
+# sha256 of stdin.
+sha256_stream() {
+  if command -v sha256sum >/dev/null 2>&1; then
+    sha256sum | cut -d ' ' -f 1
+  else
+    shasum -a 256 | cut -d ' ' -f 1
+  fi
+}
+
 download() {
   local url="$1" dest="$2"
   if command -v curl >/dev/null 2>&1; then
@@ -138,14 +150,19 @@ finish() {
 
 # The verified binary goes into the tool cache the way actions/tool-cache writes it: the directory
 # first, the .complete marker last, so an interrupted copy is never taken for a complete one. The
-# binary is renamed into place, so a job reading the cache never sees half a file. Without a
-# writable tool cache it goes to a fresh temporary directory instead.
+# binary is renamed into place, so a job reading the cache never sees half a file. The verified
+# asset is kept beside it and the marker records the binary's sha256: a later step trusts the
+# entry only when both still check out (cache_problem). Without a writable tool cache it goes to a
+# fresh temporary directory instead.
 install_release_binary() {
-  local binary="$1" how="$2" dir=""
+  local binary="$1" how="$2" asset_file="$3" dir="" sha
+  sha="$(sha256_of "$binary")"
   if [[ -n "$tool_dir" ]]; then
     if rm -f "$tool_dir.complete" && mkdir -p "$tool_dir" &&
+      cp "$asset_file" "$tool_dir/$asset" &&
       cp "$binary" "$tool_dir/deploy-kit.partial.$$" && chmod 755 "$tool_dir/deploy-kit.partial.$$" &&
-      mv -f "$tool_dir/deploy-kit.partial.$$" "$tool_dir/deploy-kit" && : >"$tool_dir.complete"; then
+      mv -f "$tool_dir/deploy-kit.partial.$$" "$tool_dir/deploy-kit" &&
+      printf '%s\n' "$sha" >"$tool_dir.complete"; then
       dir="$tool_dir"
     else
       annotate warning "could not write the tool cache at $tool_dir; deploy-kit goes to a temporary directory instead."
@@ -180,7 +197,7 @@ The file is not the released one; it was deleted and nothing was installed."
   fi
   tar -xzf "$work/$asset" -C "$work" deploy-kit || fail "$asset has no deploy-kit binary at its root."
   check_binary "$work/deploy-kit" "from $asset"
-  install_release_binary "$work/deploy-kit" "downloaded ($asset, sha256 verified)"
+  install_release_binary "$work/deploy-kit" "downloaded ($asset, sha256 verified)" "$work/$asset"
 }
 
 # A source build is not put in the tool cache: the cache is keyed by version only, and builds of
@@ -216,23 +233,55 @@ from_source() {
   finish "$target_dir/release" "built from source"
 }
 
+# Why the complete tool cache entry may not run, or nothing when it may. Its binary's sha256 must
+# be the one the marker recorded when the cache was filled; for a release (an entry in
+# dist/checksums.sha256) the asset kept beside it must match that entry and hold this very binary,
+# so the trust comes from the committed checksums, not from files a job could have written. A
+# version with no release (tests and act seed the cache with the binary just built) has only the
+# record to go by.
+cache_problem() {
+  local binary="$tool_dir/deploy-kit" recorded actual kept
+  recorded="$(head -n 1 "$tool_dir.complete" 2>/dev/null || true)"
+  actual="$(sha256_of "$binary")"
+  if [[ "$recorded" != "$actual" ]]; then
+    printf 'its sha256 %s is not the one recorded when the cache was filled (%s)' "$actual" "${recorded:-none}"
+    return 0
+  fi
+  [[ -n "$expected" ]] || return 0
+  kept="$tool_dir/$asset"
+  if [[ ! -f "$kept" ]] || [[ "$(sha256_of "$kept")" != "$expected" ]]; then
+    printf 'the release asset kept beside it is missing or does not match dist/checksums.sha256'
+  elif [[ "$(tar -xzOf "$kept" deploy-kit 2>/dev/null | sha256_stream)" != "$actual" ]]; then
+    printf 'it is not the binary inside the verified release asset %s' "$asset"
+  fi
+}
+
 main() {
   detect_platform
   tool_dir=""
   if [[ -n "${RUNNER_TOOL_CACHE:-}" ]]; then
     tool_dir="$RUNNER_TOOL_CACHE/deploy-kit/$version/$cache_arch"
   fi
+  asset="" expected=""
+  if [[ -n "$target" ]]; then
+    asset="deploy-kit-$version-$target.tar.gz"
+    expected="$(expected_sha256 "$asset")"
+  fi
 
   if [[ -n "$tool_dir" && -x "$tool_dir/deploy-kit" && -f "$tool_dir.complete" ]]; then
-    check_binary "$tool_dir/deploy-kit" "from the tool cache; delete $tool_dir to replace it"
-    finish "$tool_dir" "from the tool cache"
+    local problem
+    problem="$(cache_problem)"
+    if [[ -z "$problem" ]]; then
+      check_binary "$tool_dir/deploy-kit" "from the tool cache; delete $tool_dir to replace it"
+      finish "$tool_dir" "from the tool cache"
+    fi
+    annotate warning "the tool cache entry $tool_dir/deploy-kit is not trusted: $problem. It was removed and deploy-kit is installed again."
+    rm -rf "$tool_dir" "$tool_dir.complete" || fail "could not remove the untrusted tool cache entry $tool_dir."
   fi
 
   if [[ -z "$target" ]]; then
     from_source "no deploy-kit release is built for $(uname -s) on $cache_arch"
   fi
-  local asset="deploy-kit-$version-$target.tar.gz" expected
-  expected="$(expected_sha256 "$asset")"
   if [[ -n "$expected" ]]; then
     from_release "$asset" "$expected"
   fi

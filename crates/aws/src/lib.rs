@@ -2,12 +2,15 @@
 //! `code: message` (the SDK's own Display says only "service error").
 
 pub mod refresh;
+pub mod retry;
 pub mod web_identity;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+pub use retry::Retry;
 
 /// No region anywhere: every AWS call would fail, so say it once, up front.
 #[derive(Debug, thiserror::Error)]
@@ -31,22 +34,96 @@ pub fn config_loader(action: &str) -> aws_config::ConfigLoader {
 }
 
 /// Loads the configuration once for `action`: credentials, region and `AWS_ENDPOINT_URL` (the
-/// local test bed) from the standard chain.
+/// local test bed) from the standard chain, with `retry` as every client's retry policy.
 /// When oidc-login left what is needed in the environment, the credentials re-run the GitHub
 /// OIDC exchange before they expire ([`refresh`]), so a long step does not fail mid-wait.
-pub async fn load_config(action: &str) -> Result<SdkConfig, NoRegion> {
-    let config = config_loader(action).load().await;
+pub async fn load_config(action: &str, retry: Retry) -> Result<Aws, NoRegion> {
+    let config = config_loader(action)
+        .retry_config(retry.retry_config())
+        .load()
+        .await;
     if config.region().is_none() {
         return Err(NoRegion);
     }
-    match refresh::WebIdentityRefresh::from_env(&config) {
-        Some(provider) => Ok(config
+    let sdk = match refresh::WebIdentityRefresh::from_env(&config) {
+        Some(provider) => config
             .into_builder()
             .credentials_provider(
                 aws_credential_types::provider::SharedCredentialsProvider::new(provider),
             )
-            .build()),
-        None => Ok(config),
+            .build(),
+        None => config,
+    };
+    Ok(Aws::new(sdk, retry))
+}
+
+/// The loaded configuration and the retry policy; the only way the actions get their clients,
+/// so none is built without the policy.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    sdk: SdkConfig,
+    retry: Retry,
+}
+
+impl Aws {
+    pub fn new(sdk: SdkConfig, retry: Retry) -> Self {
+        let sdk = sdk
+            .into_builder()
+            .retry_config(retry.retry_config())
+            .build();
+        Self { sdk, retry }
+    }
+
+    pub fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    /// The region every client uses (load_config refuses to go on without one).
+    pub fn region(&self) -> String {
+        self.sdk
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    pub fn ecs(&self) -> aws_sdk_ecs::Client {
+        let config = self
+            .retry
+            .ecs_config(aws_sdk_ecs::config::Builder::from(&self.sdk));
+        aws_sdk_ecs::Client::from_conf(config.build())
+    }
+
+    pub fn ecr(&self) -> aws_sdk_ecr::Client {
+        let config = aws_sdk_ecr::config::Builder::from(&self.sdk)
+            .interceptor(self.retry.interceptor())
+            .build();
+        aws_sdk_ecr::Client::from_conf(config)
+    }
+
+    /// CloudWatch (ecs-blue-green's 5xx-rate alarm).
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        let config = aws_sdk_cloudwatch::config::Builder::from(&self.sdk)
+            .interceptor(self.retry.interceptor())
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(config)
+    }
+
+    /// Elastic Load Balancing v2 (the target groups' load balancer, for the alarm's dimensions).
+    pub fn elbv2(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        let config = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.sdk)
+            .interceptor(self.retry.interceptor())
+            .build();
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(config)
+    }
+
+    /// CloudWatch Logs in `region` (a log group may live in another region than the cluster).
+    pub fn logs(&self, region: Option<String>) -> aws_sdk_cloudwatchlogs::Client {
+        let mut config = aws_sdk_cloudwatchlogs::config::Builder::from(&self.sdk)
+            .interceptor(self.retry.interceptor());
+        if let Some(region) = region {
+            config = config.region(aws_sdk_cloudwatchlogs::config::Region::new(region));
+        }
+        aws_sdk_cloudwatchlogs::Client::from_conf(config.build())
     }
 }
 

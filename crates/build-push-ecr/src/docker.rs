@@ -1,6 +1,14 @@
 //! The docker CLI: login with the password on stdin, the build (buildx when it is there, else
 //! `DOCKER_BUILDKIT=1 docker build` and `docker push`), and the digest from what docker wrote.
 //! The command lines are built by pure functions, so both paths are unit-tested.
+//!
+//! The login lives in a private `DOCKER_CONFIG`, so it never lands in the runner's own config.
+//! What else lives in the runner's config is carried over ([`carry_config`]): its contexts, CLI
+//! plug-ins, credential helpers and other registries' logins; and `BUILDX_CONFIG` points at the
+//! runner's buildx directory, which buildx would otherwise look for under the private config
+//! (`$BUILDX_CONFIG`, else `$DOCKER_CONFIG/buildx`: docker/buildx util/confutil/config.go,
+//! https://docs.docker.com/build/building/variables/#buildx_config), so the builder that
+//! docker/setup-buildx-action selected stays the current one.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,9 +20,14 @@ use crate::input::Input;
 pub const CACHE_TAG: &str = "buildcache";
 
 /// Which build path runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Builder {
-    Buildx,
+    /// `docker buildx build` on the named builder (`None`: buildx's current one), with the
+    /// registry cache when `cache`.
+    Buildx {
+        name: Option<String>,
+        cache: bool,
+    },
     DockerBuild,
 }
 
@@ -24,6 +37,8 @@ pub enum Builder {
 pub struct Docker {
     pub program: String,
     pub config_dir: PathBuf,
+    /// The runner's buildx directory, given to buildx as `BUILDX_CONFIG`.
+    pub buildx_config: Option<PathBuf>,
 }
 
 /// What a docker command printed.
@@ -34,11 +49,56 @@ pub struct Ran {
 }
 
 impl Docker {
-    pub fn run(&self, args: &[String], stdin: Option<&str>) -> std::io::Result<Ran> {
-        let mut child = Command::new(&self.program)
+    fn command(&self, args: &[String]) -> Command {
+        let mut command = Command::new(&self.program);
+        command
             .args(args)
             .env("DOCKER_CONFIG", &self.config_dir)
-            .env("DOCKER_BUILDKIT", "1")
+            .env("DOCKER_BUILDKIT", "1");
+        if let Some(dir) = &self.buildx_config {
+            command.env("BUILDX_CONFIG", dir);
+        }
+        command
+    }
+
+    /// Runs `docker args` until it ends, or until `stop()` says so: then it is killed and the
+    /// answer is `None` (a cancelled workflow must not leave a build running). The output goes
+    /// through a file in the private directory, so a long build never fills a pipe.
+    pub async fn run_until(
+        &self,
+        args: &[String],
+        stop: impl Fn() -> bool,
+    ) -> std::io::Result<Option<Ran>> {
+        let path = self.config_dir.join("docker-output.log");
+        let log = std::fs::File::create(&path)?;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                let output = String::from_utf8_lossy(&std::fs::read(&path)?).into_owned();
+                let _ = std::fs::remove_file(&path);
+                return Ok(Some(Ran {
+                    success: status.success(),
+                    output,
+                }));
+            }
+            if stop() {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ok(None);
+            }
+            // Awaited, not slept: the runtime runs one thread, and the signal listener on it.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn run(&self, args: &[String], stdin: Option<&str>) -> std::io::Result<Ran> {
+        let mut child = self
+            .command(args)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -61,13 +121,77 @@ impl Docker {
         })
     }
 
-    /// buildx is a CLI plug-in: `docker buildx version` succeeds only where it is installed.
-    pub fn builder(&self) -> Builder {
-        match self.run(&["buildx".to_owned(), "version".to_owned()], None) {
-            Ok(ran) if ran.success => Builder::Buildx,
-            _ => Builder::DockerBuild,
+    /// Runs `docker args`; the output when it succeeded.
+    pub fn try_run(&self, args: &[&str]) -> Option<String> {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        self.run(&args, None)
+            .ok()
+            .filter(|ran| ran.success)
+            .map(|ran| ran.output)
+    }
+}
+
+/// The runner's docker config made the private one's starting point: every setting but the
+/// login store (`credsStore` would take the ECR password out of the private directory), plus
+/// links to its `contexts` (the current context names the engine) and `cli-plugins` (buildx may
+/// be installed there). Nothing is carried when the runner has no config.
+pub fn carry_config(runner: Option<&Path>, private: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(private)?;
+    let Some(runner) = runner else {
+        return Ok(());
+    };
+    if let Ok(text) = std::fs::read_to_string(runner.join("config.json")) {
+        let carried = carried_config(&text);
+        write_private(&private.join("config.json"), &carried)?;
+    }
+    for dir in ["contexts", "cli-plugins"] {
+        let from = runner.join(dir);
+        if from.is_dir() {
+            std::os::unix::fs::symlink(&from, private.join(dir))?;
         }
     }
+    Ok(())
+}
+
+/// The runner's `config.json` without `credsStore`; text that is not a JSON object carries
+/// nothing (docker would refuse it anyway).
+pub fn carried_config(text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(mut config)) => {
+            config.remove("credsStore");
+            serde_json::Value::Object(config).to_string()
+        }
+        _ => "{}".to_owned(),
+    }
+}
+
+/// Drops whatever the carried config says about `registry` (a login, a credential helper), so
+/// `docker login` stores this step's login in the private file.
+pub fn forget_registry(private: &Path, registry: &str) -> std::io::Result<()> {
+    let path = private.join("config.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    if let Ok(serde_json::Value::Object(mut config)) = serde_json::from_str(&text) {
+        for key in ["auths", "credHelpers"] {
+            if let Some(serde_json::Value::Object(entries)) = config.get_mut(key) {
+                entries.remove(registry);
+            }
+        }
+        write_private(&path, &serde_json::Value::Object(config).to_string())?;
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
 }
 
 pub fn login_args(registry: &str) -> Vec<String> {
@@ -83,14 +207,19 @@ pub fn logout_args(registry: &str) -> Vec<String> {
 /// The build command. `uri` is `registry/repository`; `secret_files` are `(id, path)`.
 pub fn build_args(
     input: &Input,
-    builder: Builder,
+    builder: &Builder,
     uri: &str,
     metadata_file: &Path,
     secret_files: &[(String, PathBuf)],
 ) -> Vec<String> {
     let mut args: Vec<String> = match builder {
-        Builder::Buildx => {
+        Builder::Buildx { name, cache } => {
             let mut args = vec!["buildx".to_owned(), "build".to_owned()];
+            if let Some(name) = name {
+                // By name: the builder chosen is the one used, whatever is current meanwhile.
+                args.push("--builder".to_owned());
+                args.push(name.clone());
+            }
             args.push(if input.push { "--push" } else { "--load" }.to_owned());
             args.push("--metadata-file".to_owned());
             args.push(metadata_file.display().to_string());
@@ -100,7 +229,7 @@ pub fn build_args(
                 args.push("--platform".to_owned());
                 args.push(input.platforms.join(","));
             }
-            if input.cache {
+            if *cache {
                 // The registry cache as ECR accepts it: an image manifest with OCI media types.
                 args.push("--cache-from".to_owned());
                 args.push(format!("type=registry,ref={uri}:{CACHE_TAG}"));

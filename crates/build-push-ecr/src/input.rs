@@ -157,19 +157,7 @@ impl Input {
                     .collect()
             })
             .unwrap_or_default();
-        let secrets = input::set(args.secrets.as_deref())
-            .map(|text| input::key_values("secrets", text, '='))
-            .transpose()?
-            .unwrap_or_default();
-        if let Some((id, _)) = secrets.iter().find(|(id, _)| !valid_id(id)) {
-            return Err(InputError::new(
-                "secrets",
-                format!(
-                    "`{}` is not a secret id: use letters, digits, `-`, `_` and `.`",
-                    input::truncate(id, 40)
-                ),
-            ));
-        }
+        let secrets = parse_secrets(input::set(args.secrets.as_deref()).unwrap_or_default())?;
         for platform in &platforms {
             check_platform(platform)?;
         }
@@ -353,4 +341,32 @@ fn valid_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+/// `id=value` lines. Errors say which line and what is wrong, never quote it: a line that went
+/// wrong (a value pasted without its `id=`) is a secret.
+fn parse_secrets(text: &str) -> Result<Vec<(String, String)>, InputError> {
+    input::lines(text)
+        .into_iter()
+        .enumerate()
+        .map(|(index, line)| {
+            let item = index + 1;
+            let (id, value) = line.split_once('=').ok_or_else(|| {
+                InputError::new(
+                    "secrets",
+                    format!("item {item} is not of the form `id=value` (not quoted: it may be a secret)"),
+                )
+            })?;
+            let id = id.trim();
+            if !valid_id(id) {
+                return Err(InputError::new(
+                    "secrets",
+                    format!(
+                        "item {item}: the id before `=` must be letters, digits, `-`, `_` and `.` (not quoted: it may be a secret)"
+                    ),
+                ));
+            }
+            Ok((id.to_owned(), value.trim().to_owned()))
+        })
+        .collect()
 }

@@ -2,16 +2,20 @@
 //! tag already exists is not rebuilt (missing tags are put on its manifest); the digest comes
 //! from what docker wrote, never guessed; an optional scan gate fails on findings.
 
+pub mod builder;
 pub mod docker;
 pub mod ecr;
 mod input;
+mod report;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use deploy_kit_gha::{Classify, Exit, InputError, Runner};
+use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
 
+use crate::builder::Tooling;
 use crate::docker::{Builder, Docker};
+use crate::report::{Built, gate, report};
 pub use input::{Input, SEVERITIES};
 
 /// Inputs, one per `action.yml` input, each readable from `INPUT_*` or a flag.
@@ -106,6 +110,10 @@ pub enum Error {
     },
     #[error("`docker {command}` failed:\n{output}")]
     Docker { command: String, output: String },
+    #[error(
+        "several platforms need a builder other than `{current}`, whose docker driver builds one, and no docker-container builder could be created ({why}): add docker/setup-buildx-action before this step, or build one platform"
+    )]
+    NoBuilder { current: String, why: String },
     #[error("cannot run docker (`{program}`): {source}")]
     NoDocker {
         program: String,
@@ -125,6 +133,8 @@ pub enum Error {
     },
     #[error("cannot prepare the build: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
 }
 
 impl Classify for Error {
@@ -132,52 +142,59 @@ impl Classify for Error {
         match self {
             Error::Input(_) | Error::NoRegion | Error::NoRepository(_) => Exit::BadInput,
             Error::ScanTimedOut(_) => Exit::TimedOut,
+            Error::Cancelled(cancelled) => cancelled.exit(),
             _ => Exit::Failed,
         }
     }
 }
 
-/// What the step produced.
-#[derive(Debug, Default)]
-struct Built {
-    uri: String,
-    registry: String,
-    digest: Option<String>,
-    skipped: bool,
-    builder: Option<Builder>,
-    build_time: Option<Duration>,
-    tags_added: Vec<String>,
-    findings: Option<Vec<ecr::Finding>>,
-}
-
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
+    // Masked before they are parsed: a malformed line is a secret all the same.
+    if let Some(text) = args.secrets.as_deref() {
+        for line in deploy_kit_gha::input::lines(text) {
+            runner.mask(line);
+            if let Some((_, value)) = line.split_once('=') {
+                runner.mask(value);
+            }
+        }
+    }
     let commit = std::env::var("GITHUB_SHA").ok();
     let mut input = Input::from_args(&args, commit.as_deref())?;
     input.check_paths()?;
     input.poll_scale = deploy_kit_gha::input::time_scale_from_env()?;
-    for (_, value) in &input.secrets {
-        runner.mask(value);
-    }
+    // The runner's docker config: where its login store, contexts, plug-ins and builders are.
+    let runner_config = std::env::var_os("DOCKER_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker")));
     let docker = Docker {
         program: std::env::var("DOCKER").unwrap_or_else(|_| "docker".to_owned()),
         config_dir: runner
             .env()
             .temp_dir
             .join(format!("deploy-kit-docker-{}", std::process::id())),
+        buildx_config: std::env::var_os("BUILDX_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| runner_config.as_ref().map(|dir| dir.join("buildx"))),
     };
-    let builder = docker.builder();
-    if builder == Builder::DockerBuild && input.platforms.len() > 1 {
+    let _private = PrivateConfig(docker.config_dir.clone());
+    docker::carry_config(runner_config.as_deref(), &docker.config_dir)?;
+    let tooling = Tooling::detect(&docker);
+    if tooling == Tooling::DockerBuild && input.platforms.len() > 1 {
         return Err(InputError::new(
             "platforms",
             "several platforms need docker buildx, which is not installed here: add docker/setup-buildx-action before this step, or build one platform",
         )
         .into());
     }
-    let config = deploy_kit_aws::load_config("build-push-ecr")
+    let retry = deploy_kit_aws::Retry::new(runner.line_writer())
+        .budget_override(deploy_kit_gha::input::retry_budget_from_env()?);
+    let config = deploy_kit_aws::load_config("build-push-ecr", retry)
         .await
         .map_err(|_| Error::NoRegion)?;
-    let client = aws_sdk_ecr::Client::new(&config);
-    let (repository_uri, created) = ecr::repository(&client, &input).await?;
+    let client = config.ecr();
+    let (repository_uri, created) = cancellable(runner, ecr::repository(&client, &input)).await?;
     if created {
         runner.info(format!("created repository {repository_uri}"));
     }
@@ -195,13 +212,13 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         ..Built::default()
     };
     let existing = if input.skip_if_exists && input.push {
-        ecr::find(&client, &input, &input.tags[0]).await?
+        cancellable(runner, ecr::find(&client, &input, &input.tags[0])).await?
     } else {
         None
     };
     match existing {
         Some(image) => {
-            built.tags_added = ecr::add_tags(&client, &input, &image).await?;
+            built.tags_added = cancellable(runner, ecr::add_tags(&client, &input, &image)).await?;
             runner.info(format!(
                 "{uri}:{} already exists ({}): build skipped{}",
                 input.tags[0],
@@ -216,20 +233,42 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
             built.skipped = true;
         }
         None => {
-            built.builder = Some(builder);
+            let chosen = builder::choose(&docker, &input, &tooling, runner)?;
+            built.builder = Some(chosen.builder.clone());
             let started = Instant::now();
-            built.digest = build(&client, &input, &docker, builder, &uri, runner).await?;
+            let result = build(&client, &input, &docker, &chosen.builder, &uri, runner).await;
+            builder::remove(&docker, &chosen, runner);
+            built.digest = result?;
             built.build_time = Some(started.elapsed());
         }
     }
     if input.scan
         && let Some(digest) = &built.digest
     {
-        let findings = ecr::scan(&client, &input, digest).await?;
+        let findings = cancellable(runner, ecr::scan(&client, &input, digest)).await?;
         built.findings = Some(findings);
     }
     report(&input, &built, runner);
     gate(&input, &built)
+}
+
+/// An ECR call or wait, given up at once on a signal: it leaves nothing to clean up. (The build
+/// watches the signal itself: it stops docker and removes what it made.)
+async fn cancellable<T>(
+    runner: &Runner,
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    runner.cancellation().run(work).await
+}
+
+/// The private docker config directory, removed with everything in it (the login, the secret
+/// files) however the step ends; the links to the runner's directories go, not their targets.
+struct PrivateConfig(PathBuf);
+
+impl Drop for PrivateConfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Logs in, builds (and pushes), logs out; the digest docker reported.
@@ -237,28 +276,27 @@ async fn build(
     client: &aws_sdk_ecr::Client,
     input: &Input,
     docker: &Docker,
-    builder: Builder,
+    builder: &Builder,
     uri: &str,
     runner: &Runner,
 ) -> Result<Option<String>, Error> {
-    std::fs::create_dir_all(&docker.config_dir)?;
     let registry = uri.split('/').next().unwrap_or_default().to_owned();
-    let (user, password) = ecr::credentials(client, input).await?;
+    docker::forget_registry(&docker.config_dir, &registry)?;
+    let (user, password) = cancellable(runner, ecr::credentials(client, input)).await?;
     runner.mask(&password);
     let mut login = docker::login_args(&registry);
     login[2] = user;
     checked(docker, &login, Some(&password))?;
-    let result = build_and_push(input, docker, builder, uri, runner);
-    // Logged out whatever happened; the private config directory goes too.
+    let result = build_and_push(input, docker, builder, uri, runner).await;
+    // Logged out whatever happened; the private config directory goes when the step ends.
     let _ = docker.run(&docker::logout_args(&registry), None);
-    let _ = std::fs::remove_dir_all(&docker.config_dir);
     result
 }
 
-fn build_and_push(
+async fn build_and_push(
     input: &Input,
     docker: &Docker,
-    builder: Builder,
+    builder: &Builder,
     uri: &str,
     runner: &Runner,
 ) -> Result<Option<String>, Error> {
@@ -266,17 +304,21 @@ fn build_and_push(
     let metadata = docker.config_dir.join("metadata.json");
     let args = docker::build_args(input, builder, uri, &metadata, &secret_files);
     runner.info(match builder {
-        Builder::Buildx => "building with docker buildx (registry cache, pushed by the build)",
+        Builder::Buildx { cache: true, .. } => {
+            "building with docker buildx (registry cache, pushed by the build)"
+        }
+        Builder::Buildx { cache: false, .. } => {
+            "building with docker buildx (no registry cache, pushed by the build)"
+        }
         Builder::DockerBuild => {
             "building with DOCKER_BUILDKIT=1 docker build, then docker push (buildx is not installed: no registry cache)"
         }
     });
     let output = {
         let _group = runner.group(format!("docker {}", args.join(" ")));
-        let output = checked(docker, &args, None)?;
-        for line in output.lines() {
-            runner.info(line);
-        }
+        let output = build_until_cancelled(docker, &args, runner).await?;
+        // Build output quotes the Dockerfile and whatever its RUN steps print: not ours.
+        runner.untrusted("", &output);
         output
     };
     drop(output);
@@ -284,7 +326,7 @@ fn build_and_push(
         return Ok(None);
     }
     match builder {
-        Builder::Buildx => {
+        Builder::Buildx { .. } => {
             let text = std::fs::read_to_string(&metadata).unwrap_or_default();
             docker::digest_from_metadata(&text)
                 .map(Some)
@@ -301,6 +343,36 @@ fn build_and_push(
                 .map(Some)
                 .ok_or_else(|| Error::NoDigest("the output of docker push".to_owned()))
         }
+    }
+}
+
+/// The build, stopped (killed) when the workflow is cancelled; the builder made for it and the
+/// login are removed on the way out as after any failure.
+async fn build_until_cancelled(
+    docker: &Docker,
+    args: &[String],
+    runner: &Runner,
+) -> Result<String, Error> {
+    let cancellation = runner.cancellation();
+    let ran = docker
+        .run_until(args, || cancellation.signal().is_some())
+        .await
+        .map_err(|source| Error::NoDocker {
+            program: docker.program.clone(),
+            source,
+        })?;
+    match ran {
+        Some(ran) if ran.success => Ok(ran.output),
+        Some(ran) => Err(Error::Docker {
+            command: args.first().cloned().unwrap_or_default(),
+            output: ran.output,
+        }),
+        None => Err(Error::Cancelled(Cancelled {
+            signal: cancellation
+                .signal()
+                .unwrap_or(deploy_kit_gha::Signal::Terminate),
+            cleanup: Some("the build was stopped".to_owned()),
+        })),
     }
 }
 
@@ -338,93 +410,4 @@ fn write_secrets(
         files.push((id.clone(), path));
     }
     Ok(files)
-}
-
-fn report(input: &Input, built: &Built, runner: &Runner) {
-    let first = format!("{}:{}", built.uri, input.tags[0]);
-    let digest = built.digest.clone().unwrap_or_default();
-    let digest_uri = built
-        .digest
-        .as_ref()
-        .map(|d| format!("{}@{d}", built.uri))
-        .unwrap_or_default();
-    let outputs = [
-        ("image", first.clone()),
-        ("image-digest-uri", digest_uri.clone()),
-        ("digest", digest.clone()),
-        ("tags", input.tags.join("\n")),
-        ("registry", built.registry.clone()),
-        ("skipped", built.skipped.to_string()),
-    ];
-    for (name, value) in outputs {
-        if let Err(error) = runner.set_output(name, &value) {
-            runner.warning(format!("cannot set output `{name}`: {error}"));
-        }
-    }
-    let how = match (built.skipped, built.builder, built.build_time) {
-        (true, _, _) => "skipped: the image already existed".to_owned(),
-        (false, Some(Builder::Buildx), Some(took)) => format!(
-            "built with buildx in {} (registry cache {})",
-            deploy_kit_gha::format_duration(took),
-            if input.cache { "on" } else { "off" }
-        ),
-        (false, _, Some(took)) => format!(
-            "built with docker build in {} (no registry cache without buildx)",
-            deploy_kit_gha::format_duration(took)
-        ),
-        _ => "not built".to_owned(),
-    };
-    let mut md = format!(
-        "### build-push-ecr\n\n| | |\n| --- | --- |\n| image | `{first}` |\n| digest | `{digest}` |\n| tags | {} |\n| build | {how} |\n",
-        input
-            .tags
-            .iter()
-            .map(|t| format!("`{t}`"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    if !built.tags_added.is_empty() {
-        md.push_str(&format!(
-            "| tags added | {} |\n",
-            built.tags_added.join(", ")
-        ));
-    }
-    if let Some(findings) = &built.findings {
-        md.push_str("\n#### Scan findings\n\n| severity | findings |\n| --- | --- |\n");
-        for severity in SEVERITIES {
-            let count = findings.iter().filter(|f| f.severity == severity).count();
-            if count > 0 {
-                md.push_str(&format!("| {severity} | {count} |\n"));
-            }
-        }
-        if findings.is_empty() {
-            md.push_str("| (none) | 0 |\n");
-        }
-    }
-    if let Err(error) = runner.summary(&md) {
-        runner.warning(format!("cannot write the step summary: {error}"));
-    }
-    runner.info(format!("{first} is {digest_uri}"));
-}
-
-fn gate(input: &Input, built: &Built) -> Result<(), Error> {
-    let Some(findings) = &built.findings else {
-        return Ok(());
-    };
-    let blocking = ecr::blocking(input, findings);
-    if blocking.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Findings {
-        count: blocking.len(),
-        threshold: input
-            .fail_on_severity
-            .and_then(|i| SEVERITIES.get(i).copied())
-            .unwrap_or("?"),
-        list: blocking
-            .iter()
-            .map(|f| format!("{} ({})", f.id, f.severity))
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
 }

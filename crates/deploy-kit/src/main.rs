@@ -52,9 +52,10 @@ impl Command {
 
 async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
     let cancellation = runner.cancellation().clone();
-    // build-push-ecr, oidc-login, render-taskdef and smoke-test leave nothing in AWS to clean up, so a signal just stops
-    // them; ecs-blue-green and run-migrations watch the signal themselves, to roll back or stop
-    // the task before they exit.
+    // oidc-login, render-taskdef and smoke-test leave nothing in AWS to clean up, so a signal
+    // just stops them; ecs-blue-green and run-migrations watch the signal themselves, to roll
+    // back or stop the task before they exit, and build-push-ecr to stop its build and remove
+    // the builder it made.
     match command {
         Command::EcsBlueGreen(args) => deploy_kit_ecs_blue_green::run(args, runner)
             .await
@@ -62,15 +63,9 @@ async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
         Command::RunMigrations(args) => deploy_kit_run_migrations::run(args, runner)
             .await
             .map_err(Failure::from),
-        Command::BuildPushEcr(args) => {
-            cancellation
-                .run(async {
-                    deploy_kit_build_push_ecr::run(args, runner)
-                        .await
-                        .map_err(Failure::from)
-                })
-                .await
-        }
+        Command::BuildPushEcr(args) => deploy_kit_build_push_ecr::run(args, runner)
+            .await
+            .map_err(Failure::from),
         Command::OidcLogin(args) => {
             cancellation
                 .run(async {
@@ -140,13 +135,13 @@ fn main() -> ExitCode {
         );
         let exit = match raw_inputs(&matches) {
             Err(error) => {
-                runner.error(error);
+                runner.failure(error);
                 Exit::BadInput
             }
             Ok(()) => match dispatch(cli.command, &runner).await {
                 Ok(()) => Exit::Success,
                 Err(failure) => {
-                    runner.error(format_args!("{:#}", failure.error));
+                    runner.failure(format_args!("{:#}", failure.error));
                     failure.exit
                 }
             },

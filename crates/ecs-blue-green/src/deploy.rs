@@ -5,10 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::types::{
-    CreatedAt, DeploymentLifecycleHookStatus, ServiceDeployment,
-    ServiceDeploymentRollbackMonitorsStatus,
-};
+use aws_sdk_ecs::types::{CreatedAt, ServiceDeployment, ServiceDeploymentRollbackMonitorsStatus};
 use aws_smithy_types::DateTime;
 use deploy_kit_gha::{Cancelled, Runner, Signal};
 
@@ -113,6 +110,7 @@ pub async fn follow(
             .and_then(|minutes| u64::try_from(minutes).ok())
             .map(|minutes| Duration::from_secs(minutes * 60))
     });
+    let console_url = report.console_url.clone();
     let watch = Watch {
         cluster: &input.cluster,
         service: &input.service,
@@ -121,6 +119,7 @@ pub async fn follow(
         bake,
         poll_scale: input.poll_scale,
         events: true,
+        console_url: console_url.as_deref(),
     };
     // The whole follow (stages, events, the smoke checks) in one collapsible group.
     let group = runner.group(format!("service deployment {arn}"));
@@ -201,7 +200,11 @@ async fn follow_answering(
         let Some(checks) = &input.test_checks else {
             continue;
         };
-        let urls: Vec<&str> = checks.urls.iter().map(|url| url.as_str()).collect();
+        let urls: Vec<String> = checks
+            .urls
+            .iter()
+            .map(|url| deploy_kit_gha::shown_url(url.as_str()))
+            .collect();
         runner.info(format!(
             "green is on the test listener: running the smoke checks ({})",
             urls.join(", ")
@@ -237,6 +240,8 @@ async fn follow_answering(
 fn rolled_back(arn: &str, settled: &Outcome) -> String {
     if settled.succeeded() {
         format!("service deployment {arn} had already completed: SUCCESSFUL")
+    } else if settled.status == crate::rollback::REQUESTED {
+        format!("service deployment {arn}: rollback requested, ECS carries it on")
     } else {
         format!("service deployment {arn} rolled back: {}", settled.status)
     }
@@ -254,6 +259,7 @@ fn explain(input: &Input, arn: &str, outcome: &Outcome, report: &Report) -> Stri
     if let Some(last) = &outcome.last {
         causes.extend(monitor_causes(last));
     }
+    causes.extend(outcome.failed_hooks.iter().cloned());
     if let Some(reason) = &outcome.reason {
         causes.push(format!("ECS: {reason}"));
     }
@@ -268,7 +274,7 @@ fn explain(input: &Input, arn: &str, outcome: &Outcome, report: &Report) -> Stri
     )
 }
 
-/// The circuit breaker, alarms and hooks that explain a failure.
+/// The circuit breaker and alarms that explain a failure (hooks: [`Outcome::failed_hooks`]).
 fn monitor_causes(deployment: &ServiceDeployment) -> Vec<String> {
     let mut causes = Vec::new();
     if let Some(breaker) = deployment.deployment_circuit_breaker()
@@ -287,20 +293,6 @@ fn monitor_causes(deployment: &ServiceDeployment) -> Vec<String> {
             "CloudWatch alarm {} went into ALARM",
             alarms.triggered_alarm_names().join(", ")
         ));
-    }
-    for hook in deployment.lifecycle_hook_details() {
-        let failed = matches!(
-            hook.status(),
-            Some(DeploymentLifecycleHookStatus::Failed | DeploymentLifecycleHookStatus::TimedOut)
-        );
-        if failed {
-            causes.push(format!(
-                "lifecycle hook {} ({}) {}",
-                hook.target_arn().or(hook.hook_id()).unwrap_or("(unnamed)"),
-                hook.target_type().map_or("?", |t| t.as_str()),
-                hook.status().map_or("?", |s| s.as_str())
-            ));
-        }
     }
     causes
 }
@@ -350,5 +342,8 @@ pub async fn deploy_and_follow(
     let followed = std::time::Instant::now();
     let result = follow(client, input, service, &arn, report, runner).await;
     report.followed_for = followed.elapsed();
+    if input.test_checks.is_some() {
+        hook::take_out(client, input, &report.status, runner).await;
+    }
     result
 }

@@ -1,5 +1,6 @@
-//! Answering our PAUSE hook: the paused deployment waits on ContinueServiceDeployment, so the
-//! answer must arrive, once, even when AWS throttles or loses the response.
+//! Our PAUSE hook: answering it (the paused deployment waits on ContinueServiceDeployment, so the
+//! answer must arrive, once, even when AWS throttles or loses the response), and taking it out
+//! of the service's configuration once its deployment ended.
 
 use std::time::Duration;
 
@@ -8,8 +9,10 @@ use aws_sdk_ecs::types::{
     DeploymentLifecycleHookAction, DeploymentLifecycleHookStatus, ServiceDeployment,
 };
 
+use deploy_kit_gha::Runner;
+
 use crate::input::Input;
-use crate::{Error, aws_error};
+use crate::{Error, aws_error, update};
 
 /// ContinueServiceDeployment: CONTINUE when the checks passed, ROLLBACK otherwise. The paused
 /// deployment waits on this answer, so throttling and 5xx are retried beyond the SDK's own
@@ -67,4 +70,56 @@ async fn hook_awaits_action(client: &Client, arn: &str, hook_id: &str) -> bool {
             hook.hook_id() == Some(hook_id)
                 && hook.status() == Some(&DeploymentLifecycleHookStatus::AwaitingAction)
         })
+}
+
+/// After a deployment with `test-url` ended, our PAUSE hook leaves the service's configuration,
+/// so a later deployment by other means (console, CLI, Terraform) never waits on it. A
+/// deployment left running (rollback-on-timeout or rollback-on-cancel false) keeps it until it
+/// ends; the next ecs-blue-green run takes it out then. A failure here is a warning: the
+/// deployment's own result stands.
+pub async fn take_out(client: &Client, input: &Input, status: &str, runner: &Runner) {
+    if !crate::status::is_terminal_status(status) {
+        runner.warning(format!(
+            "service `{}` in cluster `{}` keeps ecs-blue-green's PAUSE hook while its deployment runs; the next ecs-blue-green run takes it out",
+            input.service, input.cluster
+        ));
+        return;
+    }
+    let cleaned = async {
+        let described = client
+            .describe_services()
+            .cluster(&input.cluster)
+            .services(&input.service)
+            .send()
+            .await
+            .map_err(|e| aws_error(input, "DescribeServices", &e))?;
+        let config = described
+            .services()
+            .first()
+            .and_then(|s| s.deployment_configuration())
+            .and_then(update::without_our_hook);
+        let Some(config) = config else {
+            return Ok(false);
+        };
+        client
+            .update_service()
+            .cluster(&input.cluster)
+            .service(&input.service)
+            .deployment_configuration(config)
+            .send()
+            .await
+            .map_err(|e| aws_error(input, "UpdateService", &e))?;
+        Ok::<_, Error>(true)
+    };
+    match cleaned.await {
+        Ok(true) => runner.info(
+            "took ecs-blue-green's PAUSE hook out of the service's deployment configuration",
+        ),
+        Ok(false) => {}
+        Err(error) => runner.warning(format!(
+            "ecs-blue-green's PAUSE hook (hookDetails {{\"{}\": \"{}\"}}) is still in the service's deployment configuration: {error}. A later deployment without ecs-blue-green would wait on it: remove it, or run ecs-blue-green again",
+            update::MARKER.0,
+            update::MARKER.1
+        )),
+    }
 }

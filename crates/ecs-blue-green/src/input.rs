@@ -127,6 +127,15 @@ impl Input {
         if timeout.is_zero() {
             return Err(InputError::new("timeout", "must be longer than 0s"));
         }
+        // With `test-url`, `timeout` is also the PAUSE hook's timeout, which ECS caps at 20160
+        // minutes (14 days); the duration parser already refuses anything over 10 days.
+        let wait = input::flag("wait", args.wait.as_deref(), true)?;
+        if test_checks.is_some() && !wait {
+            return Err(InputError::new(
+                "wait",
+                "`false` with `test-url` leaves the deployment paused with nobody to run the smoke checks and answer it: remove one of them",
+            ));
+        }
         Ok(Self {
             cluster,
             service,
@@ -157,7 +166,7 @@ impl Input {
                 args.rollback_on_cancel.as_deref(),
                 true,
             )?,
-            wait: input::flag("wait", args.wait.as_deref(), true)?,
+            wait,
             dry_run: input::flag("dry-run", args.dry_run.as_deref(), false)?,
             rate_gate: crate::gate::Gate::from_args(args)?,
             poll_scale: 1.0,
@@ -211,11 +220,11 @@ fn strategy(args: &Args) -> Result<Strategy, InputError> {
         "keep" => Strategy::Keep,
         "blue-green" | "blue_green" => Strategy::BlueGreen,
         "canary" => Strategy::Canary {
-            percent: step_percent("canary-percent", canary_percent.unwrap_or("10"))?,
+            percent: step_percent("canary-percent", canary_percent.unwrap_or("10"), 0.1)?,
             bake: canary_bake.unwrap_or(Duration::from_secs(5 * 60)),
         },
         "linear" => Strategy::Linear {
-            step_percent: step_percent("linear-step-percent", step.unwrap_or("20"))?,
+            step_percent: step_percent("linear-step-percent", step.unwrap_or("20"), 3.0)?,
             interval: interval.unwrap_or(Duration::from_secs(5 * 60)),
         },
         "rolling" => Strategy::Rolling,
@@ -252,16 +261,19 @@ fn strategy(args: &Args) -> Result<Strategy, InputError> {
     Ok(strategy)
 }
 
-/// A traffic-shift step: more than 0 and less than 100 percent; returns the percent (10.0).
-fn step_percent(name: &str, text: &str) -> Result<f64, InputError> {
-    let fraction = input::percent(name, text)?;
-    if fraction <= 0.0 || fraction >= 1.0 {
+/// A traffic-shift step as ECS takes it (the SDK model's CanaryConfiguration and
+/// LinearConfiguration): a multiple of 0.1 from `min` to 100 percent; returns the percent (10.0).
+fn step_percent(name: &str, text: &str, min: f64) -> Result<f64, InputError> {
+    let percent = input::percent(name, text)? * 100.0;
+    let tenths = (percent * 10.0).round();
+    let whole_tenths = (percent * 10.0 - tenths).abs() < 1e-6;
+    if !whole_tenths || tenths < (min * 10.0).round() || tenths > 1000.0 {
         return Err(InputError::new(
             name,
-            "must be more than 0% and less than 100%",
+            format!("ECS takes a multiple of 0.1% from {min}% to 100%, e.g. `10%`"),
         ));
     }
-    Ok(fraction * 100.0)
+    Ok(tenths / 10.0)
 }
 
 /// A duration that ECS takes in whole minutes.

@@ -24,6 +24,7 @@ pub mod preflight;
 pub mod rate_gate;
 pub mod revision;
 pub mod rollback;
+pub mod status;
 pub mod summary;
 pub mod update;
 pub mod watch;
@@ -182,11 +183,14 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         TaskDefinitionSource::File(path) => Some(deploy_kit_render_taskdef::register::read(path)?),
         TaskDefinitionSource::Arn(_) | TaskDefinitionSource::Revision(_) => None,
     };
-    let config = deploy_kit_aws::load_config("ecs-blue-green")
+    let retry = deploy_kit_aws::Retry::new(runner.line_writer())
+        .within(input.timeout)
+        .budget_override(deploy_kit_gha::input::retry_budget_from_env()?);
+    let config = deploy_kit_aws::load_config("ecs-blue-green", retry)
         .await
         .map_err(|_| Error::NoRegion)?;
-    let region = config.region().map(ToString::to_string).unwrap_or_default();
-    let client = aws_sdk_ecs::Client::new(&config);
+    let region = config.region();
+    let client = config.ecs();
     // Reads only: a cancel here stops at once, with nothing written to undo.
     let service = runner
         .cancellation()

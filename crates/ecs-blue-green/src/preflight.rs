@@ -9,7 +9,7 @@ use aws_sdk_ecs::types::{
 };
 
 use crate::input::{Input, Strategy};
-use crate::{Error, aws_error};
+use crate::{Error, aws_error, update};
 
 /// Why the deployment was not started. Nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +59,18 @@ pub enum Refusal {
         strategy: String,
         missing: Vec<String>,
     },
+    #[error(
+        "service `{service}` in cluster `{cluster}` has its own PAUSE lifecycle hook at POST_TEST_TRAFFIC_SHIFT (`deploymentConfiguration.lifecycleHooks[{index}]`), where `test-url` puts ecs-blue-green's: ecs-blue-green answers only its own hook, and a deployment paused there would wait on both. Remove `test-url` (your hook gates the test traffic), or move or remove your hook (a hook added without the `hookDetails` marker by an earlier deploy-kit is one to remove)"
+    )]
+    ForeignTestPause {
+        cluster: String,
+        service: String,
+        index: usize,
+    },
+    #[error(
+        "input `bake-time`: service `{service}` in cluster `{cluster}` has no `bakeTimeInMinutes`, which ECS requires for BLUE_GREEN: set `bake-time` (e.g. `0m` or `5m`)"
+    )]
+    BakeTimeRequired { cluster: String, service: String },
     #[error(
         "service `{service}` in cluster `{cluster}` keeps a deployment strategy this build does not know (`{strategy}`): set `strategy` explicitly"
     )]
@@ -166,6 +178,7 @@ pub async fn check(client: &Client, input: &Input) -> Result<Service, Error> {
             missing,
         }));
     }
+    ownership(input, service.deployment_configuration(), &strategy).map_err(refuse)?;
     if let Some((arn, status)) = in_flight(client, input).await? {
         return Err(refuse(Refusal::InFlight {
             cluster: cluster.to_owned(),
@@ -182,6 +195,34 @@ pub async fn check(client: &Client, input: &Input) -> Result<Service, Error> {
         desired_count: service.desired_count(),
         load_balancers: service.load_balancers().to_vec(),
     })
+}
+
+/// What the update would send that ECS refuses, or that the action would not own: a PAUSE hook
+/// of the service's own where `test-url` puts ours; BLUE_GREEN without any bake time.
+fn ownership(
+    input: &Input,
+    config: Option<&DeploymentConfiguration>,
+    strategy: &DeploymentStrategy,
+) -> Result<(), Refusal> {
+    let (cluster, service) = (input.cluster.clone(), input.service.clone());
+    let hooks = config
+        .map(DeploymentConfiguration::lifecycle_hooks)
+        .unwrap_or_default();
+    if input.test_checks.is_some()
+        && let Some(index) = hooks.iter().position(update::is_foreign_test_pause)
+    {
+        return Err(Refusal::ForeignTestPause {
+            cluster,
+            service,
+            index,
+        });
+    }
+    let own_bake = config.and_then(DeploymentConfiguration::bake_time_in_minutes);
+    if *strategy == DeploymentStrategy::BlueGreen && input.bake_time.is_none() && own_bake.is_none()
+    {
+        return Err(Refusal::BakeTimeRequired { cluster, service });
+    }
+    Ok(())
 }
 
 /// The one place the strategy is decided: the input's, or the service's own for `keep`.

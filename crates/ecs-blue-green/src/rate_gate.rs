@@ -16,15 +16,15 @@ pub struct Armed {
 
 /// Reads only: `None` without `max-5xx-rate`.
 pub async fn read(
-    config: &aws_types::SdkConfig,
+    config: &deploy_kit_aws::Aws,
     input: &Input,
     service: &Service,
 ) -> Result<Option<Armed>, Error> {
     let Some(gate) = &input.rate_gate else {
         return Ok(None);
     };
-    let client = aws_sdk_cloudwatch::Client::new(config);
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
+    let client = config.cloudwatch();
+    let elb = config.elbv2();
     let plan = alarm::plan(&elb, &client, input, service, gate).await?;
     Ok(Some(Armed { client, plan }))
 }

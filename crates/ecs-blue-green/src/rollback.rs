@@ -44,5 +44,23 @@ pub async fn roll_back(
         bake: None,
         ..watch.clone()
     };
-    follow(client, &settle, runner).await
+    // The rollback is ECS's from here: when the runner hurries the step (its SIGTERM, 2.5 s
+    // before the kill), stop following so the outputs and the summary are written in time.
+    tokio::select! {
+        settled = follow(client, &settle, runner) => settled,
+        () = runner.cancellation().hurried() => Ok(Outcome {
+            status: REQUESTED.to_owned(),
+            reason: Some("the rollback was requested and ECS carries it on; the step stopped following it".to_owned()),
+            stages: Vec::new(),
+            describe_calls: 0,
+            event_calls: 0,
+            last: None,
+            failed_hooks: Vec::new(),
+            waited_on: Vec::new(),
+        }),
+    }
 }
+
+/// The status reported for a rollback asked for but not followed to its end (ECS's own name
+/// for a rollback it has accepted).
+pub const REQUESTED: &str = "ROLLBACK_REQUESTED";

@@ -34,6 +34,8 @@ pub struct Report {
     pub smoke_failure: Option<String>,
     /// The status a rollback (timeout, cancel) settled in.
     pub rollback_status: Option<String>,
+    /// Hooks the action does not own that the deployment waited on.
+    pub waited_on: Vec<String>,
     /// The 5xx-rate alarm through the deployment (`max-5xx-rate`).
     pub rate_alarm: Option<crate::alarm::History>,
 }
@@ -44,6 +46,7 @@ impl Report {
         self.stages.clone_from(&outcome.stages);
         self.describe_calls += outcome.describe_calls;
         self.event_calls += outcome.event_calls;
+        self.waited_on.clone_from(&outcome.waited_on);
         if !outcome.status.is_empty() {
             self.status.clone_from(&outcome.status);
         }
@@ -76,6 +79,9 @@ impl Report {
         out.push_str(&self.facts().render());
         if let Some(failure) = &self.failure {
             out.push_str(&format!("\n**Why:** {}\n", escape_cell(failure)));
+        }
+        for line in &self.waited_on {
+            out.push_str(&format!("\n**Waited on:** {}\n", escape_cell(line)));
         }
         if !self.stages.is_empty() {
             out.push_str("\n#### Timeline\n\n");

@@ -1,6 +1,11 @@
 //! The deployment configuration the `UpdateService` call sends: the service's own, with what the
 //! inputs ask for laid over it (strategy, bake times, alarms, circuit breaker, the PAUSE hook).
 //! Pure: the request is built here and sent by the caller.
+//!
+//! Ownership (the rule in ecs-blue-green/README.md): our PAUSE hook is the one whose
+//! `hookDetails` carry [`MARKER`]. It is sent only on a deployment with `test-url` and taken out
+//! again when that deployment ends; any other deployment by this action takes out one left
+//! behind (a runner that died). Every other hook of the service is sent back as it was.
 
 use std::time::Duration;
 
@@ -11,7 +16,13 @@ use aws_sdk_ecs::types::{
     DeploymentStrategy, LinearConfiguration,
 };
 
+use aws_smithy_types::Document;
+
 use crate::input::{Input, Strategy};
+
+/// The `hookDetails` key (and value) that marks the PAUSE hook this action added. ECS stores a
+/// hook's `hookDetails` with the service and does not use it for PAUSE hooks.
+pub const MARKER: (&str, &str) = ("managedBy", "deploy-kit/ecs-blue-green");
 
 /// The service's configuration with the inputs applied. `strategy` is the one
 /// [`crate::preflight::effective_strategy`] chose.
@@ -63,13 +74,65 @@ pub fn deployment_configuration(
                 .build(),
         );
     }
-    if input.test_checks.is_some() {
-        let hooks = config.lifecycle_hooks.get_or_insert_with(Vec::new);
-        if !hooks.iter().any(is_our_pause) {
-            hooks.push(pause_hook(input.timeout));
-        }
-    }
+    config.lifecycle_hooks = hooks(own, input);
     config
+}
+
+/// The service's own hooks, without ours; ours added back when `test-url` asks for it. `None`
+/// when the service had none and none is needed (the request then leaves the field out).
+fn hooks(
+    own: Option<&DeploymentConfiguration>,
+    input: &Input,
+) -> Option<Vec<DeploymentLifecycleHook>> {
+    let had_list = own.is_some_and(|c| c.lifecycle_hooks.is_some());
+    let mut hooks: Vec<DeploymentLifecycleHook> = own
+        .map(DeploymentConfiguration::lifecycle_hooks)
+        .unwrap_or_default()
+        .iter()
+        .filter(|hook| !is_ours(hook))
+        .cloned()
+        .collect();
+    if input.test_checks.is_some() {
+        hooks.push(pause_hook(input.timeout));
+    }
+    // An empty list clears what the service has (ours, left behind); no list keeps it.
+    (had_list || !hooks.is_empty()).then_some(hooks)
+}
+
+/// The service's configuration with our PAUSE hook taken out, or `None` when it has none of
+/// ours (nothing to send).
+pub fn without_our_hook(own: &DeploymentConfiguration) -> Option<DeploymentConfiguration> {
+    if !own.lifecycle_hooks().iter().any(is_ours) {
+        return None;
+    }
+    let mut config = own.clone();
+    config.lifecycle_hooks = Some(
+        own.lifecycle_hooks()
+            .iter()
+            .filter(|hook| !is_ours(hook))
+            .cloned()
+            .collect(),
+    );
+    Some(config)
+}
+
+/// Whether `hook` is the PAUSE hook this action added: it carries [`MARKER`].
+pub fn is_ours(hook: &DeploymentLifecycleHook) -> bool {
+    let Some(Document::Object(details)) = hook.hook_details() else {
+        return false;
+    };
+    matches!(details.get(MARKER.0), Some(Document::String(value)) if value == MARKER.1)
+}
+
+/// A hook of the service's own that would stand where ours does: PAUSE at
+/// POST_TEST_TRAFFIC_SHIFT without our marker. With `test-url` it is refused at pre-flight:
+/// the deployment would wait on both, and which one a paused deployment waits on is not told.
+pub fn is_foreign_test_pause(hook: &DeploymentLifecycleHook) -> bool {
+    hook.target_type() == Some(&DeploymentLifecycleHookTargetType::Pause)
+        && hook
+            .lifecycle_stages()
+            .contains(&DeploymentLifecycleHookStage::PostTestTrafficShift)
+        && !is_ours(hook)
 }
 
 /// Alarms roll back when they fire. `build` fails only on a missing required field, and all
@@ -89,6 +152,9 @@ pub fn pause_hook(timeout: Duration) -> DeploymentLifecycleHook {
     DeploymentLifecycleHook::builder()
         .target_type(DeploymentLifecycleHookTargetType::Pause)
         .lifecycle_stages(DeploymentLifecycleHookStage::PostTestTrafficShift)
+        .hook_details(Document::Object(
+            [(MARKER.0.to_owned(), Document::String(MARKER.1.to_owned()))].into(),
+        ))
         .timeout_configuration(
             DeploymentLifecycleHookTimeoutConfiguration::builder()
                 .timeout_in_minutes(minutes_up(timeout).max(1))
@@ -98,14 +164,8 @@ pub fn pause_hook(timeout: Duration) -> DeploymentLifecycleHook {
         .build()
 }
 
-fn is_our_pause(hook: &DeploymentLifecycleHook) -> bool {
-    hook.target_type() == Some(&DeploymentLifecycleHookTargetType::Pause)
-        && hook
-            .lifecycle_stages()
-            .contains(&DeploymentLifecycleHookStage::PostTestTrafficShift)
-}
-
-/// Input durations given to ECS were validated as whole minutes up to 1440.
+/// Input durations given to ECS were validated as whole minutes up to 1440 (the PAUSE hook's
+/// timeout up to 20160).
 fn minutes(duration: Duration) -> i32 {
     i32::try_from(duration.as_secs() / 60).unwrap_or(i32::MAX)
 }

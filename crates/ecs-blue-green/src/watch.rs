@@ -1,8 +1,11 @@
 //! Following one service deployment with `DescribeServiceDeployments` on the [`crate::poll`]
 //! policy: one line per change (stage, status, the green revision's task counts, hook states),
-//! the service's new events under it, and a stop at our PAUSE hook. Throttling and 5xx are
-//! survived (backoff); a status or stage this build does not know is printed by name and
-//! followed; a deployment that disappears is an error.
+//! the service's new events under it, and a stop at our PAUSE hook (a PAUSE hook awaiting action
+//! while the stage is POST_TEST_TRAFFIC_SHIFT: pre-flight refused any other there). A hook the
+//! action does not own that awaits action is named once, with the stage and the console, and
+//! followed within the timeout. Throttling and 5xx are survived (backoff); a status or stage
+//! this build does not know is printed by name and followed; a deployment that disappears is an
+//! error.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -18,6 +21,7 @@ use tokio::time::Instant;
 use crate::Error;
 use crate::events::Events;
 use crate::poll::{Poll, next_delay};
+use crate::status::{is_terminal, terminal_next};
 
 /// How a followed deployment ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,8 +34,14 @@ pub struct Outcome {
     /// DescribeServiceDeployments calls, and DescribeServices calls for events.
     pub describe_calls: u32,
     pub event_calls: u32,
-    /// The last answer, for the reason behind a failure (alarms, circuit breaker, hooks).
+    /// The last answer, for the reason behind a failure (alarms, circuit breaker).
     pub last: Option<ServiceDeployment>,
+    /// Hooks seen FAILED or TIMED_OUT, in the order seen: ECS lists only the current stage's
+    /// hooks, so the one that failed may be gone from the last answer.
+    pub failed_hooks: Vec<String>,
+    /// Hooks the action does not own that were seen awaiting action (ContinueServiceDeployment
+    /// from someone else), in the order seen.
+    pub waited_on: Vec<String>,
 }
 
 impl Outcome {
@@ -52,6 +62,8 @@ pub struct Watch<'a> {
     pub poll_scale: f64,
     /// Print the service's new events (one DescribeServices call per change).
     pub events: bool,
+    /// The console page of the service's deployments, named when a hook awaits someone else.
+    pub console_url: Option<&'a str>,
 }
 
 /// Where following stopped.
@@ -74,6 +86,8 @@ pub struct Follower<'a> {
     stage_since: Instant,
     outcome: Outcome,
     answered: HashSet<String>,
+    /// Hook IDs already reported (failed, or awaiting someone else).
+    noted: HashSet<String>,
     events: Events,
     last_line: String,
 }
@@ -95,8 +109,11 @@ impl<'a> Follower<'a> {
                 describe_calls: 0,
                 event_calls: 0,
                 last: None,
+                failed_hooks: Vec::new(),
+                waited_on: Vec::new(),
             },
             answered: HashSet::new(),
+            noted: HashSet::new(),
             events: Events::since_now(),
             last_line: String::new(),
         }
@@ -138,12 +155,18 @@ impl<'a> Follower<'a> {
             };
             throttled = 0;
             self.record(&deployment).await;
+            let ours = if stop_at_pause {
+                self.awaiting_pause(&deployment)
+            } else {
+                None
+            };
+            self.note_hooks(&deployment, ours.as_deref());
             if is_terminal(&deployment) {
                 self.outcome.reason = deployment.status_reason().map(str::to_owned);
                 self.outcome.last = Some(deployment);
                 return Ok(Step::Done(Box::new(self.outcome.clone())));
             }
-            if stop_at_pause && let Some(hook_id) = self.awaiting_pause(&deployment) {
+            if let Some(hook_id) = ours {
                 self.answered.insert(hook_id.clone());
                 self.outcome.last = Some(deployment);
                 return Ok(Step::Paused { hook_id });
@@ -240,13 +263,53 @@ impl<'a> Follower<'a> {
         }
     }
 
+    /// Our PAUSE hook, when it awaits action: only at POST_TEST_TRAFFIC_SHIFT, where pre-flight
+    /// made sure no PAUSE hook but ours is configured.
     fn awaiting_pause(&self, deployment: &ServiceDeployment) -> Option<String> {
+        if deployment.lifecycle_stage()
+            != Some(&ServiceDeploymentLifecycleStage::PostTestTrafficShift)
+        {
+            return None;
+        }
         deployment.lifecycle_hook_details().iter().find_map(|hook| {
             let ours = hook.target_type() == Some(&DeploymentLifecycleHookTargetType::Pause)
                 && hook.status() == Some(&DeploymentLifecycleHookStatus::AwaitingAction);
             let id = hook.hook_id()?;
             (ours && !self.answered.contains(id)).then(|| id.to_owned())
         })
+    }
+
+    /// Remembers failed hooks (for the explanation) and says once which hook, not ours, awaits
+    /// action: the deployment waits on someone else's ContinueServiceDeployment.
+    fn note_hooks(&mut self, deployment: &ServiceDeployment, ours: Option<&str>) {
+        let stage = deployment
+            .lifecycle_stage()
+            .map_or("(none)", |s| s.as_str());
+        for hook in deployment.lifecycle_hook_details() {
+            let Some(id) = hook.hook_id() else { continue };
+            let kind = hook.target_type().map_or("?", |t| t.as_str());
+            let name = hook.target_arn().unwrap_or(id);
+            let status = hook.status();
+            let failed = matches!(
+                status,
+                Some(
+                    DeploymentLifecycleHookStatus::Failed | DeploymentLifecycleHookStatus::TimedOut
+                )
+            );
+            let waiting = status == Some(&DeploymentLifecycleHookStatus::AwaitingAction)
+                && Some(id) != ours
+                && !self.answered.contains(id);
+            if failed && self.noted.insert(format!("failed {id}")) {
+                self.outcome.failed_hooks.push(format!(
+                    "lifecycle hook {name} ({kind}) {} at stage {stage}",
+                    status.map_or("?", |s| s.as_str())
+                ));
+            } else if waiting && self.noted.insert(format!("waiting {id}")) {
+                let line = waiting_line(id, kind, stage, self.watch.console_url);
+                self.progress.println(line.clone());
+                self.outcome.waited_on.push(line);
+            }
+        }
     }
 }
 
@@ -267,6 +330,17 @@ fn unreachable_pause() -> Result<Outcome, Error> {
     Err(Error::Failed(
         "internal: the watcher stopped at a pause it was told to ignore".to_owned(),
     ))
+}
+
+/// A hook the action does not own awaits action: say which, where, and what it waits for.
+fn waiting_line(id: &str, kind: &str, stage: &str, console: Option<&str>) -> String {
+    let mut line = format!(
+        "lifecycle hook {id} ({kind}) at stage {stage} is not ecs-blue-green's: waiting for ContinueServiceDeployment from whoever owns it"
+    );
+    if let Some(url) = console {
+        line.push_str(&format!(" ({url})"));
+    }
+    line
 }
 
 /// `stage SCALE_UP, status IN_PROGRESS, green 1/2 running (1 pending), hook PAUSE AWAITING_ACTION`
@@ -300,30 +374,6 @@ pub fn state_line(deployment: &ServiceDeployment) -> String {
 
 fn short(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
-}
-
-pub fn is_terminal(deployment: &ServiceDeployment) -> bool {
-    matches!(
-        deployment.status(),
-        Some(
-            ServiceDeploymentStatus::Successful
-                | ServiceDeploymentStatus::RollbackSuccessful
-                | ServiceDeploymentStatus::RollbackFailed
-                | ServiceDeploymentStatus::Stopped
-        )
-    )
-}
-
-/// Clean-up or a rollback under way: the terminal state is next.
-fn terminal_next(deployment: &ServiceDeployment) -> bool {
-    matches!(
-        deployment.status(),
-        Some(
-            ServiceDeploymentStatus::RollbackRequested
-                | ServiceDeploymentStatus::RollbackInProgress
-                | ServiceDeploymentStatus::StopRequested
-        )
-    ) || deployment.lifecycle_stage() == Some(&ServiceDeploymentLifecycleStage::CleanUp)
 }
 
 fn disappeared(watch: &Watch<'_>, reason: Option<&str>) -> Error {

@@ -253,6 +253,15 @@ pub fn time_scale_from_env() -> Result<f64, InputError> {
     }
 }
 
+/// `DEPLOY_KIT_RETRY_BUDGET`: how long one AWS call may go on being throttled, instead of the
+/// default. Not an action input: a benchmark sets `0s` to compare with the SDK's own retries.
+pub fn retry_budget_from_env() -> Result<Option<Duration>, InputError> {
+    match std::env::var("DEPLOY_KIT_RETRY_BUDGET") {
+        Ok(text) if !text.is_empty() => duration("DEPLOY_KIT_RETRY_BUDGET", &text).map(Some),
+        _ => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ mod progress;
 mod runner;
 mod signal;
 pub mod summary;
+mod untrusted;
 
 pub use exit::{Cancelled, Classify, Exit, Failure, TimedOut, format_duration};
 pub use input::InputError;
@@ -17,3 +18,4 @@ pub use output::{OutputFormat, parse_delimited as output_pairs};
 pub use progress::Progress;
 pub use runner::{Captured, Level, Runner, RunnerEnv};
 pub use signal::{Cancellation, Signal};
+pub use untrusted::shown_url;

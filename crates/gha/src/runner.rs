@@ -11,6 +11,8 @@ use crate::exit::Exit;
 use crate::output::{self, OutputFormat};
 use crate::progress::Progress;
 use crate::signal::Cancellation;
+use crate::summary;
+use crate::untrusted;
 
 /// How long a failed step lingers under act so its last lines reach the log.
 const ACT_DRAIN: Duration = Duration::from_millis(300);
@@ -71,8 +73,11 @@ pub struct Runner {
     env: RunnerEnv,
     format: OutputFormat,
     stdout: Sink,
-    stderr: Sink,
-    masks: Mutex<Vec<String>>,
+    stderr: Arc<Sink>,
+    masks: Arc<Mutex<Vec<String>>>,
+    budget: Mutex<command::Budget>,
+    /// The step summary was cut at the runner's limit: nothing more is appended.
+    summary_cut: Mutex<bool>,
     json: Mutex<serde_json::Map<String, serde_json::Value>>,
     cancellation: Cancellation,
     started: Instant,
@@ -81,6 +86,23 @@ pub struct Runner {
 fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere must not silence the runner.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn redact(masks: &Mutex<Vec<String>>, text: &str) -> String {
+    let masks = lock(masks);
+    let mut text = text.to_owned();
+    for mask in masks.iter() {
+        if text.contains(mask.as_str()) {
+            text = text.replace(mask.as_str(), "***");
+        }
+    }
+    text
+}
+
+fn write_line(sink: &Sink, line: &str) {
+    let mut sink = lock(sink);
+    let _ = writeln!(sink, "{line}");
+    let _ = sink.flush();
 }
 
 impl Runner {
@@ -113,8 +135,10 @@ impl Runner {
             env,
             format,
             stdout: Mutex::new(stdout),
-            stderr: Mutex::new(stderr),
-            masks: Mutex::new(Vec::new()),
+            stderr: Arc::new(Mutex::new(stderr)),
+            masks: Arc::new(Mutex::new(Vec::new())),
+            budget: Mutex::new(command::Budget::default()),
+            summary_cut: Mutex::new(false),
             json: Mutex::new(serde_json::Map::new()),
             cancellation,
             started: Instant::now(),
@@ -154,10 +178,13 @@ impl Runner {
     /// Registers a secret: the runner hides it from every log line from now on, and so do we.
     /// Call before the value can appear anywhere.
     pub fn mask(&self, secret: &str) {
-        // Mask each line too: the runner matches masks line by line.
+        // Mask each line too: the runner matches masks line by line. Lines split as the runner
+        // splits them (actions/runner src/Runner.Worker/ActionCommandManager.cs,
+        // AddMaskCommandExtension: on CR and LF, trimmed); older runners and act do not split
+        // at all, so every line gets its own `::add-mask::` here.
         let mut parts: Vec<&str> = vec![secret];
-        if secret.contains('\n') {
-            parts.extend(secret.lines());
+        if secret.contains(['\r', '\n']) {
+            parts.extend(secret.split(['\r', '\n']));
         }
         let mut masks = lock(&self.masks);
         for part in parts.into_iter().map(str::trim).filter(|p| !p.is_empty()) {
@@ -175,25 +202,55 @@ impl Runner {
 
     /// Replaces every registered secret with `***`.
     pub fn redact(&self, text: &str) -> String {
-        let masks = lock(&self.masks);
-        let mut text = text.to_owned();
-        for mask in masks.iter() {
-            if text.contains(mask.as_str()) {
-                text = text.replace(mask.as_str(), "***");
-            }
-        }
-        text
+        redact(&self.masks, text)
     }
 
     fn write_stderr(&self, line: &str) {
-        let mut stderr = lock(&self.stderr);
-        let _ = writeln!(stderr, "{line}");
-        let _ = stderr.flush();
+        write_line(&self.stderr, line);
     }
 
-    /// A plain log line.
+    /// A log line writer that outlives this borrow: for what a library reports from inside an
+    /// SDK client (deploy_kit_aws's retry reports), which keeps it as long as the client.
+    /// Lines are masked like [`Runner::info`]'s.
+    pub fn line_writer(&self) -> Arc<dyn Fn(&str) + Send + Sync> {
+        let (stderr, masks) = (Arc::clone(&self.stderr), Arc::clone(&self.masks));
+        Arc::new(move |line: &str| write_line(&stderr, &redact(&masks, line)))
+    }
+
+    /// A log line (or several). Messages quote names, errors and bodies from elsewhere, so they
+    /// go through the same guard as [`Runner::untrusted`]: a line that could act is fenced.
     pub fn info(&self, message: impl Display) {
-        self.write_stderr(&self.redact(&message.to_string()));
+        self.untrusted_lines("", [message.to_string()]);
+    }
+
+    /// Prints text we do not control (container logs, docker output, HTTP bodies, AWS messages),
+    /// each line after `prefix`: every line is shown, in order, and none acts as a workflow
+    /// command (see [`untrusted`](crate::untrusted)). Secrets are redacted first.
+    pub fn untrusted(&self, prefix: &str, text: &str) {
+        self.untrusted_lines(prefix, [text]);
+    }
+
+    /// [`Runner::untrusted`] for several texts (log events, output lines) printed as one block.
+    pub fn untrusted_lines<I, S>(&self, prefix: &str, texts: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut lines = Vec::new();
+        for text in texts {
+            let text = self.redact(text.as_ref());
+            lines.extend(
+                untrusted::split_lines(&text)
+                    .into_iter()
+                    .map(|line| self.redact(&format!("{prefix}{line}"))),
+            );
+        }
+        // One lock for the whole block: no line of ours may land inside the fence.
+        let mut stderr = lock(&self.stderr);
+        for line in untrusted::fence(lines, self.env.in_actions) {
+            let _ = writeln!(stderr, "{line}");
+        }
+        let _ = stderr.flush();
     }
 
     /// Detail for debugging: shown by the runner only with step debug logging on.
@@ -218,19 +275,57 @@ impl Runner {
         self.annotate(Level::Error, None, message);
     }
 
-    /// An annotation; the title defaults to the action's name.
+    /// An annotation; the title defaults to the action's name. Past the runner's per-step limit
+    /// it is a plain log line, counted in one last annotation at [`Runner::finish`].
     pub fn annotate(&self, level: Level, title: Option<&str>, message: impl Display) {
-        let message = self.redact(&message.to_string());
-        let (name, local) = match level {
-            Level::Notice => ("notice", "notice"),
-            Level::Warning => ("warning", "warning"),
-            Level::Error => ("error", "error"),
+        self.annotation(level, title, &message.to_string(), false);
+    }
+
+    /// The error that fails the step: always an annotation, in the slot kept for it.
+    pub fn failure(&self, message: impl Display) {
+        self.annotation(Level::Error, None, &message.to_string(), true);
+    }
+
+    fn annotation(&self, level: Level, title: Option<&str>, message: &str, failure: bool) {
+        let message = self.redact(message);
+        let (name, kind) = match level {
+            Level::Error => ("error", 0),
+            Level::Warning => ("warning", 1),
+            Level::Notice => ("notice", 2),
         };
-        if self.env.in_actions {
+        if !self.env.in_actions {
+            self.write_stderr(&format!("{name}: {message}"));
+        } else if lock(&self.budget).take(kind, failure) {
             let title = self.redact(title.unwrap_or(self.action));
+            let message = command::fit_message(&message);
             self.write_stderr(&command::render(name, &[("title", &title)], &message));
         } else {
-            self.write_stderr(&format!("{local}: {message}"));
+            // One log line per message line: the text stays readable and none of it is a command.
+            for line in message.lines() {
+                self.write_stderr(&format!("{name}: {}", command::escape_data(line)));
+            }
+        }
+    }
+
+    /// "N more warnings in the log", once per kind, in the slot the budget kept for it.
+    fn report_held(&self) {
+        for (level, kind, plural) in [
+            (Level::Error, 0, "errors"),
+            (Level::Warning, 1, "warnings"),
+            (Level::Notice, 2, "notices"),
+        ] {
+            let held = lock(&self.budget).take_held(kind);
+            if held > 0 {
+                self.annotation(
+                    level,
+                    None,
+                    &format!(
+                        "{held} more {plural} in this step's log (the runner shows {} per step)",
+                        command::ANNOTATIONS_PER_KIND
+                    ),
+                    true,
+                );
+            }
         }
     }
 
@@ -286,12 +381,28 @@ impl Runner {
         }
     }
 
-    /// Appends Markdown to the step summary (nothing locally). Secrets are redacted.
+    /// Appends Markdown to the step summary (nothing locally). Secrets are redacted. The file
+    /// stays within the runner's per-step limit: a report that would pass it is cut at a line,
+    /// with a note, and later appends are dropped.
     pub fn summary(&self, markdown: &str) -> io::Result<()> {
-        match &self.env.summary_file {
-            Some(path) => output::append(path, &self.redact(markdown)),
-            None => Ok(()),
+        let Some(path) = &self.env.summary_file else {
+            return Ok(());
+        };
+        let mut cut = lock(&self.summary_cut);
+        if *cut {
+            return Ok(());
         }
+        let existing = std::fs::metadata(path).map_or(0, |m| m.len());
+        let (text, was_cut) = summary::fit(
+            existing,
+            &self.redact(markdown),
+            summary::STEP_SUMMARY_LIMIT,
+        );
+        *cut = was_cut;
+        if text.is_empty() {
+            return Ok(());
+        }
+        output::append(path, &text)
     }
 
     /// A progress display for one long operation.
@@ -309,8 +420,10 @@ impl Runner {
         }
     }
 
-    /// Writes the `--json` object, if that format was asked for. Call once, at the end.
+    /// Counts the annotations held back past the runner's limit, and writes the `--json`
+    /// object, if that format was asked for. Call once, at the end.
     pub fn finish(&self) -> io::Result<()> {
+        self.report_held();
         if self.format == OutputFormat::Json {
             let object = serde_json::Value::Object(lock(&self.json).clone());
             let mut stdout = lock(&self.stdout);

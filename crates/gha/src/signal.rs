@@ -1,11 +1,24 @@
 //! SIGINT/SIGTERM: the first signal asks the running action to leave AWS safe and stop; a second
-//! one exits at once. Actions with nothing to clean up are simply raced against the signal.
+//! one says "hurry": stop waiting, write what is known, exit (and the process exits by itself
+//! [`HURRY_GRACE`] later); a third exits at once. Actions with nothing to clean up are simply
+//! raced against the signal.
+//!
+//! A cancelled run on GitHub's runner gets SIGINT, then SIGTERM 7.5 s later if it still runs,
+//! then a kill 2.5 s after that (actions/runner src/Runner.Sdk/ProcessInvoker.cs:
+//! `_sigintTimeout`, `_sigtermTimeout`, `CancelAndKillProcessTree`). So the SIGTERM is the last
+//! moment to write the outputs and the summary.
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use tokio::sync::watch;
+
+/// How long a run may take to finish after the second signal before it exits by itself: within
+/// the runner's 2.5 s between SIGTERM and the kill.
+pub const HURRY_GRACE: Duration = Duration::from_secs(2);
 
 use crate::exit::Cancelled;
 
@@ -37,8 +50,42 @@ impl fmt::Display for Signal {
 #[derive(Debug, Clone)]
 pub struct Cancellation {
     receiver: watch::Receiver<Option<Signal>>,
-    // Keeps the channel open for handles made by `Cancellation::never` and `manual`.
-    _sender: Option<Arc<watch::Sender<Option<Signal>>>>,
+    /// A second signal came: stop waiting for anything.
+    hurry: watch::Receiver<bool>,
+    // Keeps the channels open for handles made by `Cancellation::never` and `manual`.
+    _senders: Option<Arc<Senders>>,
+}
+
+#[derive(Debug)]
+struct Senders {
+    signal: watch::Sender<Option<Signal>>,
+    hurry: watch::Sender<bool>,
+}
+
+impl Senders {
+    /// The first signal cancels; any later one hurries.
+    fn receive(&self, signal: Signal) -> bool {
+        if self.signal.borrow().is_none() {
+            let _ = self.signal.send(Some(signal));
+            false
+        } else {
+            let _ = self.hurry.send(true);
+            true
+        }
+    }
+}
+
+fn channels() -> (Senders, Cancellation) {
+    let (signal, receiver) = watch::channel(None);
+    let (hurry, hurry_receiver) = watch::channel(false);
+    (
+        Senders { signal, hurry },
+        Cancellation {
+            receiver,
+            hurry: hurry_receiver,
+            _senders: None,
+        },
+    )
 }
 
 impl Cancellation {
@@ -47,54 +94,60 @@ impl Cancellation {
         use tokio::signal::unix::{SignalKind, signal};
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
-        let (sender, receiver) = watch::channel(None);
+        let (senders, cancellation) = channels();
         tokio::spawn(async move {
-            let mut seen = false;
+            let mut hurried = false;
             loop {
                 let received = tokio::select! {
                     _ = interrupt.recv() => Signal::Interrupt,
                     _ = terminate.recv() => Signal::Terminate,
                 };
-                if seen {
-                    // A second signal means "stop now", even mid-cleanup.
+                if hurried {
+                    // A third signal means "stop now", even mid-write.
                     std::process::exit(i32::from(received.exit_code()));
                 }
-                seen = true;
-                let _ = sender.send(Some(received));
+                hurried = senders.receive(received);
+                if hurried {
+                    let first = (*senders.signal.borrow()).unwrap_or(received);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(HURRY_GRACE).await;
+                        std::process::exit(i32::from(first.exit_code()));
+                    });
+                }
             }
         });
-        Ok(Self {
-            receiver,
-            _sender: None,
-        })
+        Ok(cancellation)
     }
 
     /// A handle that is never cancelled (tests, library use).
     pub fn never() -> Self {
-        let (sender, receiver) = watch::channel(None);
-        Self {
-            receiver,
-            _sender: Some(Arc::new(sender)),
-        }
+        let (senders, mut cancellation) = channels();
+        cancellation._senders = Some(Arc::new(senders));
+        cancellation
     }
 
-    /// A handle cancelled by calling the returned function (tests).
+    /// A handle cancelled by calling the returned function, for tests: the first call cancels,
+    /// later ones hurry.
     pub fn manual() -> (Self, impl Fn(Signal)) {
-        let (sender, receiver) = watch::channel(None);
-        let sender = Arc::new(sender);
-        let trigger = {
-            let sender = Arc::clone(&sender);
-            move |signal| {
-                let _ = sender.send(Some(signal));
+        let (senders, mut cancellation) = channels();
+        let senders = Arc::new(senders);
+        cancellation._senders = Some(Arc::clone(&senders));
+        (cancellation, move |signal| {
+            senders.receive(signal);
+        })
+    }
+
+    /// Resolves once a second signal has come: whatever is being waited for, stop waiting.
+    pub async fn hurried(&self) {
+        let mut hurry = self.hurry.clone();
+        loop {
+            if *hurry.borrow_and_update() {
+                return;
             }
-        };
-        (
-            Self {
-                receiver,
-                _sender: Some(sender),
-            },
-            trigger,
-        )
+            if hurry.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// The signal received so far, if any.
@@ -157,6 +210,21 @@ mod tests {
         let error = run.await.unwrap_err();
         assert_eq!(error.signal, Signal::Terminate);
         assert_eq!(cancellation.signal(), Some(Signal::Terminate));
+    }
+
+    #[tokio::test]
+    async fn a_second_signal_hurries() {
+        let (cancellation, trigger) = Cancellation::manual();
+        trigger(Signal::Interrupt);
+        let waiting = tokio::time::timeout(Duration::from_millis(20), cancellation.hurried());
+        assert!(waiting.await.is_err(), "one signal does not hurry");
+        trigger(Signal::Terminate);
+        cancellation.hurried().await;
+        assert_eq!(
+            cancellation.signal(),
+            Some(Signal::Interrupt),
+            "the first signal is the one that cancelled"
+        );
     }
 
     #[tokio::test]

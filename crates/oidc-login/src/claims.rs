@@ -53,10 +53,10 @@ pub fn explain(claims: &Map<String, Value>) -> String {
     let aud = claims.get("aud").map(text).unwrap_or_default();
     let sub = claims.get("sub").map(text).unwrap_or_default();
     out.push_str(&format!(
-        "The role's trust policy lets this job in with a condition such as:\n  \"Condition\": {{\n    \"StringEquals\": {{\"token.actions.githubusercontent.com:aud\": \"{aud}\"}},\n    \"StringLike\": {{\"token.actions.githubusercontent.com:sub\": \"{sub}\"}}\n  }}\n"
+        "The role's trust policy lets this job in with a condition such as:\n  \"Condition\": {{\n    \"StringEquals\": {{\n      \"token.actions.githubusercontent.com:aud\": \"{aud}\",\n      \"token.actions.githubusercontent.com:sub\": \"{sub}\"\n    }}\n  }}\n"
     ));
     if sub.contains(":environment:") {
-        out.push_str("(a job with `environment:` has an environment `sub`, not a branch one: `repo:OWNER/REPO:ref:refs/heads/...` does not match it)\n");
+        out.push_str("(a job with `environment:` has an environment `sub`, not a branch one: `repo:OWNER/REPO:ref:refs/heads/...` does not match it; restrict that environment's deployment branches to `main`, or any branch can claim it: docs/iam/README.md#the-trust-policy)\n");
     }
     out
 }

@@ -20,23 +20,85 @@ pub struct Input {
     pub max_attempts: u32,
 }
 
-/// `arn:<partition>:iam::<12 digits>:role/<path/name>`.
+/// `arn:<partition>:iam::<12 digits>:role/<path/>name`, in the characters IAM allows: a role name
+/// is 1 to 64 of `[A-Za-z0-9+=,.@_-]`, a path printable ASCII without spaces (IAM API reference,
+/// `Role` and `CreateRole`). Anything else (a newline, a quote) is refused before it is printed or
+/// sent anywhere; the value is quoted only when it is printable.
 fn role_arn(name: &str, text: &str) -> Result<String, InputError> {
     let parts: Vec<&str> = text.splitn(6, ':').collect();
     let valid = parts.len() == 6
         && parts[0] == "arn"
-        && parts[1].starts_with("aws")
+        && is_partition(parts[1])
         && parts[2] == "iam"
         && parts[3].is_empty()
         && is_account(parts[4])
-        && parts[5].starts_with("role/")
-        && parts[5].len() > "role/".len();
+        && parts[5]
+            .strip_prefix("role/")
+            .is_some_and(is_role_path_and_name);
     if !valid {
         return Err(InputError::new(
             name,
             format!(
-                "`{}` is not an IAM role ARN: use arn:aws:iam::123456789012:role/NAME",
-                input::truncate(text, 120)
+                "{} is not an IAM role ARN: use arn:aws:iam::123456789012:role/NAME, the name being 1 to 64 letters, digits and `+=,.@_-`",
+                quoted(text)
+            ),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// `aws`, `aws-cn`, `aws-us-gov`, `aws-iso-b`, ...
+fn is_partition(text: &str) -> bool {
+    text.starts_with("aws")
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_role_path_and_name(rest: &str) -> bool {
+    let (path, name) = rest.rsplit_once('/').unwrap_or(("", rest));
+    let name_ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+    let path_ok = path.len() <= 510 && path.bytes().all(|b| (b'!'..=b'~').contains(&b));
+    name_ok && path_ok
+}
+
+/// `` `value` `` when it is printable ASCII, otherwise a description: a value with control
+/// characters or look-alikes is not repeated into the log.
+fn quoted(text: &str) -> String {
+    if text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        format!("`{}`", input::truncate(text, 120))
+    } else {
+        "the value (not shown: it has characters other than printable ASCII)".to_owned()
+    }
+}
+
+/// An external id: 2 to 1224 of `[A-Za-z0-9+=,.@:/_-]` (STS `AssumeRole`).
+fn external_id(text: &str) -> Result<String, InputError> {
+    let valid = (2..=1224).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/_-".contains(&b));
+    if !valid {
+        return Err(InputError::new(
+            "role-external-id",
+            "must be 2 to 1224 letters, digits and `+=,.@:/_-` (STS AssumeRole); not quoted: it may be a secret",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// An OIDC audience: printable ASCII without spaces, as an IAM OIDC provider's client id is.
+fn audience(text: &str) -> Result<String, InputError> {
+    let valid = (1..=255).contains(&text.len()) && text.bytes().all(|b| (b'!'..=b'~').contains(&b));
+    if !valid {
+        return Err(InputError::new(
+            "audience",
+            format!(
+                "{} is not an audience: use 1 to 255 printable characters without spaces, e.g. `sts.amazonaws.com`",
+                quoted(text)
             ),
         ));
     }
@@ -150,7 +212,9 @@ impl Input {
         let role_chain = input::set(args.role_chain.as_deref())
             .map(|text| role_arn("role-chain", text))
             .transpose()?;
-        let external_id = input::set(args.role_external_id.as_deref()).map(str::to_owned);
+        let external_id = input::set(args.role_external_id.as_deref())
+            .map(external_id)
+            .transpose()?;
         if external_id.is_some() && role_chain.is_none() && role_to_assume.is_none() {
             return Err(InputError::new(
                 "role-external-id",
@@ -160,9 +224,9 @@ impl Input {
         Ok(Self {
             role_to_assume,
             region,
-            audience: input::set(args.audience.as_deref())
-                .unwrap_or("sts.amazonaws.com")
-                .to_owned(),
+            audience: audience(
+                input::set(args.audience.as_deref()).unwrap_or("sts.amazonaws.com"),
+            )?,
             session_name: session,
             duration_seconds: i32::try_from(duration).unwrap_or(3600),
             role_chain,

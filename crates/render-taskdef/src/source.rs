@@ -16,12 +16,15 @@ pub struct Loaded {
     pub notes: Vec<String>,
 }
 
-pub async fn load(source: &Source) -> Result<Loaded, Error> {
+/// `report` gets a line for each AWS call that had to be retried.
+pub async fn load(source: &Source, report: deploy_kit_aws::retry::Report) -> Result<Loaded, Error> {
     match source {
         Source::File(path) => read_file(path),
         Source::Live { input, reference } => {
-            let config = deploy_kit_aws::load_config("render-taskdef").await?;
-            let client = aws_sdk_ecs::Client::new(&config);
+            let budget = deploy_kit_gha::input::retry_budget_from_env()?;
+            let retry = deploy_kit_aws::Retry::new(report).budget_override(budget);
+            let config = deploy_kit_aws::load_config("render-taskdef", retry).await?;
+            let client = config.ecs();
             let live = from_live(&client, reference).await?;
             let described = if *input == "task-definition-family" {
                 format!("task definition family `{reference}`")

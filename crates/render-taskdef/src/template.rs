@@ -2,7 +2,8 @@
 
 /// Replaces `${NAME}` (NAME = `[A-Za-z_][A-Za-z0-9_]*`) with the variable's value; `$${` writes a
 /// literal `${`. Any other `$` is left alone, so shell snippets in commands survive. An unset
-/// variable is an error naming it and its line.
+/// variable is an error naming it and its line, and so is a [`credential`] of the runner, set or
+/// not.
 pub fn render(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -16,8 +17,13 @@ pub fn render(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
         }
         match variable(after) {
             Some((name, len)) => {
+                let line = text[..text.len() - after.len()].matches('\n').count() + 1;
+                if let Some(what) = credential(name) {
+                    return Err(format!(
+                        "`${{{name}}}` on line {line} is {what}: it would be readable by anyone who can describe the task definition, so render-taskdef never substitutes `AWS_*` secrets and tokens, `ACTIONS_*`, `GITHUB_TOKEN` or `INPUT_*`; put the value in Secrets Manager or SSM Parameter Store and reference it with the `secrets` input"
+                    ));
+                }
                 let value = lookup(name).ok_or_else(|| {
-                    let line = text[..text.len() - after.len()].matches('\n').count() + 1;
                     format!("`${{{name}}}` on line {line} is not set in the environment")
                 })?;
                 // The value lands inside a JSON string: escape it so quotes cannot break out.
@@ -33,6 +39,30 @@ pub fn render(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// What a variable holds when it is one of the runner's or AWS's credentials: the step's AWS
+/// keys, the runner's own tokens (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `ACTIONS_RUNTIME_TOKEN`),
+/// `GITHUB_TOKEN`, and this step's inputs (`INPUT_*`, which may hold secrets).
+fn credential(name: &str) -> Option<&'static str> {
+    let upper = name.to_ascii_uppercase();
+    if let Some(rest) = upper.strip_prefix("AWS_") {
+        let secret = rest == "ACCESS_KEY_ID"
+            || ["SECRET", "TOKEN", "PASSWORD", "CREDENTIAL"]
+                .iter()
+                .any(|word| rest.contains(word));
+        return secret.then_some("an AWS credential of the runner");
+    }
+    if upper.starts_with("ACTIONS_") {
+        return Some("the runner's own (`ACTIONS_*` holds its tokens)");
+    }
+    if upper == "GITHUB_TOKEN" || upper == "GH_TOKEN" {
+        return Some("the workflow's GitHub token");
+    }
+    if upper.starts_with("INPUT_") {
+        return Some("an action input (`INPUT_*` may hold secrets)");
+    }
+    None
 }
 
 /// `${NAME}` at the start of `text`: the name and the length of the whole reference.
@@ -91,6 +121,39 @@ mod tests {
         assert_eq!(
             error,
             "`${MISSING}` on line 3 is not set in the environment"
+        );
+    }
+
+    #[test]
+    fn runner_credentials_are_refused_set_or_not() {
+        let set = |_: &str| Some("AKIA-or-token".to_owned());
+        for name in [
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "ACTIONS_RUNTIME_TOKEN",
+            "GITHUB_TOKEN",
+            "INPUT_SECRETS",
+            "aws_session_token",
+        ] {
+            let error = render(&format!("{{\n\"x\": \"${{{name}}}\"}}"), set).unwrap_err();
+            assert!(
+                error.starts_with(&format!("`${{{name}}}` on line 2 is ")),
+                "{error}"
+            );
+            assert!(error.contains("`secrets` input"), "{error}");
+            assert!(!error.contains("AKIA-or-token"), "{error}");
+        }
+    }
+
+    #[test]
+    fn other_aws_and_github_variables_render() {
+        let set = |name: &str| Some(format!("<{name}>"));
+        assert_eq!(
+            render("${AWS_REGION} ${AWS_ACCOUNT_ID} ${GITHUB_SHA}", set).unwrap(),
+            "<AWS_REGION> <AWS_ACCOUNT_ID> <GITHUB_SHA>"
         );
     }
 

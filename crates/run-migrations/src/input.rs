@@ -42,8 +42,8 @@ pub struct Input {
     pub timeout: Duration,
     pub stream_logs: bool,
     pub started_by: String,
-    /// RunTask's idempotency token: the same workflow run, attempt, job and step get the same
-    /// task instead of a second one.
+    /// The run's part of RunTask's idempotency token: the workflow run, attempt, job, step and
+    /// target. [`Input::request_token`] adds the request's own part.
     pub client_token: String,
     /// Multiplies every poll delay: 1.0 in production; the test bed runs ECS faster.
     pub poll_scale: f64,
@@ -192,6 +192,16 @@ fn started_by(value: Option<&str>, run: &RunIdentity) -> Result<String, InputErr
         ));
     }
     Ok(text)
+}
+
+impl Input {
+    /// RunTask's client token for one request (described by `request`): the same run,
+    /// attempt, job, step, target and request give the same token; anything changed, another.
+    /// At most 57 characters, leaving room for a retry suffix within ECS's 64.
+    pub fn request_token(&self, request: &str) -> String {
+        let run: String = self.client_token.chars().take(40).collect();
+        format!("{run}-{:016x}", fnv1a(request))
+    }
 }
 
 /// Who is running: the workflow run, attempt, job and step (empty outside Actions).

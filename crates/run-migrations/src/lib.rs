@@ -6,13 +6,15 @@
 //! Parse, then validate, then act: every input, the task definition file and the container
 //! choice are checked before anything is written (exit 2 names the input).
 
+#[cfg(test)]
+mod hostile_logs;
 mod input;
-mod logs;
+pub mod logs;
 pub mod plan;
 mod summary;
 pub mod task;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_ecs::types::Task;
 use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
@@ -110,6 +112,17 @@ pub enum Error {
         service: String,
         reasons: String,
     },
+    /// ECS's ConflictException: the token is bound to another request. Tokens carry a hash of
+    /// the request, so someone else sent this one.
+    #[error(
+        "RunTask for service `{service}` in cluster `{cluster}` refused client token `{token}`: it already started {tasks} with other parameters, and deploy-kit's tokens differ per request, so another client used it; re-run the workflow (a new attempt has new tokens)"
+    )]
+    TokenConflict {
+        cluster: String,
+        service: String,
+        token: String,
+        tasks: String,
+    },
     /// The container exited non-zero, or never ran.
     #[error("{0}")]
     Failed(String),
@@ -125,9 +138,11 @@ impl Classify for Error {
             Error::Input(_) | Error::NoRegion | Error::NotFound { .. } => Exit::BadInput,
             Error::TimedOut(_) => Exit::TimedOut,
             Error::Cancelled(cancelled) => cancelled.exit(),
-            Error::Aws { .. } | Error::Register(_) | Error::RunTask { .. } | Error::Failed(_) => {
-                Exit::Failed
-            }
+            Error::Aws { .. }
+            | Error::Register(_)
+            | Error::RunTask { .. }
+            | Error::TokenConflict { .. }
+            | Error::Failed(_) => Exit::Failed,
         }
     }
 }
@@ -160,11 +175,14 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         TaskDefinitionSource::File(path) => Some(register::read(path)?),
         _ => None,
     };
-    let config = deploy_kit_aws::load_config("run-migrations")
+    let retry = deploy_kit_aws::Retry::new(runner.line_writer())
+        .within(input.timeout)
+        .budget_override(deploy_kit_gha::input::retry_budget_from_env()?);
+    let config = deploy_kit_aws::load_config("run-migrations", retry)
         .await
         .map_err(|_| Error::NoRegion)?;
-    let region = config.region().map(ToString::to_string).unwrap_or_default();
-    let ecs = aws_sdk_ecs::Client::new(&config);
+    let region = config.region();
+    let ecs = config.ecs();
     // Reads only: a cancel here stops at once, with nothing written to undo.
     let mut plan = runner
         .cancellation()
@@ -182,16 +200,26 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     };
     plan.task_definition = Some(task_definition.clone());
     runner.cancellation().check("no task was started")?;
-    let started = Instant::now();
-    let arn = task::start(&ecs, &input, &plan, &task_definition, runner).await?;
+    let since = tokio::time::Instant::now();
+    let arn = task::start(&ecs, &input, &plan, &task_definition, since, runner).await?;
     runner.info(format!(
         "started task {arn} ({task_definition}, container `{}`)",
         plan.container
     ));
     let mut report = summary::Report::new(&input, &plan, &task_definition, &arn);
     let mut logs = log_stream(&config, &input, &plan, &arn, &region, &mut report, runner);
-    let result = finish(&ecs, &input, &plan, &arn, &mut logs, &mut report, runner).await;
-    report.duration = started.elapsed();
+    let started = Started { arn: &arn, since };
+    let result = finish(
+        &ecs,
+        &input,
+        &plan,
+        &started,
+        &mut logs,
+        &mut report,
+        runner,
+    )
+    .await;
+    report.duration = since.elapsed();
     report.error = result.as_ref().err().map(ToString::to_string);
     if let Some(logs) = &logs {
         report.tail = logs.tail.iter().cloned().collect();
@@ -201,7 +229,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
 }
 
 fn log_stream(
-    config: &aws_config::SdkConfig,
+    config: &deploy_kit_aws::Aws,
     input: &Input,
     plan: &plan::Plan,
     arn: &str,
@@ -222,12 +250,14 @@ fn log_stream(
     if !input.stream_logs {
         return None;
     }
-    let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(config);
-    if log_region != region {
-        builder = builder.region(aws_sdk_cloudwatchlogs::config::Region::new(log_region));
-    }
-    let client = aws_sdk_cloudwatchlogs::Client::from_conf(builder.build());
+    let client = config.logs((log_region != region).then_some(log_region));
     Some(logs::LogStream::new(client, target.group.clone(), stream))
+}
+
+/// The task RunTask started, and when the first RunTask was sent (timeouts count from then).
+struct Started<'a> {
+    arn: &'a str,
+    since: tokio::time::Instant,
 }
 
 /// Follows the task to its end and judges it; stops it on timeout and cancel.
@@ -235,15 +265,16 @@ async fn finish(
     ecs: &aws_sdk_ecs::Client,
     input: &Input,
     plan: &plan::Plan,
-    arn: &str,
+    started: &Started<'_>,
     logs: &mut Option<logs::LogStream>,
     report: &mut summary::Report,
     runner: &Runner,
 ) -> Result<(), Error> {
-    let ended = task::follow(ecs, input, arn, logs, runner).await?;
+    let (arn, since) = (started.arn, started.since);
+    let ended = task::follow(ecs, input, arn, since, logs, runner).await?;
     let (why, wait) = match ended {
         task::Ended::Stopped(stopped) => {
-            flush(logs, runner).await;
+            flush(logs, input, runner, true).await;
             report.record(&stopped, &plan.container);
             return judge(&stopped, &plan.container);
         }
@@ -268,7 +299,12 @@ async fn finish(
                 runner,
             )
             .await?;
-            flush(logs, runner).await;
+            // A cancelled job has seconds before the runner kills it: read once, no waiting,
+            // and not even that once the runner's second signal hurries us.
+            tokio::select! {
+                () = flush(logs, input, runner, false) => {}
+                () = runner.cancellation().hurried() => {}
+            }
             report.record(&stopped, &plan.container);
             return Err(Error::Cancelled(Cancelled {
                 signal,
@@ -288,7 +324,7 @@ async fn finish(
         runner,
     )
     .await?;
-    flush(logs, runner).await;
+    flush(logs, input, runner, true).await;
     report.record(&stopped, &plan.container);
     Err(Error::TimedOut(format!(
         "task {arn} {why}; it was stopped ({})",
@@ -296,9 +332,29 @@ async fn finish(
     )))
 }
 
-async fn flush(logs: &mut Option<logs::LogStream>, runner: &Runner) {
-    if let Some(logs) = logs.as_mut() {
-        logs.flush(runner).await;
+/// Reads the logs after the task stopped: until the stream is quiet (`patient`, see
+/// [`logs::QUIET`] and [`logs::GRACE`]), or once to its current end.
+async fn flush(logs: &mut Option<logs::LogStream>, input: &Input, runner: &Runner, patient: bool) {
+    let Some(logs) = logs.as_mut() else {
+        return;
+    };
+    let (quiet, grace) = if patient {
+        (logs::QUIET, logs::GRACE)
+    } else {
+        (Duration::ZERO, Duration::ZERO)
+    };
+    let scale = input.poll_scale;
+    let every = Duration::from_secs(1).mul_f64(scale);
+    let drained = logs
+        .flush(runner, every, quiet.mul_f64(scale), grace.mul_f64(scale))
+        .await;
+    if drained == logs::Drained::StillArriving {
+        runner.warning(format!(
+            "log lines were still arriving {} after the task stopped; the rest is in {}/{} (output `log-url`)",
+            fmt(grace),
+            logs.group,
+            logs.stream
+        ));
     }
 }
 

@@ -1,10 +1,12 @@
-//! The task's life: RunTask (capacity failures retried), DescribeTasks every second while it
-//! runs, logs streamed, and StopTask on timeout and cancel.
+//! The task's life: RunTask (capacity failures retried within start-timeout), DescribeTasks
+//! every second while it runs, logs streamed, and StopTask on timeout and cancel.
 
 use std::time::Duration;
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::types::{ContainerOverride, KeyValuePair, Task, TaskOverride};
+use aws_sdk_ecs::operation::run_task::RunTaskError;
+use aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder;
+use aws_sdk_ecs::types::{ContainerOverride, Failure, KeyValuePair, Task, TaskOverride};
 use deploy_kit_gha::{Runner, Signal, format_duration};
 use tokio::time::Instant;
 
@@ -14,35 +16,31 @@ use crate::plan::{Launch, Plan};
 use crate::{Error, aws_error};
 
 /// Starts the task; its ARN. `failures[]` name the reason and the resource; capacity ones are
-/// retried with backoff first (the cluster may be scaling out).
+/// retried with backoff while `start-timeout` (counted from `since`) allows.
+///
+/// The client token is the run's identity ([`Input::client_token`]) and a hash of this
+/// request: the same attempt sending the same request gets its task back, while a changed
+/// command, environment or revision gets a task of its own instead of ECS's ConflictException.
+/// Each capacity retry has its own token, since the failed call started nothing.
 pub async fn start(
     client: &Client,
     input: &Input,
     plan: &Plan,
     task_definition: &str,
+    since: Instant,
     runner: &Runner,
 ) -> Result<String, Error> {
+    let request = run_task_request(client, input, plan, task_definition);
+    let base = input.request_token(&format!("{:?}", request.as_input()));
     let mut attempt = 0u32;
     let mut lost = 0u32;
     loop {
-        let mut request = client
-            .run_task()
-            .cluster(&input.cluster)
-            .task_definition(task_definition)
-            .count(1)
-            .started_by(&input.started_by)
-            .client_token(&input.client_token)
-            .set_network_configuration(plan.network.clone())
-            .set_platform_version(plan.platform_version.clone())
-            .set_overrides(overrides(input, &plan.container));
-        request = match &plan.launch {
-            Launch::Type(launch_type) => request.launch_type(launch_type.clone()),
-            Launch::Providers(providers) => {
-                request.set_capacity_provider_strategy(Some(providers.clone()))
-            }
-            Launch::ClusterDefault => request,
+        let token = if attempt == 0 {
+            base.clone()
+        } else {
+            format!("{base}-r{attempt}")
         };
-        let out = match request.send().await {
+        let out = match request.clone().client_token(&token).send().await {
             Ok(out) => out,
             // The same clientToken makes another try safe: ECS answers with the task a try whose
             // answer was lost started, instead of starting a second one (or leaving it unknown).
@@ -54,51 +52,119 @@ pub async fn start(
                 tokio::time::sleep(delay).await;
                 continue;
             }
-            Err(error) => return Err(aws_error(input, "RunTask", &error)),
+            Err(error) => return Err(run_task_error(input, &token, &error)),
         };
         if let Some(arn) = out.tasks().first().and_then(Task::task_arn) {
             return Ok(arn.to_owned());
         }
-        let reasons: Vec<String> = out
-            .failures()
-            .iter()
-            .map(|f| {
-                format!(
-                    "{} ({}){}",
-                    f.reason().unwrap_or("no reason"),
-                    f.arn().unwrap_or("no resource"),
-                    f.detail().map(|d| format!(": {d}")).unwrap_or_default()
-                )
-            })
-            .collect();
-        let capacity = reasons
-            .iter()
-            .any(|r| r.starts_with("RESOURCE:") || r.contains("AGENT") || r.contains("Capacity"));
-        if capacity && attempt < 4 {
-            let delay = Duration::from_secs(2u64.pow(attempt + 1));
-            runner.warning(format!(
-                "RunTask: {}; retrying in {}",
-                reasons.join("; "),
-                format_duration(delay)
-            ));
-            // No task exists yet: a cancel during the wait just stops.
-            let wait = async {
-                tokio::time::sleep(delay.mul_f64(input.poll_scale)).await;
-                Ok::<(), Error>(())
-            };
-            runner.cancellation().run(wait).await?;
-            attempt += 1;
-            continue;
+        let (reasons, capacity) = failures(out.failures());
+        if !capacity {
+            return Err(Error::RunTask {
+                cluster: input.cluster.clone(),
+                service: input.service.clone(),
+                reasons,
+            });
         }
-        return Err(Error::RunTask {
+        // 2, 4, 8, 16, then 30 s.
+        let delay = Duration::from_secs(2u64.pow((attempt + 1).min(5)).min(30));
+        let wait = delay.mul_f64(input.poll_scale);
+        if since.elapsed() + wait >= input.start_timeout {
+            return Err(Error::TimedOut(format!(
+                "RunTask for service `{}` in cluster `{}` started no task within start-timeout {}: {reasons}",
+                input.service,
+                input.cluster,
+                format_duration(input.start_timeout)
+            )));
+        }
+        runner.warning(format!(
+            "RunTask: {reasons}; no capacity yet, trying again in {}",
+            format_duration(delay)
+        ));
+        // No task exists yet: a cancel during the wait just stops.
+        let sleep = async {
+            tokio::time::sleep(wait).await;
+            Ok::<(), Error>(())
+        };
+        runner.cancellation().run(sleep).await?;
+        attempt += 1;
+    }
+}
+
+fn run_task_request(
+    client: &Client,
+    input: &Input,
+    plan: &Plan,
+    task_definition: &str,
+) -> RunTaskFluentBuilder {
+    let request = client
+        .run_task()
+        .cluster(&input.cluster)
+        .task_definition(task_definition)
+        .count(1)
+        .started_by(&input.started_by)
+        .set_network_configuration(plan.network.clone())
+        .set_platform_version(plan.platform_version.clone())
+        .set_overrides(overrides(input, &plan.container));
+    match &plan.launch {
+        Launch::Type(launch_type) => request.launch_type(launch_type.clone()),
+        Launch::Providers(providers) => {
+            request.set_capacity_provider_strategy(Some(providers.clone()))
+        }
+        Launch::ClusterDefault => request,
+    }
+}
+
+/// The `failures[]` of an answer without a task, as text naming each reason and resource, and
+/// whether all of them are capacity that may come with time.
+fn failures(failures: &[Failure]) -> (String, bool) {
+    if failures.is_empty() {
+        return ("no task and no failure returned".to_owned(), false);
+    }
+    let text = failures
+        .iter()
+        .map(|f| {
+            format!(
+                "{} ({}){}",
+                f.reason().unwrap_or("no reason"),
+                f.arn().unwrap_or("no resource"),
+                f.detail().map(|d| format!(": {d}")).unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let capacity = failures
+        .iter()
+        .all(|f| f.reason().is_some_and(is_capacity_failure));
+    (text, capacity)
+}
+
+/// ECS "API failure reasons": `RESOURCE:*` (CPU, MEMORY, PORTS, ENI, GPU) and `AGENT` concern
+/// the container instances at hand and pass as the cluster scales out or the agent reconnects;
+/// Fargate's "Capacity is unavailable at this time" asks to try again later. Any other reason
+/// (ATTRIBUTE, MISSING, INACTIVE, ...) needs a change before a retry can work.
+pub fn is_capacity_failure(reason: &str) -> bool {
+    reason.starts_with("RESOURCE:")
+        || reason == "AGENT"
+        || reason.starts_with("Capacity is unavailable")
+}
+
+/// RunTask refused: a token used with other parameters gets its own message.
+fn run_task_error(
+    input: &Input,
+    token: &str,
+    error: &aws_smithy_runtime_api::client::result::SdkError<
+        RunTaskError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> Error {
+    match error.as_service_error() {
+        Some(RunTaskError::ConflictException(conflict)) => Error::TokenConflict {
             cluster: input.cluster.clone(),
             service: input.service.clone(),
-            reasons: if reasons.is_empty() {
-                "no task and no failure returned".to_owned()
-            } else {
-                reasons.join("; ")
-            },
-        });
+            token: token.to_owned(),
+            tasks: conflict.resource_ids().join(", "),
+        },
+        _ => aws_error(input, "RunTask", error),
     }
 }
 
@@ -131,15 +197,17 @@ pub enum Ended {
     Cancelled(Signal),
 }
 
-/// Follows the task until STOPPED, a timeout or a signal, streaming its logs.
+/// Follows the task until STOPPED, a timeout or a signal, streaming its logs. Both timeouts
+/// count from `since`, the first RunTask.
 pub async fn follow(
     client: &Client,
     input: &Input,
     arn: &str,
+    since: Instant,
     logs: &mut Option<LogStream>,
     runner: &Runner,
 ) -> Result<Ended, Error> {
-    let started = Instant::now();
+    let started = since;
     let progress = runner.progress(format!("task {}", task_id(arn)));
     let mut running = false;
     let delay = Duration::from_secs(1).mul_f64(input.poll_scale);
@@ -251,13 +319,23 @@ pub async fn stop(
         .await
         .map_err(|e| aws_error(input, "StopTask", &e))?;
     let deadline = Instant::now() + wait;
-    loop {
-        let task = describe(client, input, arn).await?;
-        if task.last_status() == Some("STOPPED") || Instant::now() >= deadline {
-            return Ok(task);
+    let mut last = Task::builder().task_arn(arn).build();
+    let waiting = async {
+        loop {
+            last = describe(client, input, arn).await?;
+            if last.last_status() == Some("STOPPED") || Instant::now() >= deadline {
+                return Ok::<(), Error>(());
+            }
+            tokio::time::sleep(Duration::from_millis(500).mul_f64(input.poll_scale)).await;
         }
-        tokio::time::sleep(Duration::from_millis(500).mul_f64(input.poll_scale)).await;
+    };
+    // The stop is ECS's from here: when the runner hurries the step (its SIGTERM, 2.5 s before
+    // the kill), stop waiting so the outputs and the summary are written in time.
+    tokio::select! {
+        waited = waiting => waited?,
+        () = runner.cancellation().hurried() => {}
     }
+    Ok(last)
 }
 
 pub fn task_id(arn: &str) -> &str {

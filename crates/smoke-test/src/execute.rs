@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use deploy_kit_gha::{Cancellation, Runner, format_duration};
+use deploy_kit_gha::{Cancellation, Runner, format_duration, shown_url};
 use reqwest::{Client, Url};
 use tokio::task::JoinSet;
 
@@ -56,14 +56,14 @@ async fn check_all(checks: &Checks, client: &Client, runner: &Runner) -> Verdict
                 last: first.last.describe(),
             };
             reports.push(UrlReport::never_passed(
-                url.to_string(),
+                shown_url(url.as_str()),
                 first.tries,
                 waited,
                 problem,
             ));
             continue;
         }
-        let progress = runner.progress(url.as_str());
+        let progress = runner.progress(shown_url(url.as_str()));
         let figures = if checks.requests == 0 {
             Figures::from_attempts(&[first.last])
         } else {
@@ -73,7 +73,13 @@ async fn check_all(checks: &Checks, client: &Client, runner: &Runner) -> Verdict
             ));
             Figures::from_attempts(&load(checks, client, url).await)
         };
-        let report = UrlReport::gated(url.to_string(), first.tries, waited, figures, checks);
+        let report = UrlReport::gated(
+            shown_url(url.as_str()),
+            first.tries,
+            waited,
+            figures,
+            checks,
+        );
         progress.finish(report.one_line());
         log_failures(&report, runner);
         reports.push(report);
@@ -99,7 +105,7 @@ async fn wait_for_first_pass(
     deadline: Instant,
     runner: &Runner,
 ) -> FirstPass {
-    let progress = runner.progress(url.as_str());
+    let progress = runner.progress(shown_url(url.as_str()));
     let mut delay = FIRST_DELAY;
     let mut tries = 0;
     let mut timeout = checks.timeout;
@@ -206,12 +212,16 @@ fn log_failures(report: &UrlReport, runner: &Runner) {
         "{} of {} requests to {} failed",
         figures.errors, figures.requests, report.url
     ));
-    for (reason, count) in &figures.reasons {
-        runner.info(format!("{count}× {reason}"));
-    }
-    for failure in &figures.failures {
-        runner.info(format!("  {failure}"));
-    }
+    // Reasons and failures quote response bodies: text the server chose, printed as such.
+    let reasons = figures
+        .reasons
+        .iter()
+        .map(|(reason, count)| format!("{count}× {reason}"));
+    let failures = figures
+        .failures
+        .iter()
+        .map(|failure| format!("  {failure}"));
+    runner.untrusted_lines("", reasons.chain(failures));
 }
 
 #[cfg(test)]

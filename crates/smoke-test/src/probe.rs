@@ -51,11 +51,13 @@ impl Attempt {
 /// `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY`, as reqwest reads them by default.
 pub fn client(checks: &Checks) -> reqwest::Result<Client> {
     let redirects = if checks.follow_redirects {
-        reqwest::redirect::Policy::limited(10)
+        redirect_policy(!checks.headers.is_empty())
     } else {
         reqwest::redirect::Policy::none()
     };
     let builder = Client::builder()
+        // A Referer would carry the previous URL, query tokens and all, to wherever we go next.
+        .referer(false)
         .user_agent(concat!(
             "deploy-kit/",
             env!("CARGO_PKG_VERSION"),
@@ -71,6 +73,38 @@ pub fn client(checks: &Checks) -> reqwest::Result<Client> {
         builder.tls_certs_only([])
     };
     builder.build()
+}
+
+/// The most redirects followed from one URL.
+const MAX_REDIRECTS: usize = 10;
+
+/// Why a redirect was not followed.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error("more than {MAX_REDIRECTS} redirects")]
+    TooMany,
+    #[error(
+        "redirect to another origin ({0}) not followed: the `headers` are sent only to the origin of the `url`; check that origin's URL directly"
+    )]
+    OtherOrigin(String),
+}
+
+/// Follows up to [`MAX_REDIRECTS`] redirects. With user headers (API keys, access secrets), only
+/// within the first URL's origin (scheme, host and port): reqwest drops `Authorization` and
+/// `Cookie` on a cross-origin hop but not `x-api-key` and the like, so the hop is refused instead.
+fn redirect_policy(has_headers: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(Refused::TooMany);
+        }
+        let first = attempt.previous().first();
+        let same_origin = first.is_some_and(|first| first.origin() == attempt.url().origin());
+        if has_headers && !same_origin {
+            let origin = attempt.url().origin().ascii_serialization();
+            return attempt.error(Refused::OtherOrigin(origin));
+        }
+        attempt.follow()
+    })
 }
 
 /// Whether any connection of these checks can need TLS: an https URL, a redirect (it may lead
@@ -169,7 +203,7 @@ fn describe_error(error: &reqwest::Error, timeout: Duration) -> String {
     let mut message = if error.is_connect() {
         "connection failed".to_owned()
     } else if error.is_redirect() {
-        "too many redirects (more than 10)".to_owned()
+        "redirect not followed".to_owned()
     } else if error.is_body() || error.is_decode() {
         "the response broke off".to_owned()
     } else {

@@ -13,6 +13,8 @@ pub const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", 
 /// Values shorter than this are not masked: masking `1` or `on` would garble every log line
 /// (the runner masks by substring), and such values are not credentials.
 pub const MIN_SECRET_LEN: usize = 4;
+/// Parts of a header value shorter than this are not masked on their own.
+const MIN_PART_LEN: usize = 8;
 
 /// Headers the HTTP client sets from the request itself; a user value would break framing.
 const RESERVED_HEADERS: &[HeaderName] = &[
@@ -94,15 +96,9 @@ fn parse_url(input: &str, line: &str) -> Result<Url, InputError> {
     }
 }
 
-/// The line as quoted in an error: cut short, and `user:password@` replaced by `***@`.
+/// The line as quoted in an error: cut short, user info and query values replaced by `***`.
 fn without_userinfo(line: &str) -> String {
-    let shown = match (line.find("://"), line.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}***{}", &line[..scheme_end + 3], &line[at..])
-        }
-        _ => line.to_owned(),
-    };
-    truncate(&shown, 100)
+    truncate(&deploy_kit_gha::shown_url(line), 100)
 }
 
 /// `Name: value` lines. Errors never echo a value: header values are secrets until proven not.
@@ -148,9 +144,14 @@ pub(crate) fn parse_headers(
 }
 
 pub(crate) fn secrets_of(urls: &[Url], headers: &[(HeaderName, HeaderValue)]) -> Vec<String> {
+    // A server that echoes a header may echo only part of it (the token after `Bearer`, one
+    // cookie): each part is a secret of its own.
     let headers = headers
         .iter()
-        .filter_map(|(_, value)| value.to_str().ok().map(str::to_owned));
+        .filter_map(|(_, value)| value.to_str().ok())
+        .flat_map(|value| {
+            std::iter::once(value.to_owned()).chain(header_parts(value).map(str::to_owned))
+        });
     let passwords = urls
         .iter()
         .filter_map(|url| url.password().map(str::to_owned));
@@ -168,8 +169,32 @@ pub(crate) fn secrets_of(urls: &[Url], headers: &[(HeaderName, HeaderValue)]) ->
         .chain(query)
         .filter(|secret| secret.chars().count() >= MIN_SECRET_LEN)
         .collect();
+    secrets.sort();
     secrets.dedup();
     secrets
+}
+
+/// The parts of a header value a server might echo alone: words (`Bearer <token>`), list items
+/// and `name=value` values (cookies). Auth scheme names are not secrets.
+fn header_parts(value: &str) -> impl Iterator<Item = &str> {
+    const SCHEMES: &[&str] = &[
+        "basic",
+        "bearer",
+        "digest",
+        "token",
+        "negotiate",
+        "aws4-hmac-sha256",
+    ];
+    value
+        .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+        // Both `name=value` whole and its value: base64 ends in `=` too.
+        .flat_map(|part| [Some(part), part.split_once('=').map(|(_, value)| value)])
+        .flatten()
+        .map(|part| part.trim_matches('"'))
+        // Short parts (`theme=dark`) are words, not credentials: masking them would blank
+        // ordinary words across the whole job log.
+        .filter(|part| part.chars().count() >= MIN_PART_LEN)
+        .filter(|part| !SCHEMES.contains(&part.to_ascii_lowercase().as_str()))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 pub mod act;
 pub mod docker;
 pub mod faults;
+pub mod runner_commands;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -43,8 +43,39 @@ def _rand(n, alphabet=string.ascii_letters + string.digits):
     return "".join(random.choice(alphabet) for _ in range(n))
 
 
-def _validate(config, load_balancers):
+# The SDK model's ranges: (field, lowest, highest, step) of deploymentConfiguration's numbers.
+RANGES = (
+    ("bakeTimeInMinutes", None, 0, 1440, 1),
+    ("canaryPercent", "canaryConfiguration", 0.1, 100.0, 0.1),
+    ("canaryBakeTimeInMinutes", "canaryConfiguration", 0, 1440, 1),
+    ("stepPercent", "linearConfiguration", 3.0, 100.0, 0.1),
+    ("stepBakeTimeInMinutes", "linearConfiguration", 0, 1440, 1),
+)
+
+
+def _out_of_range(config):
+    """ECS's ranges (CanaryConfiguration, LinearConfiguration, DeploymentConfiguration and the
+    hooks' DeploymentLifecycleHookTimeoutConfiguration in the SDK model); the messages are the
+    bed's own words, as ECS's are not documented."""
+    for field, within, low, high, step in RANGES:
+        value = (config.get(within) or {}) if within else config
+        value = value.get(field)
+        if value is None:
+            continue
+        steps = float(value) / step
+        if not low <= float(value) <= high or abs(steps - round(steps)) > 1e-6:
+            where = f"{within}.{field}" if within else field
+            return f"{where} must be a multiple of {step} from {low} to {high}; got {value}."
+    for hook in config.get("lifecycleHooks") or []:
+        minutes = (hook.get("timeoutConfiguration") or {}).get("timeoutInMinutes")
+        if minutes is not None and not 1 <= int(minutes) <= 20160:
+            return f"timeoutConfiguration.timeoutInMinutes must be from 1 to 20160; got {minutes}."
+    return None
+
+
+def _validate(config, load_balancers, knobs=None):
     strategy = config.get("strategy") or "ROLLING"
+    knobs = knobs or {}
     if strategy not in STRATEGIES:
         return "InvalidParameterException", f"Invalid deployment strategy {strategy}. Valid " \
                                             f"values: {', '.join(STRATEGIES)}."
@@ -58,6 +89,16 @@ def _validate(config, load_balancers):
             if missing:
                 return "InvalidParameterException", \
                     f"advancedConfiguration is missing {', '.join(missing)}."
+    problem = _out_of_range(config)
+    if problem:
+        return "InvalidParameterException", problem
+    # The model: "You must provide this parameter when you use the BLUE_GREEN deployment
+    # strategy". Knob `blueGreenBakeDefault` (minutes): an ECS that fills one in instead.
+    if strategy == "BLUE_GREEN" and config.get("bakeTimeInMinutes") is None:
+        if knobs.get("blueGreenBakeDefault") is None:
+            return "InvalidParameterException", "bakeTimeInMinutes must be specified when " \
+                                                "using the blue/green deployment strategy."
+        config["bakeTimeInMinutes"] = int(knobs["blueGreenBakeDefault"])
     for hook in config.get("lifecycleHooks") or []:
         kind, stages = hook.get("targetType") or "AWS_LAMBDA", hook.get("lifecycleStages") or []
         if not stages:
@@ -145,7 +186,7 @@ def _default_security_groups(body):
 def create_service(bed, body, environ):
     _default_security_groups(body)
     config, lbs = body.get("deploymentConfiguration") or {}, body.get("loadBalancers") or []
-    problem = _validate(config, lbs)
+    problem = _validate(config, lbs, scenarios.resolve(bed, service=body.get("serviceName")))
     if problem:
         return bed.error(*problem)
     status, out = bed.moto(ECS + "CreateService", body, environ)
@@ -171,7 +212,7 @@ def update_service(bed, body, environ):
         return None  # not ours (or unknown): moto answers, with its own errors
     config = {**svc["config"], **(body.get("deploymentConfiguration") or {})}
     lbs = body["loadBalancers"] if "loadBalancers" in body else svc["loadBalancers"]
-    problem = _validate(config, lbs)
+    problem = _validate(config, lbs, scenarios.resolve(bed, service=svc["name"]))
     if problem:
         return bed.error(*problem)
     dep = svc["deps"][-1] if svc["deps"] else None
@@ -187,8 +228,10 @@ def update_service(bed, body, environ):
         svc["desired"] = body["desiredCount"]
     if body.get("networkConfiguration"):
         svc["networkConfiguration"] = body["networkConfiguration"]
-    new_td = out["service"].get("taskDefinition")
     current = ecs_views.current_task_definition(svc)
+    # Without taskDefinition the service keeps what it runs: moto's own field may still name a
+    # revision a rollback left, and a configuration change alone starts no deployment.
+    new_td = out["service"].get("taskDefinition") if body.get("taskDefinition") else current
     if new_td and (new_td != current or body.get("forceNewDeployment")):
         _start(bed, svc, new_td, environ)
     return 200, {**out, "service": _merge(bed, out["service"])}
@@ -249,7 +292,7 @@ def stop_service_deployment(bed, body, _environ):
     if stop_type not in ("ROLLBACK", "ABORT"):
         return bed.error("InvalidParameterException", f"Invalid stopType {stop_type}.")
     dep.advance(bed.now())
-    if dep.status != "IN_PROGRESS":
+    if dep.status not in lifecycle.STOPPABLE:
         return bed.error("ConflictException", f"The service deployment {dep.arn} is in status "
                          f"{dep.status} and cannot be stopped.")
     dep.stop(bed.now(), stop_type)

@@ -15,9 +15,21 @@ as a knob), BED_RUN_SECONDS (default 3), BED_LOG_LINES (newline-separated), BED_
 TaskFailedToStart and no exit code). When an essential container exits the task stops
 (EssentialContainerExited) and the others get exit code 143 (SIGTERM), as ECS does. StopTask
 gives stopCode UserInitiated. Log lines go, spread over the run, to moto's CloudWatch Logs at the
-container's awslogs group and stream `<awslogs-stream-prefix>/<container>/<task id>`.
-A RunTask clientToken seen before returns the same tasks.
+container's awslogs group and stream `<awslogs-stream-prefix>/<container>/<task id>`; with the
+knob logLagSeconds each line reaches CloudWatch Logs that much later (with its own timestamp), so
+the last lines can arrive after the task is STOPPED.
+
+RunTask's clientToken (cluster-scoped, as ECS_Idempotency says): the same token with the same
+parameters returns the tasks it started; with other parameters, ConflictException naming them in
+`resourceIds` (the model's ConflictException). A call that started no task does not bind its
+token (the docs speak of requests that "completed successfully"). The knob runTaskFailures
+answers the family's next RunTask calls with one `failures[]` entry each and no task: reasons
+RESOURCE:*, AGENT and ATTRIBUTE name a container instance ARN, as the ECS "API failure reasons"
+page says; other reasons (Fargate's "Capacity is unavailable at this time. ...") name none.
 """
+
+import json
+import uuid
 
 from moto.ecs import models
 from moto.logs.models import logs_backends
@@ -55,7 +67,7 @@ def _patch_resource_requirements():
 
 
 def _tasks(bed):
-    return bed.state.setdefault("tasks", {"by_arn": {}, "tokens": {}})
+    return bed.state.setdefault("tasks", {"by_arn": {}, "tokens": {}, "failed": {}})
 
 
 def _env(definition, overrides):
@@ -74,13 +86,16 @@ def _lines(value, name, code):
     return [line for line in str(value).replace("\\n", "\n").split("\n") if line]
 
 
+def _knobs(bed, definition):
+    env_values = [e.get("value", "") for c in definition.get("containerDefinitions") or []
+                  for e in c.get("environment") or [] if e.get("name") == "BED_SCENARIO"]
+    return scenarios.resolve(bed, family=definition.get("family"), env_values=env_values)
+
+
 def _track(bed, task_json, definition, body, now):
     """Plans the life of one task just started by moto."""
-    family = definition["family"]
     overrides = (body.get("overrides") or {}).get("containerOverrides") or []
-    env_values = [e.get("value", "") for c in definition["containerDefinitions"]
-                  for e in c.get("environment") or [] if e.get("name") == "BED_SCENARIO"]
-    knobs = scenarios.resolve(bed, family=family, env_values=env_values)
+    knobs = _knobs(bed, definition)
     scale = scenarios.time_scale(bed, knobs)
     task_id = task_json["taskArn"].split("/")[-1]
     containers, failure = [], knobs.get("startFailure")
@@ -115,7 +130,8 @@ def _track(bed, task_json, definition, body, now):
                   f"status 1 (log group {missing[0]})")
     pulled = now + (PROVISIONING + PENDING) * scale
     task = {"arn": task_json["taskArn"], "created": now, "pullStarted": now + PROVISIONING * scale,
-            "pulled": pulled, "containers": containers, "logs": logs, "scale": scale}
+            "pulled": pulled, "containers": containers, "logs": logs, "scale": scale,
+            "logLag": float(knobs.get("logLagSeconds") or 0) * scale}
     if failure:
         reason = reason or START_FAILURES.get(failure, failure).format(image=containers[0]["image"])
         task.update(runEnd=pulled, stopCode="TaskFailedToStart", started=None,
@@ -218,32 +234,61 @@ def run_task(bed, body, environ):
     vpc = (body.get("networkConfiguration") or {}).get("awsvpcConfiguration")
     if vpc is not None:
         vpc.setdefault("securityGroups", [])  # optional in ECS; moto raises KeyError without it
-    token_key = (body.get("cluster") or "default", body.get("clientToken"))
+    cluster = body.get("cluster") or "default"
+    token_key = (cluster, body.get("clientToken"))
+    parameters = json.dumps({k: v for k, v in body.items() if k != "clientToken"}, sort_keys=True)
     known = _tasks(bed)["tokens"].get(token_key) if body.get("clientToken") else None
     if known:
-        status, out = bed.moto(ECS + "DescribeTasks", {"cluster": token_key[0], "tasks": known},
+        if known["parameters"] != parameters:
+            return 400, {"__type": "ConflictException", "resourceIds": known["arns"],
+                         "message": f"The clientToken {body['clientToken']} is already in use "
+                                    "with a different RunTask request."}
+        status, out = bed.moto(ECS + "DescribeTasks", {"cluster": cluster, "tasks": known["arns"]},
                                environ)
         return status, {"tasks": out.get("tasks", []), "failures": []}
+    status, described = bed.moto(ECS + "DescribeTaskDefinition",
+                                 {"taskDefinition": body.get("taskDefinition", "")}, environ)
+    definition = described.get("taskDefinition") or {} if status == 200 else {}
+    failure = _capacity_failure(bed, definition, cluster) if definition else None
+    if failure:
+        return 200, {"tasks": [], "failures": [failure]}
     on_ec2 = body.get("launchType") in (None, "EC2") and not body.get("capacityProviderStrategy")
     if on_ec2:
         # moto raises (HTTP 500) when an EC2 task has no container instance; ECS refuses it.
-        status, instances = bed.moto(ECS + "ListContainerInstances",
-                                     {"cluster": body.get("cluster") or "default"}, environ)
+        status, instances = bed.moto(ECS + "ListContainerInstances", {"cluster": cluster}, environ)
         if status == 200 and not instances.get("containerInstanceArns"):
             return bed.error("InvalidParameterException",
                              "No Container Instances were found in your cluster.")
     status, out = bed.moto(ECS + "RunTask", body, environ)
     if status != 200:
         return status, out
-    status, described = bed.moto(ECS + "DescribeTaskDefinition",
-                                 {"taskDefinition": body["taskDefinition"]}, environ)
-    definition = described.get("taskDefinition") or {}
     now = bed.now()
     for task_json in out.get("tasks", []):
         _track(bed, task_json, definition, body, now)
-    if body.get("clientToken"):
-        _tasks(bed)["tokens"][token_key] = [t["taskArn"] for t in out.get("tasks", [])]
+    if body.get("clientToken") and out.get("tasks"):
+        _tasks(bed)["tokens"][token_key] = {
+            "parameters": parameters, "arns": [t["taskArn"] for t in out["tasks"]]}
     return 200, _shape_all(bed, out)
+
+
+def _capacity_failure(bed, definition, cluster):
+    """The next entry of the runTaskFailures knob for this family, as a RunTask `failures[]`
+    entry; each list counts on its own, so setting a new list starts it over."""
+    reasons = _knobs(bed, definition).get("runTaskFailures") or []
+    if isinstance(reasons, str):
+        reasons = [reasons]
+    key = (definition.get("family"), json.dumps(reasons))
+    given = _tasks(bed)["failed"].get(key, 0)
+    if given >= len(reasons):
+        return None
+    _tasks(bed)["failed"][key] = given + 1
+    reason = str(reasons[given])
+    failure = {"reason": reason}
+    if reason.split(":")[0] in ("RESOURCE", "AGENT", "ATTRIBUTE"):
+        region, account = definition["taskDefinitionArn"].split(":")[3:5]
+        failure["arn"] = (f"arn:aws:ecs:{region}:{account}:container-instance/{cluster}/"
+                          f"{uuid.uuid4().hex}")
+    return failure
 
 
 def stop_task(bed, body, environ):
@@ -287,8 +332,9 @@ def write_logs(bed, now):
                     logs.create_log_stream(c["group"], c["stream"])
                 c["stream_ready"] = True
             n = len(c["lines"])
+            # A line is written at pulled + span*i/n and readable logLag later.
             due = [i for i in range(c["written"], n)
-                   if task["pulled"] + span * i / n <= now]
+                   if task["pulled"] + span * i / n + task.get("logLag", 0.0) <= now]
             if due:
                 events = [{"timestamp": int((task["pulled"] + span * i / n) * 1000),
                            "message": c["lines"][i]} for i in due]

@@ -55,7 +55,7 @@ def ecs_deployments(svc, now):
     target, source = dep.counts(now)
     src = dep.sources[-1] if dep.sources else None
     in_progress = f"ECS deployment {dep.ecs_id} in progress."
-    if dep.status == "IN_PROGRESS":
+    if dep.status in ("PENDING", "IN_PROGRESS"):
         out = [_ecs_deployment(svc, dep, dep.target, "PRIMARY", target, "IN_PROGRESS", in_progress, now)]
         if src and source[0]:
             out.append(_ecs_deployment(svc, dep, src, "ACTIVE", source, "COMPLETED",
@@ -131,18 +131,19 @@ def service_deployment(dep, now):
         src_weights = (100.0 - dep.test_weight, 100.0 - dep.prod_weight) if last else (0.0, 0.0)
         sources.append(_summary(rev, source if last else (0, 0, 0),
                                 None if rolling else src_weights))
+    # Only the current stage's hooks: ECS does not keep a list of every hook ever run.
     hooks = [_drop_none({"hookId": r["hookId"], "targetType": r["targetType"],
                          "targetArn": r.get("targetArn"), "status": r["status"],
                          "expiresAt": r["expiresAt"], "timeoutAction": r["timeoutAction"]})
-             for r in dep.hook_runs]
+             for r in dep.active_runs]
     return _drop_none({
         "serviceDeploymentArn": dep.arn, "serviceArn": dep.service_arn,
         "clusterArn": dep.cluster_arn, "createdAt": dep.created_at, "startedAt": dep.started_at,
         "finishedAt": dep.finished_at, "stoppedAt": dep.stopped_at, "updatedAt": dep.updated_at,
         "sourceServiceRevisions": sources,
         "targetServiceRevision": _summary(dep.target, target, weights),
-        "status": dep.status, "statusReason": dep.status_reason, "lifecycleStage": dep.stage,
-        "lifecycleHookDetails": hooks or None,
+        "status": dep.status, "statusReason": dep.status_reason,
+        "lifecycleStage": dep.reported_stage, "lifecycleHookDetails": hooks or None,
         "deploymentConfiguration": _config(dep.config), "rollback": dep.rollback,
         "deploymentCircuitBreaker": {
             "status": _monitor(dep.cb_enabled, dep.failed_kind == "circuit breaker", dep.terminal),
@@ -181,7 +182,8 @@ def _ms(t):
 def control_view(dep):
     return {
         "arn": dep.arn, "service": dep.service, "cluster": dep.cluster, "strategy": dep.strategy,
-        "status": dep.status, "statusReason": dep.status_reason, "lifecycleStage": dep.stage,
+        "status": dep.status, "statusReason": dep.status_reason,
+        "lifecycleStage": dep.stage if dep.started_at is not None else None,
         "createdAt": _ms(dep.created_at), "terminalAt": _ms(dep.terminal_at),
         "terminalSeenAt": _ms(dep.terminal_seen_at),
         "stages": [{"stage": h["stage"], "at": _ms(h["at"])} for h in dep.history],

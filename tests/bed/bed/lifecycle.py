@@ -16,6 +16,12 @@ STAGE_SECONDS = {
     "POST_PRODUCTION_TRAFFIC_SHIFT": 2, "CLEAN_UP": 5,
 }
 ROLLBACK_REQUESTED_SECONDS, ROLLBACK_SECONDS = 1, 10
+# A service deployment is PENDING before ECS starts it (ServiceDeployment.status: "PENDING").
+PENDING_SECONDS = 1
+# StopServiceDeployment is taken in these states (developer guide, "Stopping Amazon ECS service
+# deployments"); in the last three the stop or rollback under way just goes on.
+STOPPABLE = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED",
+             "ROLLBACK_IN_PROGRESS")
 TERMINAL = {"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
 # CloudWatch alarms that move by themselves (bed.cloudwatch): fn(deployment) -> (time, alarm
 # name, reason) when one of the deployment's alarms goes into ALARM, else None.
@@ -57,9 +63,9 @@ def plan(strategy, config, knobs, reconcile, initial):
     scale_up = float(knobs.get("scaleUpSeconds", STAGE_SECONDS["SCALE_UP"]))
     bake = int(config.get("bakeTimeInMinutes") or 0) * 60
     alarms = (config.get("alarms") or {}).get("enable")
-    if initial:  # CreateService: the first revision just starts
-        return [seg("SCALE_UP", scale_up, hook_stage="", test=100.0, prod=100.0)]
-    segs = [seg("RECONCILE_SERVICE")] if reconcile else []
+    # The first deployment (CreateService) runs the strategy's stages and hooks like any other:
+    # ECS's documentation does not set it apart.
+    segs = [seg("RECONCILE_SERVICE")] if reconcile and not initial else []
     if strategy == "ROLLING":
         # Rolling replaces tasks in place: no traffic stages; hooks only where configured.
         segs += [s for s in [seg("PRE_SCALE_UP", 0)] if s["hooks"]]
@@ -91,10 +97,11 @@ class Deployment:
         self.config, self.knobs = config, knobs
         self.strategy = config.get("strategy") or "ROLLING"
         self.scale_of, self.on_event = scale_of, on_event  # () -> float, (t, message) -> None
-        self.created_at = self.started_at = self.updated_at = now
-        self.finished_at = self.stopped_at = self.terminal_at = self.terminal_seen_at = None
+        self.created_at = self.updated_at = now
+        self.started_at = self.finished_at = self.stopped_at = None
+        self.terminal_at = self.terminal_seen_at = None
         self.status, self.status_reason, self.rollback, self.rollout_reason = \
-            "IN_PROGRESS", None, None, None
+            "PENDING", None, None, None
         self.plan = plan(self.strategy, config, knobs, reconcile, initial)
         self.history, self.hook_runs, self.calls = [], [], {}
         self.test_weight = self.prod_weight = 0.0
@@ -108,7 +115,10 @@ class Deployment:
         self.alarm_rollback = bool(alarms.get("rollback"))
         self.rb_until = None  # end of the current rollback/stop step
         self.scaled_at = self.failed_kind = self.stop_requested = None
-        self._enter(0, now)
+        self.i, self.seg_started, self.seg_end, self.seg_scale = 0, now, None, scale_of()
+        self.hooks_started, self.active_runs = None, []
+        self.pending_until = now + float(knobs.get("pendingSeconds", PENDING_SECONDS)) * \
+            self.seg_scale
 
     # -- queries -------------------------------------------------------------------------------
     @property
@@ -118,6 +128,16 @@ class Deployment:
     @property
     def stage(self):
         return self.plan[min(self.i, len(self.plan) - 1)]["stage"]
+
+    @property
+    def reported_stage(self):
+        """The `lifecycleStage` ECS reports: none while PENDING; none for ROLLING unless the
+        `rollingStages` knob says so (the model describes the stages for blue/green only)."""
+        if self.started_at is None:
+            return None
+        if self.strategy == "ROLLING" and not self.knobs.get("rollingStages"):
+            return None
+        return self.stage
 
     def scaled(self, now):
         """How far the green revision has scaled up (0..1) at `now`."""
@@ -163,6 +183,8 @@ class Deployment:
             due[1](due[0])
 
     def _next_event(self):
+        if self.status == "PENDING":
+            return self.pending_until, self._begin
         if self.status != "IN_PROGRESS":
             return (self.rb_until, self._rollback_step) if self.rb_until is not None else None
         events = []
@@ -180,6 +202,10 @@ class Deployment:
             return None
         t, _, fn = min(events, key=lambda e: (e[0], e[1]))
         return t, fn
+
+    def _begin(self, t):
+        self.status, self.started_at = "IN_PROGRESS", t
+        self._enter(0, t)
 
     def _failure(self):
         seg, started = self.plan[self.i], self.seg_started
@@ -327,6 +353,9 @@ class Deployment:
                          f"{self.sources[-1]['taskDefinition'].split('/')[-1]}.")
 
     def stop(self, t, stop_type):
+        """StopServiceDeployment in one of STOPPABLE: a stop or rollback under way goes on."""
+        if self.status not in ("PENDING", "IN_PROGRESS"):
+            return None
         self.stop_requested = stop_type
         if stop_type == "ROLLBACK":
             return self.start_rollback(
@@ -360,7 +389,8 @@ class Deployment:
             return self._finish(t, "STOPPED", self.status_reason)
         if self.status == "ROLLBACK_REQUESTED":
             self.status, self.updated_at = "ROLLBACK_IN_PROGRESS", t
-            self.rb_until = t + ROLLBACK_SECONDS * self.scale_of()
+            seconds = float(self.knobs.get("rollbackSeconds", ROLLBACK_SECONDS))
+            self.rb_until = t + seconds * self.scale_of()
             return None
         self.rb_until = None
         self._finish(t, "ROLLBACK_SUCCESSFUL", self.status_reason)

@@ -32,12 +32,24 @@ KNOBS = {
     "hookFail": "true, a lifecycle stage or a Lambda ARN: those AWS_LAMBDA hooks return FAILED",
     "hookSeconds": "seconds an AWS_LAMBDA hook runs (default 5)",
     "scaleUpSeconds": "seconds SCALE_UP takes (default 20)",
+    "rollbackSeconds": "seconds ROLLBACK_IN_PROGRESS lasts (default 10; a real one replaces "
+                       "tasks and shifts traffic back, often minutes)",
     "timeScale": "this scope's time scale, instead of the bed's",
+    "pendingSeconds": "seconds a service deployment stays PENDING before IN_PROGRESS (default 1)",
+    "rollingStages": "true: ROLLING deployments report lifecycleStage (default: none, as the "
+                     "model describes stages for blue/green only)",
+    "blueGreenBakeDefault": "minutes: BLUE_GREEN without bakeTimeInMinutes gets this instead of "
+                            "InvalidParameterException (the model says it is required)",
     "exitCode": "RunTask: the essential container's exit code (env BED_EXIT_CODE)",
     "runSeconds": "RunTask: seconds the container runs (env BED_RUN_SECONDS, default 3)",
     "logLines": "RunTask: list of log lines, or one string split on newlines (env BED_LOG_LINES)",
     "startFailure": "RunTask: CannotPullContainerError | ResourceInitializationError "
                     "(env BED_START_FAILURE): the task stops before running, no exit code",
+    "logLagSeconds": "RunTask: seconds between a container writing a log line and CloudWatch "
+                     "Logs returning it (default 0); the last lines then arrive after STOPPED",
+    "runTaskFailures": "RunTask: a list of failure reasons (RESOURCE:MEMORY, AGENT, 'Capacity is "
+                       "unavailable at this time. ...'); the family's next RunTask calls answer "
+                       "one each in failures[] and start no task, then tasks start again",
 }
 
 

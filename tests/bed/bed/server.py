@@ -26,6 +26,8 @@ PLUGINS that exists (a missing one is noted on stderr). Through the `Bed` object
       serve /_bed/<path> (a path ending in "/" is a prefix).
       handler(bed, method, query: dict, body: bytes, headers: dict)
           -> (status, content_type, body: bytes)
+  bed.add_gate(fn)            fn(bed, target, body: dict, environ) -> None, or (status, body) to
+      refuse an AWS JSON-protocol request before any plug-in or moto sees it (throttling).
   bed.add_ticker(fn)          fn(bed, now) runs every 0.1 s and before each request.
   bed.moto(target, body, environ) -> (status, dict): a JSON call to moto itself (filters applied).
   bed.error(code, message, status=400) -> (status, dict): an AWS JSON-protocol error.
@@ -56,7 +58,7 @@ from werkzeug.serving import make_server
 
 from bed import calls
 
-PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr_scan", "ecr", "oidc",
+PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr_scan", "ecr", "oidc", "throttle",
            "cloudwatch"]
 JSON_TYPE = "application/x-amz-json-1.1"
 
@@ -88,7 +90,7 @@ class Bed:
         self.lock = threading.RLock()
         self.last_request = time.monotonic()
         self._targets, self._filters, self._queries, self._controls = {}, {}, {}, {}
-        self._tickers, self._env = [], {}
+        self._tickers, self._env, self._gates = [], {}, []
         self._paths = {}
         self.add_control("health", lambda *_: (200, "text/plain", b"ok"))
         self.add_control("time-scale", _time_scale_control)
@@ -108,6 +110,9 @@ class Bed:
 
     def add_path(self, prefix, handler):
         self._paths[prefix] = handler
+
+    def add_gate(self, fn):
+        self._gates.append(fn)
 
     def add_ticker(self, fn):
         self._tickers.append(fn)
@@ -178,12 +183,30 @@ class Bed:
                 start_response(f"{status} X", headers)
                 return [data]
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target and self._gates:
+            refused = self._gate(environ, target)
+            if refused is not None:
+                status, out = refused
+                return _json_response(start_response, status, out,
+                                      [("x-amzn-ErrorType", out.get("__type", ""))])
         if target in self._targets or target in self._filters:
             return self._json(environ, start_response, target)
         if environ.get("REQUEST_METHOD") == "POST" and self._queries and "x-www-form-urlencoded" in \
                 environ.get("CONTENT_TYPE", ""):
             return self._query(environ, start_response)
         return self.app(environ, start_response)
+
+    def _gate(self, environ, target):
+        try:
+            body = json.loads(self._read(environ) or b"{}")
+        except ValueError:
+            body = {}
+        with self.lock:
+            for fn in self._gates:
+                refused = fn(self, target, body, environ)
+                if refused is not None:
+                    return refused
+        return None
 
     def _read(self, environ):
         length = int(environ.get("CONTENT_LENGTH") or 0)

@@ -1,5 +1,12 @@
-//! The refreshing GitHub OIDC credentials against the test bed (fake OIDC endpoint, STS).
+//! crates/aws against the test bed:
+//! - here: the refreshing GitHub OIDC credentials (fake OIDC endpoint, STS);
+//! - `throttle`: the retry budget against ECS's token buckets and concurrent registrations;
+//! - `writes`: which writes are sent again after a lost answer (the fault proxy), and what is
+//!   retried as throttling (aws-smithy-mocks).
 #![allow(clippy::unwrap_used)] // a panic in a test is its failure
+
+mod throttle;
+mod writes;
 
 use std::time::Duration;
 

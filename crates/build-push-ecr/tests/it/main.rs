@@ -37,7 +37,10 @@ fn the_buildx_command_pushes_with_the_ecr_registry_cache_and_no_provenance() {
     let secrets = [("npm".to_owned(), PathBuf::from("/tmp/x/secret-npm"))];
     let argv = build_args(
         &input,
-        Builder::Buildx,
+        &Builder::Buildx {
+            name: Some("ci-builder".into()),
+            cache: true,
+        },
         URI,
         Path::new("/tmp/x/meta.json"),
         &secrets,
@@ -45,6 +48,8 @@ fn the_buildx_command_pushes_with_the_ecr_registry_cache_and_no_provenance() {
     let expected = [
         "buildx",
         "build",
+        "--builder",
+        "ci-builder",
         "--push",
         "--metadata-file",
         "/tmp/x/meta.json",
@@ -86,7 +91,7 @@ fn the_docker_build_command_has_no_buildx_flags() {
         None,
     )
     .unwrap();
-    let argv = build_args(&input, Builder::DockerBuild, URI, Path::new("/m"), &[]);
+    let argv = build_args(&input, &Builder::DockerBuild, URI, Path::new("/m"), &[]);
     assert_eq!(
         argv,
         [
@@ -107,7 +112,7 @@ fn the_docker_build_command_has_no_buildx_flags() {
         None,
     )
     .unwrap();
-    let argv = build_args(&isolated, Builder::DockerBuild, URI, Path::new("/m"), &[]);
+    let argv = build_args(&isolated, &Builder::DockerBuild, URI, Path::new("/m"), &[]);
     assert_eq!(argv[argv.len() - 3..], ["--network", "none", "."]);
     assert_eq!(
         login_args("r.example")[3],
@@ -249,3 +254,99 @@ fn the_gate_blocks_findings_at_or_above_the_threshold_unless_ignored() {
 
 // Inputs the fuzzer found (fuzz/): refused as bad input naming it.
 mod fuzz_regressions;
+
+#[test]
+fn a_builder_that_cannot_export_the_cache_gets_no_cache_flags() {
+    let input = Input::from_args(&args(), None).unwrap();
+    let argv = build_args(
+        &input,
+        &Builder::Buildx {
+            name: None,
+            cache: false,
+        },
+        URI,
+        Path::new("/m"),
+        &[],
+    );
+    assert!(!argv.iter().any(|a| a.starts_with("--cache")), "{argv:?}");
+    assert!(
+        !argv.contains(&"--builder".to_owned()),
+        "no name: buildx's current builder"
+    );
+}
+
+#[test]
+fn the_private_config_keeps_the_runners_settings_but_not_its_login_store() {
+    use deploy_kit_build_push_ecr::docker::{carried_config, carry_config, forget_registry};
+    let runner = r#"{"auths": {"ghcr.io": {"auth": "eDp5"}, "r.example": {"auth": "b2xk"}},
+        "credsStore": "desktop", "credHelpers": {"r.example": "ecr-login", "gcr.io": "gcloud"},
+        "currentContext": "rootless", "proxies": {"default": {"httpProxy": "http://p:3128"}}}"#;
+    let carried: serde_json::Value = serde_json::from_str(&carried_config(runner)).unwrap();
+    assert!(
+        carried.get("credsStore").is_none(),
+        "the store would take the ECR password out of the private directory"
+    );
+    assert_eq!(carried["currentContext"], "rootless");
+    assert_eq!(carried["proxies"]["default"]["httpProxy"], "http://p:3128");
+    assert_eq!(carried_config("not json"), "{}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (home, private) = (dir.path().join("home"), dir.path().join("private"));
+    std::fs::create_dir_all(home.join("contexts/meta")).unwrap();
+    std::fs::create_dir_all(home.join("cli-plugins")).unwrap();
+    std::fs::write(home.join("config.json"), runner).unwrap();
+    carry_config(Some(&home), &private).unwrap();
+    assert!(
+        private.join("contexts/meta").is_dir(),
+        "contexts are linked"
+    );
+    assert!(private.join("cli-plugins").is_dir(), "plug-ins are linked");
+    forget_registry(&private, "r.example").unwrap();
+    let text = std::fs::read_to_string(private.join("config.json")).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(config["auths"].get("r.example").is_none(), "{text}");
+    assert!(config["credHelpers"].get("r.example").is_none(), "{text}");
+    assert_eq!(
+        config["auths"]["ghcr.io"]["auth"], "eDp5",
+        "other logins stay"
+    );
+    assert_eq!(config["credHelpers"]["gcr.io"], "gcloud");
+    std::fs::remove_dir_all(&private).unwrap();
+    assert!(
+        home.join("contexts/meta").is_dir(),
+        "removing links keeps targets"
+    );
+}
+
+#[test]
+fn a_malformed_secrets_line_is_masked_before_parsing_and_never_quoted() {
+    use deploy_kit_gha::{OutputFormat, Runner, RunnerEnv};
+    // A token pasted without its `id=`, and one whose id is not valid.
+    for (secrets, leaked) in [
+        ("npm=ok-value\nghp_paste3dW1thoutId", "ghp_paste3dW1thoutId"),
+        ("npm token=s3cr3t-behind-a-bad-id", "s3cr3t-behind-a-bad-id"),
+    ] {
+        let env = RunnerEnv {
+            in_actions: true,
+            ..RunnerEnv::default()
+        };
+        let (runner, captured) = Runner::capture("build-push-ecr", env, OutputFormat::Lines);
+        let args = Args {
+            secrets: Some(secrets.into()),
+            ..args()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let error = runtime
+            .block_on(deploy_kit_build_push_ecr::run(args, &runner))
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("input `secrets`: item "), "{error}");
+        assert!(!error.contains(leaked), "quoted: {error}");
+        // Masked before anything was parsed: the runner hides it even where we did not.
+        let log = captured.stderr();
+        assert!(log.contains(&format!("::add-mask::{leaked}")), "{log}");
+        assert_eq!(runner.redact(secrets).matches(leaked).count(), 0);
+    }
+}

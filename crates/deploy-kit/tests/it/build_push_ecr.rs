@@ -11,6 +11,8 @@ use aws_sdk_ecr::types::ImageIdentifier;
 use deploy_kit_testbed::docker::{Docker, sample_app_context};
 use deploy_kit_testbed::{Bed, Component};
 
+mod buildx;
+
 struct Fixture {
     bed: Bed,
     docker: Docker,
@@ -49,6 +51,27 @@ impl Fixture {
     }
 
     fn run(&self, inputs: &[(&str, &str)]) -> Run {
+        self.run_with(inputs, &[])
+    }
+
+    /// A run with more environment: a docker stand-in, the runner's HOME.
+    fn run_with(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
+        let (mut command, outputs) = self.command(inputs, env);
+        let output = command.output().unwrap();
+        let text = std::fs::read_to_string(&outputs).unwrap_or_default();
+        Run {
+            code: output.status.code(),
+            log: format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            outputs: deploy_kit_gha::output_pairs(&text).into_iter().collect(),
+        }
+    }
+
+    /// The command of one run, and where its outputs go.
+    fn command(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> (Command, PathBuf) {
         let tag = format!(
             "{}",
             COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -68,23 +91,16 @@ impl Fixture {
         for (name, value) in self.bed.env() {
             command.env(name, value);
         }
+        for (name, value) in env {
+            command.env(name, value);
+        }
         for (name, value) in inputs {
             command.env(
                 format!("INPUT_{}", name.replace('-', "_").to_uppercase()),
                 value,
             );
         }
-        let output = command.output().unwrap();
-        let text = std::fs::read_to_string(&outputs).unwrap_or_default();
-        Run {
-            code: output.status.code(),
-            log: format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-            outputs: deploy_kit_gha::output_pairs(&text).into_iter().collect(),
-        }
+        (command, outputs)
     }
 
     async fn registry_digest(&self, repository: &str, tag: &str) -> Option<String> {

@@ -11,6 +11,9 @@
 //! hook, the smoke checks) and seeded random delays, one in each equal slice of the measured
 //! length of an uninterrupted run. A run that ended successfully before the signal landed does
 //! not count. `DEPLOY_KIT_CANCEL_SEED` replays a seed (the same fractions of the run).
+//!
+//! `runner_sequence` replays the runner's own cancel (SIGINT, SIGTERM, kill) at a few points
+//! of each action instead of one SIGTERM.
 #![allow(clippy::print_stderr)] // the seed and every point's outcome are this test's report
 
 use std::fs::File;
@@ -23,6 +26,7 @@ use deploy_kit_testbed::Bed;
 
 mod blue_green;
 mod migrations;
+mod runner_sequence;
 
 /// Points that must interrupt a run (exit 143), per action.
 const REQUIRED: usize = 20;
@@ -192,6 +196,18 @@ impl Proc {
 
     /// Waits for `trigger`, then sends SIGTERM unless the run has already ended; when it was sent.
     async fn signal(&mut self, trigger: &Trigger, bed: &Bed) -> Duration {
+        let at = self.reach(trigger, bed).await;
+        if !self.exited() {
+            // An exited but unreaped child is a zombie: the signal cannot reach another process.
+            let pid = self.child.id().to_string();
+            let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+            assert!(sent.success());
+        }
+        at
+    }
+
+    /// Waits for `trigger` (or the run's end); when it came, since spawn.
+    async fn reach(&mut self, trigger: &Trigger, bed: &Bed) -> Duration {
         match trigger {
             Trigger::Spawned => {}
             Trigger::Ready => self.ready().await,
@@ -211,14 +227,7 @@ impl Proc {
                 self.ready().await;
             }
         }
-        let at = self.spawned.elapsed();
-        if !self.exited() {
-            // An exited but unreaped child is a zombie: the signal cannot reach another process.
-            let pid = self.child.id().to_string();
-            let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-            assert!(sent.success());
-        }
-        at
+        self.spawned.elapsed()
     }
 
     /// Waits for the end; the kind of end, checked, and the log.

@@ -2,6 +2,8 @@
 //! test bed (python -m bed.demo creates what it deploys to). Staging then production, with the
 //! digest staging tested; and the failing flag, which ends in a rollback and a red run.
 
+#![allow(clippy::print_stderr)] // the rollback's duration, shown with --nocapture
+
 use std::process::Command;
 
 use aws_sdk_ecs::Client;
@@ -209,6 +211,63 @@ async fn the_example_pipeline_deploys_staging_then_production_with_the_same_dige
     assert_eq!(output(&again.log, "build", "digest"), digest);
     assert!(!again.log.contains("docker build"), "{}", again.log);
     assert_eq!(demo.image("api-production").await, staging);
+
+    // Production is on fire: rollback.yml, as the demo runs it after the gated deploys.
+    assert_rollback_after_gated_deploys(&demo).await;
+}
+
+/// rollback.yml after gated deploys: no PAUSE hook is left in the service's configuration, so
+/// the rollback waits on nothing and ends SUCCESSFUL in seconds of bed time.
+async fn assert_rollback_after_gated_deploys(demo: &Demo) {
+    let running = demo.task_definition("api-production").await;
+    let service = demo
+        .ecs
+        .describe_services()
+        .cluster("demo")
+        .services("api-production")
+        .send()
+        .await
+        .unwrap();
+    let config = service.services()[0].deployment_configuration().unwrap();
+    assert!(
+        config.lifecycle_hooks().is_empty(),
+        "the gated deploys left a hook: {:?}",
+        config.lifecycle_hooks()
+    );
+    let run = demo
+        .workflow("examples/workflows/rollback.yml")
+        .event("workflow_dispatch")
+        .input("environment", "production")
+        .run(&demo.bed)
+        .unwrap();
+    let log = &run.log;
+    assert!(run.success, "act failed:\n{log}");
+    assert!(log.contains("status SUCCESSFUL"), "{log}");
+    assert!(
+        !log.contains("waiting for ContinueServiceDeployment"),
+        "{log}"
+    );
+    let back = demo.task_definition("api-production").await;
+    let revision = |arn: &str| arn.rsplit(':').next().unwrap().parse::<u32>().unwrap();
+    assert!(revision(&back) < revision(&running), "{running} -> {back}");
+    let all = demo.bed.deployments().unwrap();
+    let rollback = all["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["service"] == "api-production")
+        .max_by_key(|d| d["createdAt"].as_i64().unwrap())
+        .unwrap()
+        .clone();
+    assert_eq!(rollback["status"], "SUCCESSFUL");
+    assert_eq!(rollback["hooks"], serde_json::json!([]), "no hook ran");
+    let lasted_ms =
+        rollback["terminalAt"].as_i64().unwrap() - rollback["createdAt"].as_i64().unwrap();
+    eprintln!(
+        "rollback.yml's deployment: {:.1} s wall, {:.0} s of bed time",
+        lasted_ms as f64 / 1000.0,
+        lasted_ms as f64 / 1000.0 / SCALE.parse::<f64>().unwrap()
+    );
 }
 
 #[tokio::test]

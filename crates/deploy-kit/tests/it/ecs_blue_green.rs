@@ -19,11 +19,11 @@ use aws_sdk_ecs::types::{
 use deploy_kit_testbed::{Bed, Component};
 use serde_json::json;
 
-const SCALE: f64 = 0.05;
+pub(crate) const SCALE: f64 = 0.05;
 
 /// Action inputs as (name, value).
 type Inputs = &'static [(&'static str, &'static str)];
-const CLUSTER: &str = "prod";
+pub(crate) const CLUSTER: &str = "prod";
 
 pub(crate) struct Fixture {
     pub(crate) bed: Bed,
@@ -74,10 +74,10 @@ pub(crate) fn load_balancer(advanced: bool) -> LoadBalancer {
 
 /// How a service is created for a test.
 pub(crate) struct Spec {
-    strategy: DeploymentStrategy,
-    hooks: Vec<DeploymentLifecycleHook>,
-    advanced: bool,
-    controller: DeploymentControllerType,
+    pub(crate) strategy: DeploymentStrategy,
+    pub(crate) hooks: Vec<DeploymentLifecycleHook>,
+    pub(crate) advanced: bool,
+    pub(crate) controller: DeploymentControllerType,
 }
 
 impl Spec {
@@ -142,7 +142,7 @@ impl Fixture {
     }
 
     /// Waits until no deployment of `name` is in flight.
-    async fn settle(&self, name: &str) {
+    pub(crate) async fn settle(&self, name: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !self.in_flight(name).await.is_empty() {
             assert!(Instant::now() < deadline, "{name} never settled");
@@ -150,7 +150,7 @@ impl Fixture {
         }
     }
 
-    async fn in_flight(&self, name: &str) -> Vec<String> {
+    pub(crate) async fn in_flight(&self, name: &str) -> Vec<String> {
         let out = self
             .ecs
             .list_service_deployments()
@@ -233,7 +233,7 @@ impl Fixture {
         (command, outputs, summary)
     }
 
-    fn run(&self, inputs: &[(&str, &str)]) -> Run {
+    pub(crate) fn run(&self, inputs: &[(&str, &str)]) -> Run {
         let tag = format!(
             "run{}",
             COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -247,15 +247,15 @@ impl Fixture {
 static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// What a run left: exit code, stderr, outputs, summary.
-struct Run {
-    code: Option<i32>,
-    log: String,
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) log: String,
     outputs: HashMap<String, String>,
-    summary: String,
+    pub(crate) summary: String,
 }
 
 impl Run {
-    fn new(output: Output, outputs: &PathBuf, summary: &PathBuf) -> Self {
+    pub(crate) fn new(output: Output, outputs: &PathBuf, summary: &PathBuf) -> Self {
         let text = std::fs::read_to_string(outputs).unwrap_or_default();
         Self {
             code: output.status.code(),
@@ -265,7 +265,7 @@ impl Run {
         }
     }
 
-    fn output(&self, name: &str) -> &str {
+    pub(crate) fn output(&self, name: &str) -> &str {
         self.outputs.get(name).map_or("", String::as_str)
     }
 }
@@ -389,10 +389,11 @@ async fn canary_linear_and_rolling_each_reach_successful() {
             &["SCALE_UP", "PRODUCTION_TRAFFIC_SHIFT", "CLEAN_UP"],
         ),
         (
+            // ROLLING reports no lifecycle stage.
             "rolling",
             DeploymentStrategy::Rolling,
             &[("strategy", "rolling")],
-            &["SCALE_UP", "CLEAN_UP"],
+            &["(none)"],
         ),
     ];
     for (name, own, inputs, stages) in cases {
@@ -730,6 +731,26 @@ async fn bad_input_exits_2_naming_the_input() {
     ]);
     assert_eq!(run.code, Some(2), "{}", run.log);
     assert!(run.log.contains("input `strategy`"), "{}", run.log);
+
+    // ECS refuses a 2% linear step in UpdateService: refused here before anything is
+    // registered, not after.
+    f.service("api", Spec::new(DeploymentStrategy::BlueGreen))
+        .await;
+    let before = revisions(&f.ecs).await;
+    let run = f.run(&[
+        ("service", "api"),
+        ("task-definition", &file),
+        ("strategy", "linear"),
+        ("linear-step-percent", "2%"),
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.log);
+    assert!(
+        run.log
+            .contains("input `linear-step-percent`: ECS takes a multiple of 0.1% from 3% to 100%"),
+        "{}",
+        run.log
+    );
+    assert_eq!(revisions(&f.ecs).await, before, "nothing registered");
 }
 
 #[tokio::test]

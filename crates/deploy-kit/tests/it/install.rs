@@ -70,7 +70,7 @@ fn fake_binary(path: &Path, version: &str) {
     write_executable(path, &format!("#!/bin/sh\necho 'deploy-kit {version}'\n"));
 }
 
-fn sha256_hex(path: &Path) -> String {
+pub(crate) fn sha256_hex(path: &Path) -> String {
     let output = Command::new("sha256sum")
         .arg(path)
         .output()
@@ -157,6 +157,11 @@ impl Runner {
             .join("deploy-kit")
             .join(pinned_version())
             .join("x64")
+    }
+
+    /// Marks the cache entry complete, recording `binary`'s sha256 as a filled cache does.
+    fn record(&self, binary: &Path) {
+        std::fs::write(self.complete_marker(), format!("{}\n", sha256_hex(binary))).unwrap();
     }
 
     fn complete_marker(&self) -> PathBuf {
@@ -317,9 +322,9 @@ fn a_tool_cache_hit_goes_on_path_without_download_or_build() {
     let cached = runner.cache_dir().join("deploy-kit");
     std::fs::create_dir_all(runner.cache_dir()).unwrap();
     std::fs::copy(env!("CARGO_BIN_EXE_deploy-kit"), &cached).unwrap();
-    std::fs::write(runner.complete_marker(), "").unwrap();
-    // A release exists for this target, so a cache miss would have shown up as a download.
-    let checkout = Checkout::new(&format!("{}  {}\n", "0".repeat(64), asset_name()));
+    runner.record(&cached);
+    // No release and no cargo: a cache miss would have failed.
+    let checkout = Checkout::new("");
     let server = idle_server();
 
     let output = runner.run(&checkout, &server.url(), false);
@@ -417,6 +422,138 @@ fn a_release_asset_is_downloaded_verified_and_cached() {
         stderr(&again)
     );
     assert_eq!(server.requests().len(), 1, "{:?}", server.requests());
+}
+
+/// A release installed into the tool cache by a first run; returns the server and checkout.
+fn cached_release(runner: &Runner, scratch: &Path) -> (Server, Checkout) {
+    let tarball = release_tarball(scratch);
+    let sha = sha256_hex(&scratch.join(asset_name()));
+    let checkout = Checkout::new(&format!("{sha}  {}\n", asset_name()));
+    let server = Server::start(vec![(asset_name(), tarball)]);
+    let first = runner.run(&checkout, &server.url(), false);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(server.requests().len(), 1);
+    (server, checkout)
+}
+
+/// What the cached binary says it is.
+fn cached_version(runner: &Runner) -> String {
+    let output = Command::new(runner.cache_dir().join("deploy-kit"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_planted_binary_with_a_matching_record_is_not_trusted_and_is_reinstalled() {
+    let runner = Runner::new();
+    let scratch = tempfile::tempdir().unwrap();
+    let (server, checkout) = cached_release(&runner, scratch.path());
+    // On a persistent runner, someone replaces the binary with one that reports the right version
+    // and rewrites the record to match: only the committed checksum can tell.
+    let cached = runner.cache_dir().join("deploy-kit");
+    write_executable(
+        &cached,
+        &format!(
+            "#!/bin/sh\necho 'deploy-kit {}'\necho planted >&2\n",
+            pinned_version()
+        ),
+    );
+    runner.record(&cached);
+
+    let output = runner.run(&checkout, &server.url(), false);
+
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.contains("::warning title=deploy-kit install::the tool cache entry"),
+        "{err}"
+    );
+    assert!(
+        err.contains("is not trusted: it is not the binary inside the verified release asset"),
+        "{err}"
+    );
+    assert!(
+        err.contains("downloaded"),
+        "reinstalled from the release: {err}"
+    );
+    assert_eq!(server.requests().len(), 2, "{:?}", server.requests());
+    assert!(
+        !std::fs::read_to_string(&cached)
+            .unwrap()
+            .contains("planted")
+    );
+}
+
+#[test]
+fn a_cached_binary_that_differs_from_its_record_is_reinstalled_and_said_so() {
+    let runner = Runner::new();
+    let scratch = tempfile::tempdir().unwrap();
+    let (server, checkout) = cached_release(&runner, scratch.path());
+    let cached = runner.cache_dir().join("deploy-kit");
+    let recorded = std::fs::read_to_string(runner.complete_marker()).unwrap();
+    assert_eq!(
+        recorded.trim(),
+        sha256_hex(&cached),
+        "the fill recorded the binary's sha256"
+    );
+    fake_binary(&cached, &pinned_version());
+    std::fs::write(
+        &cached,
+        std::fs::read_to_string(&cached).unwrap() + "# swapped\n",
+    )
+    .unwrap();
+
+    let output = runner.run(&checkout, &server.url(), false);
+
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.contains("is not the one recorded when the cache was filled"),
+        "{err}"
+    );
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(
+        sha256_hex(&cached),
+        recorded.trim(),
+        "the released binary is back"
+    );
+    assert_eq!(
+        cached_version(&runner),
+        format!("deploy-kit {}", pinned_version())
+    );
+}
+
+#[test]
+fn an_unrecorded_cache_entry_is_not_run() {
+    // Seeded the old way (an empty marker). This checkout has no release and no source, so the
+    // reinstall that follows fails: what matters is that the entry never ran.
+    let runner = Runner::new();
+    fake_binary(&runner.cache_dir().join("deploy-kit"), &pinned_version());
+    std::fs::write(runner.complete_marker(), "").unwrap();
+    let checkout = Checkout::new("");
+
+    let output = runner.run(&checkout, &idle_server().url(), false);
+
+    let err = stderr(&output);
+    assert!(
+        err.contains("recorded when the cache was filled (none)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("this ref is not a release"),
+        "it went on to reinstall: {err}"
+    );
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        runner.github_path_lines().is_empty(),
+        "the untrusted entry is not on PATH"
+    );
+    assert!(
+        !runner.cache_dir().exists(),
+        "the untrusted entry was removed"
+    );
 }
 
 #[test]
@@ -603,7 +740,7 @@ fn without_cargo_the_source_build_says_how_to_fix_it() {
 fn outside_actions_the_directory_is_printed_on_stdout() {
     let runner = Runner::new();
     fake_binary(&runner.cache_dir().join("deploy-kit"), &pinned_version());
-    std::fs::write(runner.complete_marker(), "").unwrap();
+    runner.record(&runner.cache_dir().join("deploy-kit"));
     let checkout = Checkout::new("");
 
     let output = Command::new(checkout.script())

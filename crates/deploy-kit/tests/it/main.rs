@@ -18,14 +18,21 @@ mod ecs_blue_green;
 // max-5xx-rate: the alarm over real target groups, the bed's metrics and alarm evaluation, ECS's
 // own rollback.
 mod five_xx;
+// One service through a life of deployments by ecs-blue-green and by other means: nothing left
+// behind, only its own hook answered.
+mod service_life;
 // Least privilege: what each action called is in its docs/iam policy.
 mod iam;
 // oidc-login against the bed's GitHub OIDC endpoint and STS: exports, masks, retries, errors.
 mod oidc_login;
 // run-migrations against the test bed: logs, verdicts, network, timeouts, cancel, bad input.
 mod run_migrations;
+// run-migrations where ECS is uneven: late log lines, capacity failures, a token per request.
+mod run_migrations_ecs;
 // dist/install.sh: tool cache, verified release download, source build, checksum refusal.
 mod install;
+// The composite steps under the runner's `bash` flags and GITHUB_ACTION_PATH of `org/deploy-kit/<action>@v1`.
+mod runner_shell;
 // The other example workflows (pull request dry run, rollback) through act against the bed.
 mod workflows;
 // Faults between the binary and AWS (throttling, 5xx, resets, truncation, slowness) survived.
@@ -34,5 +41,8 @@ mod faults;
 mod bad_input;
 // Known secret values never reach stdout, stderr, the summary or output files.
 mod secrets;
-// SIGTERM at random points of ecs-blue-green and run-migrations leaves nothing in flight.
+// Hostile AWS messages and HTTP bodies through the binary, read as the runner reads the log.
+mod hostile;
+// SIGTERM at random points of ecs-blue-green and run-migrations leaves nothing in flight; the
+// runner's SIGINT, SIGTERM, kill sequence leaves the rollback asked for and the outputs written.
 mod cancel;

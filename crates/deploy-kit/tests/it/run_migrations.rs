@@ -16,7 +16,7 @@ use aws_sdk_ecs::types::{
 use deploy_kit_testbed::{Bed, Component};
 
 const SCALE: f64 = 0.2;
-const CLUSTER: &str = "prod";
+pub(crate) const CLUSTER: &str = "prod";
 
 pub(crate) struct Fixture {
     pub(crate) bed: Bed,
@@ -198,16 +198,16 @@ impl Fixture {
         (command, outputs, summary)
     }
 
-    fn run(&self, inputs: &[(&str, &str)]) -> Run {
+    pub(crate) fn run(&self, inputs: &[(&str, &str)]) -> Run {
         self.run_with_env(inputs, &[])
     }
 
-    fn run_with_env(&self, inputs: &[(&str, &str)], extra_env: &[(&str, &str)]) -> Run {
+    pub(crate) fn run_with_env(&self, inputs: &[(&str, &str)], extra_env: &[(&str, &str)]) -> Run {
         let (mut command, outputs, summary) = self.command(inputs, extra_env);
         Run::new(command.output().unwrap(), &outputs, &summary)
     }
 
-    async fn task(&self, arn: &str) -> Task {
+    pub(crate) async fn task(&self, arn: &str) -> Task {
         let out = self
             .ecs
             .describe_tasks()
@@ -222,11 +222,11 @@ impl Fixture {
 
 static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-struct Run {
-    code: Option<i32>,
-    log: String,
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) log: String,
     outputs: HashMap<String, String>,
-    summary: String,
+    pub(crate) summary: String,
 }
 
 impl Run {
@@ -240,7 +240,7 @@ impl Run {
         }
     }
 
-    fn output(&self, name: &str) -> &str {
+    pub(crate) fn output(&self, name: &str) -> &str {
         self.outputs.get(name).map_or("", String::as_str)
     }
 }

@@ -34,6 +34,7 @@ fn every_workflow_passes_actionlint_and_zizmor() {
         "examples/workflows/pull-request.yml",
         "examples/workflows/rollback.yml",
         "examples/workflows/infrastructure.yml",
+        "examples/workflows/deploy-services.yml",
         ".github/workflows/ci.yml",
         ".github/workflows/release.yml",
     ] {

@@ -97,6 +97,42 @@ fn canary_and_linear_take_their_own_knobs() {
     );
 }
 
+/// The ends of ECS's ranges are taken as they are (SDK model: canary 0.1 to 100, linear 3 to
+/// 100, both in steps of 0.1).
+#[test]
+fn canary_and_linear_take_the_ends_of_ecs_ranges() {
+    let canary = |text: &str| {
+        Input::from_args(&Args {
+            strategy: Some("canary".into()),
+            canary_percent: Some(text.into()),
+            ..args()
+        })
+        .map(|input| input.strategy)
+    };
+    let linear = |text: &str| {
+        Input::from_args(&Args {
+            strategy: Some("linear".into()),
+            linear_step_percent: Some(text.into()),
+            ..args()
+        })
+        .map(|input| input.strategy)
+    };
+    for (text, percent) in [("0.1%", 0.1), ("12.3%", 12.3), ("100%", 100.0)] {
+        match canary(text).unwrap() {
+            Strategy::Canary { percent: got, .. } => assert_eq!(got, percent, "{text}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    for (text, percent) in [("3%", 3.0), ("33.3%", 33.3), ("100%", 100.0)] {
+        match linear(text).unwrap() {
+            Strategy::Linear { step_percent, .. } => assert_eq!(step_percent, percent, "{text}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(linear("2.9%").is_err());
+    assert!(canary("0%").is_err());
+}
+
 #[test]
 fn every_bad_input_is_named() {
     let cases = [
@@ -154,10 +190,51 @@ fn every_bad_input_is_named() {
         (
             Args {
                 strategy: Some("canary".into()),
-                canary_percent: Some("100".into()),
+                canary_percent: Some("0.05%".into()),
                 ..args()
             },
-            "input `canary-percent`",
+            "input `canary-percent`: ECS takes a multiple of 0.1% from 0.1% to 100%",
+        ),
+        (
+            Args {
+                strategy: Some("canary".into()),
+                canary_percent: Some("10.05%".into()),
+                ..args()
+            },
+            "input `canary-percent`: ECS takes a multiple of 0.1%",
+        ),
+        (
+            Args {
+                strategy: Some("linear".into()),
+                linear_step_percent: Some("2%".into()),
+                ..args()
+            },
+            "input `linear-step-percent`: ECS takes a multiple of 0.1% from 3% to 100%",
+        ),
+        (
+            Args {
+                strategy: Some("blue-green".into()),
+                wait: Some("false".into()),
+                test: TestArgs {
+                    test_url: Some("http://127.0.0.1:9/".into()),
+                    ..TestArgs::default()
+                },
+                ..args()
+            },
+            "input `wait`: `false` with `test-url` leaves the deployment paused",
+        ),
+        (
+            // Past ECS's 20160-minute PAUSE hook timeout; the parser stops at 10 days.
+            Args {
+                strategy: Some("blue-green".into()),
+                timeout: Some("337h".into()),
+                test: TestArgs {
+                    test_url: Some("http://127.0.0.1:9/".into()),
+                    ..TestArgs::default()
+                },
+                ..args()
+            },
+            "input `timeout`",
         ),
         (
             Args {

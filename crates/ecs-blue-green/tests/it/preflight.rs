@@ -52,6 +52,7 @@ fn service(
         .deployment_configuration(
             DeploymentConfiguration::builder()
                 .strategy(strategy)
+                .bake_time_in_minutes(0)
                 .build(),
         )
         .load_balancers(lb.build())
@@ -338,4 +339,102 @@ async fn test_url_on_a_service_that_keeps_rolling_is_refused_before_any_write() 
         }
     );
     assert!(refusal.to_string().contains("remove `test-url`"));
+}
+
+fn with_config(mut svc: Service, config: DeploymentConfiguration) -> Service {
+    svc.deployment_configuration = Some(config);
+    svc
+}
+
+/// ECS requires `bakeTimeInMinutes` for BLUE_GREEN (SDK model): neither the service nor the
+/// input has one, so the input is named before anything is registered.
+#[tokio::test]
+async fn blue_green_without_any_bake_time_names_the_input() {
+    let svc = with_config(
+        service(
+            DeploymentStrategy::Rolling,
+            DeploymentControllerType::Ecs,
+            Some(complete_advanced()),
+        ),
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::Rolling)
+            .build(),
+    );
+    let asked = input(Args {
+        strategy: Some("blue-green".into()),
+        ..args()
+    });
+    let (result, listed) = preflight_with(described(svc.clone()), vec![], &asked).await;
+    let message = refusal(result).to_string();
+    assert_eq!(listed, 0);
+    assert!(
+        message.starts_with("input `bake-time`: service `api`"),
+        "{message}"
+    );
+    let with_bake = input(Args {
+        strategy: Some("blue-green".into()),
+        bake_time: Some("0m".into()),
+        ..args()
+    });
+    let (result, _) = preflight_with(described(svc), vec![], &with_bake).await;
+    assert_eq!(result.unwrap().strategy, DeploymentStrategy::BlueGreen);
+}
+
+/// The service's own PAUSE hook where `test-url` puts ours: refused; the same hook without
+/// `test-url`, or at another stage, passes (the action will only wait on it).
+#[tokio::test]
+async fn the_services_own_pause_at_post_test_traffic_shift_refuses_test_url() {
+    use aws_sdk_ecs::types::{
+        DeploymentLifecycleHook, DeploymentLifecycleHookStage, DeploymentLifecycleHookTargetType,
+    };
+    let pause = |stage| {
+        DeploymentLifecycleHook::builder()
+            .target_type(DeploymentLifecycleHookTargetType::Pause)
+            .lifecycle_stages(stage)
+            .build()
+    };
+    let svc = |stage| {
+        with_config(
+            service(
+                DeploymentStrategy::BlueGreen,
+                DeploymentControllerType::Ecs,
+                Some(complete_advanced()),
+            ),
+            DeploymentConfiguration::builder()
+                .strategy(DeploymentStrategy::BlueGreen)
+                .bake_time_in_minutes(0)
+                .lifecycle_hooks(deploy_kit_ecs_blue_green::update::pause_hook(
+                    std::time::Duration::from_secs(60),
+                ))
+                .lifecycle_hooks(pause(stage))
+                .build(),
+        )
+    };
+    let gated = input(Args {
+        test: TestArgs {
+            test_url: Some("http://127.0.0.1:9/".into()),
+            ..TestArgs::default()
+        },
+        ..args()
+    });
+    let post_test = DeploymentLifecycleHookStage::PostTestTrafficShift;
+    let (result, _) = preflight_with(described(svc(post_test.clone())), vec![], &gated).await;
+    let refused = refusal(result);
+    assert_eq!(
+        refused,
+        Refusal::ForeignTestPause {
+            cluster: "prod".into(),
+            service: "api".into(),
+            index: 1
+        }
+    );
+    assert!(
+        refused.to_string().contains("Remove `test-url`"),
+        "{refused}"
+    );
+    let (result, _) = preflight_with(described(svc(post_test)), vec![], &input(args())).await;
+    assert!(result.is_ok(), "without test-url: {result:?}");
+    let post_scale_up = DeploymentLifecycleHookStage::PostScaleUp;
+    let (result, _) = preflight_with(described(svc(post_scale_up)), vec![], &gated).await;
+    assert!(result.is_ok(), "another stage: {result:?}");
 }

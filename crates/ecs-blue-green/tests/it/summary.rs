@@ -31,3 +31,22 @@ fn the_summary_of_a_rollback() {
     };
     insta::assert_snapshot!(report.markdown());
 }
+
+/// A hook that is not ours, waited on, is in the summary with what the log said.
+#[test]
+fn a_hook_waited_on_is_named_in_the_summary() {
+    let line = "lifecycle hook ecs-pause-1 (PAUSE) at stage POST_SCALE_UP is not ecs-blue-green's: waiting for ContinueServiceDeployment from whoever owns it (https://console)";
+    let report = Report {
+        cluster: "prod".into(),
+        service: "api".into(),
+        status: "SUCCESSFUL".into(),
+        waited_on: vec![line.into()],
+        ..Report::default()
+    };
+    let markdown = report.markdown();
+    assert!(
+        markdown.contains(&format!("**Waited on:** {line}")),
+        "{markdown}"
+    );
+    assert!(!Report::default().markdown().contains("Waited on"));
+}

@@ -4,14 +4,16 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::config::retry::RetryConfig;
 use aws_sdk_ecs::operation::describe_service_deployments::DescribeServiceDeploymentsOutput;
 use aws_sdk_ecs::types::{
-    ServiceDeployment, ServiceDeploymentLifecycleStage, ServiceDeploymentStatus,
+    DeploymentLifecycleHookDetail, DeploymentLifecycleHookStatus,
+    DeploymentLifecycleHookTargetType, ServiceDeployment, ServiceDeploymentLifecycleStage,
+    ServiceDeploymentStatus,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use deploy_kit_ecs_blue_green::Error;
-use deploy_kit_ecs_blue_green::watch::{Watch, follow};
+use deploy_kit_ecs_blue_green::watch::{Follower, Step, Watch, follow};
 use deploy_kit_gha::{Classify, Exit, OutputFormat, Runner, RunnerEnv};
 
 const ARN: &str = "arn:aws:ecs:us-east-1:1:service-deployment/prod/api/d1";
@@ -38,6 +40,7 @@ fn watch() -> Watch<'static> {
         bake: Some(Duration::from_secs(300)),
         poll_scale: 0.001,
         events: false,
+        console_url: Some("https://console/deployments"),
     }
 }
 
@@ -250,4 +253,125 @@ async fn a_rollback_is_requested_and_followed_until_it_settles() {
         "{}",
         captured.stderr()
     );
+}
+
+fn with_hook(stage: &str, kind: &str, status: &str, id: &str) -> DescribeServiceDeploymentsOutput {
+    let mut out = at(stage, "IN_PROGRESS", None);
+    out.service_deployments.as_mut().unwrap()[0].lifecycle_hook_details = Some(vec![
+        DeploymentLifecycleHookDetail::builder()
+            .hook_id(id)
+            .target_type(DeploymentLifecycleHookTargetType::from(kind))
+            .status(DeploymentLifecycleHookStatus::from(status))
+            .build(),
+    ]);
+    out
+}
+
+/// A PAUSE hook awaiting action at POST_SCALE_UP is not ours even when the watcher answers
+/// pauses: it is named once (hook, stage, console, what it waits for) and followed, never
+/// handed to the caller to answer.
+#[tokio::test]
+async fn a_pause_that_is_not_ours_is_named_and_waited_on_not_answered() {
+    let rule = mock!(Client::describe_service_deployments)
+        .sequence()
+        .output(|| {
+            with_hook(
+                "POST_SCALE_UP",
+                "PAUSE",
+                "AWAITING_ACTION",
+                "ecs-pause-person",
+            )
+        })
+        .output(|| {
+            with_hook(
+                "POST_SCALE_UP",
+                "PAUSE",
+                "AWAITING_ACTION",
+                "ecs-pause-person",
+            )
+        })
+        .output(|| with_hook("POST_SCALE_UP", "PAUSE", "SUCCEEDED", "ecs-pause-person"))
+        .output(|| {
+            with_hook(
+                "POST_TEST_TRAFFIC_SHIFT",
+                "PAUSE",
+                "AWAITING_ACTION",
+                "ecs-pause-ours",
+            )
+        })
+        .build();
+    let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
+    let (runner, captured) = runner();
+    let mut follower = Follower::new(&client, watch(), &runner);
+    match follower.next(true).await.unwrap() {
+        Step::Paused { hook_id } => assert_eq!(hook_id, "ecs-pause-ours"),
+        Step::Done(outcome) => panic!("ended: {outcome:?}"),
+    }
+    let waited = &follower.outcome().waited_on;
+    assert_eq!(waited.len(), 1, "named once: {waited:?}");
+    assert!(
+        waited[0].contains("ecs-pause-person (PAUSE) at stage POST_SCALE_UP")
+            && waited[0].contains("waiting for ContinueServiceDeployment")
+            && waited[0].contains("https://console/deployments"),
+        "{waited:?}"
+    );
+    assert!(
+        captured.stderr().contains(&waited[0]),
+        "{}",
+        captured.stderr()
+    );
+}
+
+/// ECS lists only the current stage's hooks: a hook seen FAILED stays in the record after
+/// it leaves the answers, so the explanation does not depend on the last one.
+#[tokio::test]
+async fn a_failed_hook_is_remembered_after_ecs_stops_listing_it() {
+    let rule = mock!(Client::describe_service_deployments)
+        .sequence()
+        .output(|| with_hook("POST_SCALE_UP", "AWS_LAMBDA", "FAILED", "lambda-1"))
+        .output(|| at("POST_SCALE_UP", "ROLLBACK_IN_PROGRESS", None))
+        .output(|| at("POST_SCALE_UP", "ROLLBACK_SUCCESSFUL", None))
+        .build();
+    let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
+    let (runner, _captured) = runner();
+    let outcome = follow(&client, &watch(), &runner).await.unwrap();
+    assert_eq!(outcome.status, "ROLLBACK_SUCCESSFUL");
+    assert!(outcome.last.unwrap().lifecycle_hook_details().is_empty());
+    assert_eq!(
+        outcome.failed_hooks,
+        ["lifecycle hook lambda-1 (AWS_LAMBDA) FAILED at stage POST_SCALE_UP"]
+    );
+}
+
+/// ROLLING reports no stage, so "the end is next" cannot wait for CLEAN_UP: it is green running
+/// every task it asked for with no source task left.
+#[test]
+fn a_deployment_without_a_stage_is_near_its_end_once_green_runs_alone() {
+    use aws_sdk_ecs::types::ServiceRevisionSummary;
+    use deploy_kit_ecs_blue_green::status::terminal_next;
+    let rolling = |green: i32, blue: i32| {
+        ServiceDeployment::builder()
+            .status(ServiceDeploymentStatus::InProgress)
+            .target_service_revision(
+                ServiceRevisionSummary::builder()
+                    .requested_task_count(2)
+                    .running_task_count(green)
+                    .build(),
+            )
+            .source_service_revisions(
+                ServiceRevisionSummary::builder()
+                    .running_task_count(blue)
+                    .build(),
+            )
+            .build()
+    };
+    assert!(!terminal_next(&rolling(1, 1)));
+    assert!(!terminal_next(&rolling(2, 1)));
+    assert!(terminal_next(&rolling(2, 0)));
+    // With a stage, CLEAN_UP still decides.
+    let mut staged = rolling(2, 0);
+    staged.lifecycle_stage = Some(ServiceDeploymentLifecycleStage::BakeTime);
+    assert!(!terminal_next(&staged));
+    staged.lifecycle_stage = Some(ServiceDeploymentLifecycleStage::CleanUp);
+    assert!(terminal_next(&staged));
 }

@@ -86,3 +86,27 @@ fn summary_is_appended_and_redacted() {
     runner.summary("value: topsecret\n").unwrap();
     assert_eq!(read(dir.path().join("summary")), "## Result\nvalue: ***\n");
 }
+
+/// The runner drops a step summary over 1 MiB whole (actions/runner FileCommandManager.cs,
+/// `AttachmentSizeLimit`): a long report is cut at a line with a note, and later appends are
+/// dropped, so the file stays within the limit.
+#[test]
+fn the_summary_stays_under_the_runners_limit_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, _) = Runner::capture("x", files_env(dir.path()), OutputFormat::Lines);
+    runner.summary("## Timeline\n").unwrap();
+    let rows: String = (0..40_000)
+        .map(|n| format!("| {n} | stage BAKE_TIME | 0.5s |\n"))
+        .collect();
+    runner.summary(&rows).unwrap();
+    runner.summary("## later section\n").unwrap();
+    let text = read(dir.path().join("summary"));
+    assert!(text.len() as u64 <= deploy_kit_gha::summary::STEP_SUMMARY_LIMIT);
+    assert!(text.len() as u64 > deploy_kit_gha::summary::STEP_SUMMARY_LIMIT - 200);
+    assert!(text.starts_with("## Timeline\n| 0 |"));
+    assert!(
+        text.ends_with(deploy_kit_gha::summary::CUT_NOTE),
+        "the note ends it"
+    );
+    assert!(!text.contains("later section"), "nothing after the cut");
+}

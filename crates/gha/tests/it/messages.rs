@@ -91,3 +91,102 @@ fn progress_prints_one_line_per_state_change_in_logs() {
     assert!(lines[2].ends_with("deployment: SUCCESSFUL"));
     assert!(lines[0].starts_with('['), "elapsed time first: {stderr}");
 }
+
+/// The runner shows 10 annotations of each kind per step (actions/runner ExecutionContext.cs,
+/// `_maxCountPerIssueType`): the first nine warnings show, the rest are log lines counted in
+/// the tenth; and the step's failure shows even after many errors.
+#[test]
+fn annotations_past_the_runners_limit_are_grouped_and_the_failure_always_shows() {
+    let (runner, captured) = Runner::capture("x", actions_env(), OutputFormat::Lines);
+    for n in 1..=15 {
+        runner.warning(format!("image {n} uses tag latest"));
+    }
+    for n in 1..=12 {
+        runner.error(format!("check {n} failed"));
+    }
+    runner.failure("the deployment rolled back: alarm `5xx` fired");
+    runner.finish().unwrap();
+    let stderr = captured.stderr();
+    let annotations = |kind: &str| {
+        stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("::{kind} ")))
+            .count()
+    };
+    assert_eq!(annotations("warning"), 10, "{stderr}");
+    assert_eq!(annotations("error"), 10, "{stderr}");
+    assert!(stderr.contains("::warning title=x::6 more warnings in this step's log"));
+    assert!(stderr.contains("::error title=x::the deployment rolled back: alarm `5xx` fired"));
+    assert!(stderr.contains("::error title=x::4 more errors in this step's log"));
+    assert!(
+        stderr.contains("\nwarning: image 15 uses tag latest\n"),
+        "held back, still in the log: {stderr}"
+    );
+}
+
+/// The runner cuts a message at 4096 characters (`_maxIssueMessageLength`), the log line too:
+/// a long one keeps its head and its tail, where the cause is.
+#[test]
+fn a_long_annotation_keeps_the_cause_at_its_end() {
+    let (runner, captured) = Runner::capture("x", actions_env(), OutputFormat::Lines);
+    let output: String = (0..500).map(|n| format!("#{n} layer done\n")).collect();
+    runner.failure(format!(
+        "`docker build` failed:\n{output}ERROR: no space left on device"
+    ));
+    let stderr = captured.stderr();
+    let line = stderr.lines().find(|l| l.starts_with("::error")).unwrap();
+    let message = line.split_once("::").unwrap().1.split_once("::").unwrap().1;
+    let unescaped = message.replace("%0A", "\n").replace("%25", "%");
+    assert!(
+        unescaped.encode_utf16().count() <= 4096,
+        "{}",
+        unescaped.len()
+    );
+    assert!(unescaped.starts_with("`docker build` failed:"));
+    assert!(unescaped.ends_with("ERROR: no space left on device"));
+}
+
+/// Every line of a multi-line secret is its own mask, split as the runner splits (CR or LF,
+/// trimmed: actions/runner ActionCommandManager.cs, AddMaskCommandExtension), so a line that
+/// a tool prints alone is hidden too, on any runner.
+#[test]
+fn every_line_of_a_multi_line_secret_is_masked() {
+    let (runner, captured) = Runner::capture("x", actions_env(), OutputFormat::Lines);
+    runner.mask("-----BEGIN KEY-----\r\nMIIEabc\rline-two  \n\n-----END KEY-----\n");
+    for line in ["MIIEabc", "line-two", "-----END KEY-----"] {
+        runner.info(format!("got {line} back"));
+    }
+    let stderr = captured.stderr();
+    for line in [
+        "MIIEabc",
+        "line-two",
+        "-----BEGIN KEY-----",
+        "-----END KEY-----",
+    ] {
+        assert!(
+            stderr.contains(&format!("::add-mask::{line}\n")),
+            "{line}: {stderr}"
+        );
+    }
+    assert_eq!(stderr.matches("got *** back").count(), 3, "{stderr}");
+}
+
+/// The writer a library keeps (deploy_kit_aws's retry reports) writes to the same log, masked
+/// with every secret registered, also those registered after it was handed out.
+#[test]
+fn the_line_writer_masks_like_info() {
+    let (runner, captured) = Runner::capture("ecs-blue-green", actions_env(), OutputFormat::Lines);
+    let write = runner.line_writer();
+    runner.mask("s3cr3t-token");
+    write("ECS DescribeServices retried 1 time over 0.4 s (s3cr3t-token): succeeded");
+    let stderr = captured.stderr();
+    assert!(
+        stderr.ends_with("ECS DescribeServices retried 1 time over 0.4 s (***): succeeded\n"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("s3cr3t-token").count(),
+        1,
+        "only in its mask: {stderr}"
+    );
+}

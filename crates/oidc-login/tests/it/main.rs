@@ -91,6 +91,72 @@ fn defaults_and_bad_inputs() {
 }
 
 #[test]
+fn role_arns_and_other_iam_inputs_keep_to_the_characters_iam_allows() {
+    let refused = |args: Args, input: &str| {
+        let error = Input::from_args(&args, true).unwrap_err();
+        assert_eq!(error.input, input, "{error}");
+        error.to_string()
+    };
+    for arn in [
+        "arn:aws:iam::123456789012:role/deploy\n::add-mask::x",
+        "arn:aws:iam::123456789012:role/dep loy",
+        "arn:aws:iam::123456789012:role/dep\"loy",
+        "arn:aws:iam::123456789012:role/p ath/deploy",
+        "arn:aws:iam::123456789012:role/deploy\u{200b}",
+        &format!("arn:aws:iam::123456789012:role/{}", "r".repeat(65)),
+        "arn:aws:iam::123456789012:role/",
+        "arn:AWS:iam::123456789012:role/deploy",
+    ] {
+        let message = refused(
+            Args {
+                role_to_assume: Some(arn.into()),
+                ..args()
+            },
+            "role-to-assume",
+        );
+        assert!(!message.contains('\n'), "{message:?}");
+        assert!(
+            !message.contains("add-mask"),
+            "control characters: not quoted: {message}"
+        );
+        assert!(!message.contains('\u{200b}'), "{message:?}");
+        refused(
+            Args {
+                role_chain: Some(arn.into()),
+                ..args()
+            },
+            "role-chain",
+        );
+    }
+    for arn in [
+        "arn:aws:iam::123456789012:role/service-role/ci+deploy=1,a.b@c_d-e",
+        "arn:aws-us-gov:iam::123456789012:role/deploy",
+        "arn:aws-cn:iam::123456789012:role/a/b/c/deploy",
+    ] {
+        let args = Args {
+            role_to_assume: Some(arn.into()),
+            ..args()
+        };
+        assert!(Input::from_args(&args, true).is_ok(), "{arn}");
+    }
+    let message = refused(
+        Args {
+            role_external_id: Some("ext id\nwith newline".into()),
+            ..args()
+        },
+        "role-external-id",
+    );
+    assert!(!message.contains("newline"), "never quoted: {message}");
+    refused(
+        Args {
+            audience: Some("sts.amazonaws.com&x=1 y".into()),
+            ..args()
+        },
+        "audience",
+    );
+}
+
+#[test]
 fn the_explanation_shows_the_claims_and_a_matching_condition() {
     // header.payload.signature, the payload base64url without padding.
     let payload = r#"{"sub":"repo:org/app:ref:refs/heads/main","aud":"sts.amazonaws.com","repository":"org/app","ref":"refs/heads/main","job_workflow_ref":"org/app/.github/workflows/d.yml@refs/heads/main","run_id":"7"}"#;

@@ -155,6 +155,26 @@ async fn unset_template_variables_name_the_variable_and_line() {
 }
 
 #[tokio::test]
+async fn runner_credentials_are_never_rendered() {
+    // PATH is set in every test process: the refusal does not depend on the variable being unset.
+    for name in [
+        "AWS_SECRET_ACCESS_KEY",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "GITHUB_TOKEN",
+        "INPUT_SECRETS",
+    ] {
+        let (_dir, args) = fixture_with("web:1.4.1", &format!("web:${{{name}}}"));
+        let args = Args {
+            image: None,
+            container_name: None,
+            ..args
+        };
+        let expected = format!("`${{{name}}}` on line 12 is ");
+        fails(args, "task-definition", &expected).await;
+    }
+}
+
+#[tokio::test]
 async fn environment_names_are_checked() {
     let cases = [
         (

@@ -4,5 +4,8 @@
 
 // Every input is checked before any AWS call; bad ones name the input.
 mod input;
-// RunTask: capacity failures retried, other failures named; the container verdict.
+// RunTask: capacity failures retried within start-timeout, other failures named, the client
+// token per request and its conflicts; the container verdict.
 mod task;
+// Logs after STOPPED: read until quiet, late lines shown, bounded by the grace period.
+mod logs;

@@ -118,7 +118,56 @@ async fn a_redirect_loop_fails_when_following() {
     let mut a = once(&format!("{}/loop", server.url));
     a.follow_redirects = Some("true".into());
     let message = smoke(a).await.message();
-    assert!(message.contains("too many redirects"), "{message}");
+    assert!(message.contains("more than 10 redirects"), "{message}");
+}
+
+#[tokio::test]
+async fn user_headers_never_follow_a_redirect_to_another_origin() {
+    let elsewhere = Server::always(Reply::new(200, "ok")).await;
+    let target = format!("{}/steal", elsewhere.url);
+    let server = Server::always(Reply::redirect(&format!("{target}?t=tok-123"))).await;
+    let mut a = once(&format!("{}/old?key=k-1", server.url));
+    a.follow_redirects = Some("true".into());
+    a.headers = Some("X-Api-Key: k-secret-999".into());
+    let message = smoke(a).await.message();
+    assert!(message.contains("redirect to another origin"), "{message}");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "{:?}",
+        elsewhere.requests()
+    );
+    assert!(!message.contains("tok-123"), "{message}");
+}
+
+#[tokio::test]
+async fn without_user_headers_a_cross_origin_redirect_is_followed_without_a_referer() {
+    let elsewhere = Server::always(Reply::new(200, "ok")).await;
+    let server = Server::always(Reply::redirect(&format!("{}/new", elsewhere.url))).await;
+    let mut a = once(&format!("{}/old?token=t-77", server.url));
+    a.follow_redirects = Some("true".into());
+    let run = smoke(a).await;
+    assert!(run.result.is_ok(), "{}", run.message());
+    let hop = &elsewhere.requests()[0];
+    assert!(!hop.to_ascii_lowercase().contains("referer"), "{hop}");
+}
+
+#[tokio::test]
+async fn same_origin_redirects_keep_the_user_headers() {
+    let server = Server::start(|_, path| {
+        if path == "/old" {
+            Reply::redirect("/new")
+        } else {
+            Reply::new(200, "new")
+        }
+    })
+    .await;
+    let mut a = once(&format!("{}/old", server.url));
+    a.follow_redirects = Some("true".into());
+    a.headers = Some("X-Api-Key: k-secret-999".into());
+    let run = smoke(a).await;
+    assert!(run.result.is_ok(), "{}", run.message());
+    let hop = &server.requests()[1];
+    assert!(hop.contains("x-api-key: k-secret-999"), "{hop}");
 }
 
 #[tokio::test]

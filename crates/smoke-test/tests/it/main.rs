@@ -16,6 +16,8 @@ mod expectations;
 mod outputs;
 // Header values, URL passwords and echoed tokens never reach a log, summary or report.
 mod secrets;
+// Hostile response bodies, read as the runner reads the log: nothing acts, everything shows.
+mod hostile;
 // Bad inputs exit 2, name the input and send nothing.
 mod inputs;
 // The library API ecs-blue-green uses: prefixed inputs, verdicts, cancellation.

@@ -7,6 +7,7 @@ mod cloudwatch;
 mod deployments;
 mod docker;
 mod ecr;
+mod lifecycle_rules;
 mod oidc;
 mod scenarios;
 mod sts;

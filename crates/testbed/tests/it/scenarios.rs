@@ -52,10 +52,8 @@ async fn failing_health_checks_trip_the_circuit_breaker_and_roll_back() {
     );
     assert_eq!(cb.threshold(), 3);
     assert!(cb.failure_count() >= cb.threshold(), "{cb:?}");
-    assert_eq!(
-        seen.last.lifecycle_stage().map(|s| s.as_str()),
-        Some("SCALE_UP")
-    );
+    // ROLLING reports no lifecycle stage.
+    assert_eq!(seen.last.lifecycle_stage(), None);
 
     let services = ecs
         .describe_services()
@@ -173,6 +171,7 @@ async fn lambda_hooks_succeed_unless_the_scenario_fails_them() {
     let green = register(&ecs, "app", "app:2", &[]).await;
     let cfg = DeploymentConfiguration::builder()
         .strategy(DeploymentStrategy::BlueGreen)
+        .bake_time_in_minutes(0)
         .lifecycle_hooks(lambda_hook(
             DeploymentLifecycleHookStage::PostTestTrafficShift,
         ))
@@ -185,22 +184,45 @@ async fn lambda_hooks_succeed_unless_the_scenario_fails_them() {
 
     let good = deploy(&ecs, "good", &green).await;
     let bad = deploy(&ecs, "bad", &green).await;
-    let good = follow(&ecs, &good, TIMEOUT, |_| false).await;
+    let running = std::sync::Mutex::new(Vec::new());
+    let good_arn = good.clone();
+    let good = follow(&ecs, &good, TIMEOUT, |d| {
+        running
+            .lock()
+            .unwrap()
+            .extend(d.lifecycle_hook_details().iter().cloned());
+        false
+    })
+    .await;
     let bad = follow(&ecs, &bad, TIMEOUT, |_| false).await;
 
     assert_eq!(
         good.last.status(),
         Some(&ServiceDeploymentStatus::Successful)
     );
-    let hook = &good.last.lifecycle_hook_details()[0];
+    // Listed while its stage runs (IN_PROGRESS), gone once the next stage starts.
+    let running = running.into_inner().unwrap();
+    let hook = running
+        .first()
+        .expect("the Lambda hook was listed while it ran");
     assert_eq!(
         hook.status(),
-        Some(&DeploymentLifecycleHookStatus::Succeeded)
+        Some(&DeploymentLifecycleHookStatus::InProgress)
     );
     assert_eq!(
         hook.target_arn(),
         Some("arn:aws:lambda:us-east-1:123456789012:function:smoke")
     );
+    assert!(good.last.lifecycle_hook_details().is_empty());
+    let all = bed.deployments().unwrap();
+    let record = all["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["arn"] == good_arn.as_str())
+        .unwrap()["hooks"]
+        .clone();
+    assert_eq!(record[0]["status"], "SUCCEEDED");
 
     assert_eq!(
         bad.last.status(),
@@ -224,6 +246,7 @@ async fn slow_scale_up_takes_longer_with_tasks_pending() {
     let green = register(&ecs, "app", "app:2", &[]).await;
     let cfg = DeploymentConfiguration::builder()
         .strategy(DeploymentStrategy::BlueGreen)
+        .bake_time_in_minutes(0)
         .build();
     for name in ["fast", "slow"] {
         service(&ecs, name, &blue, cfg.clone()).await;

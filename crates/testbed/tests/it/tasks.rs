@@ -1,14 +1,16 @@
 //! RunTask/DescribeTasks/StopTask through the Rust SDK: the task lifecycle, exit codes, start
-//! failures, live CloudWatch logs, client tokens, and moto's fixes (container cpu/memory as
-//! strings, FARGATE containers without memory).
+//! failures, live CloudWatch logs and their lag, capacity failures, client tokens and their
+//! conflicts, and moto's fixes (container cpu/memory as strings, FARGATE containers without
+//! memory).
 
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::Client;
+use aws_sdk_ecs::operation::run_task::RunTaskError;
 use aws_sdk_ecs::types::{
-    AwsVpcConfiguration, Compatibility, ContainerDefinition, ContainerOverride, KeyValuePair,
-    LaunchType, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, Task, TaskOverride,
-    TaskStopCode,
+    AwsVpcConfiguration, Compatibility, ContainerDefinition, ContainerOverride, DesiredStatus,
+    KeyValuePair, LaunchType, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, Task,
+    TaskOverride, TaskStopCode,
 };
 use deploy_kit_testbed::{Bed, Component};
 
@@ -316,12 +318,47 @@ async fn stop_task_is_user_initiated() {
 }
 
 #[tokio::test]
-async fn overrides_and_scenario_knobs_set_the_exit_code_and_client_tokens_are_idempotent() {
+async fn overrides_and_scenario_knobs_set_the_exit_code() {
     let f = fixture(0.05).await;
     let td = register(&f.ecs, "migrate", &[], false).await;
     f.bed
         .scenario(r#"{"family": "migrate", "exitCode": 2}"#)
         .unwrap();
+    let first = f.run(&td).send().await.unwrap();
+    let arn = first.tasks()[0].task_arn().unwrap().to_owned();
+    let (_, stopped) = f.until_stopped(&arn).await;
+    assert_eq!(stopped.containers()[0].exit_code(), Some(2));
+
+    // A containerOverrides environment beats the scenario knob.
+    let other = f
+        .run(&td)
+        .overrides(app_env_override("BED_EXIT_CODE", "0"))
+        .send()
+        .await
+        .unwrap();
+    let other_arn = other.tasks()[0].task_arn().unwrap().to_owned();
+    assert_ne!(other_arn, arn);
+    let (_, stopped) = f.until_stopped(&other_arn).await;
+    assert_eq!(stopped.containers()[0].exit_code(), Some(0));
+}
+
+fn app_env_override(name: &str, value: &str) -> TaskOverride {
+    TaskOverride::builder()
+        .container_overrides(
+            ContainerOverride::builder()
+                .name("app")
+                .environment(env(name, value))
+                .build(),
+        )
+        .build()
+}
+
+/// ECS_Idempotency and the model's ConflictException: the same token and parameters give the
+/// same tasks; the same token with other parameters is refused, naming the tasks it started.
+#[tokio::test]
+async fn a_client_token_returns_its_task_and_refuses_other_parameters() {
+    let f = fixture(0.05).await;
+    let td = register(&f.ecs, "migrate", &[], false).await;
     let first = f
         .run(&td)
         .client_token("run-42-attempt-1")
@@ -341,29 +378,147 @@ async fn overrides_and_scenario_knobs_set_the_exit_code_and_client_tokens_are_id
         Some(arn.as_str()),
         "same token, same task"
     );
-    let (_, stopped) = f.until_stopped(&arn).await;
-    assert_eq!(stopped.containers()[0].exit_code(), Some(2));
 
-    // A containerOverrides environment beats the scenario knob.
-    let overrides = TaskOverride::builder()
-        .container_overrides(
-            ContainerOverride::builder()
-                .name("app")
-                .environment(env("BED_EXIT_CODE", "0"))
-                .build(),
-        )
-        .build();
-    let other = f
+    let changed = f
         .run(&td)
-        .overrides(overrides)
-        .client_token("run-43")
+        .client_token("run-42-attempt-1")
+        .overrides(app_env_override("MIGRATE_TARGET", "0042"))
+        .send()
+        .await
+        .unwrap_err();
+    let service = changed.as_service_error().unwrap();
+    let RunTaskError::ConflictException(conflict) = service else {
+        panic!("expected ConflictException, got {service:?}");
+    };
+    assert_eq!(conflict.resource_ids(), std::slice::from_ref(&arn));
+
+    // Another cluster is another scope: the token starts a task there.
+    f.ecs
+        .create_cluster()
+        .cluster_name("other")
         .send()
         .await
         .unwrap();
-    let other_arn = other.tasks()[0].task_arn().unwrap().to_owned();
-    assert_ne!(other_arn, arn);
-    let (_, stopped) = f.until_stopped(&other_arn).await;
+    let elsewhere = f
+        .run(&td)
+        .cluster("other")
+        .client_token("run-42-attempt-1")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(elsewhere.tasks()[0].task_arn(), Some(arn.as_str()));
+    let mut all = Vec::new();
+    for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
+        let listed = f
+            .ecs
+            .list_tasks()
+            .cluster(CLUSTER)
+            .desired_status(status)
+            .send()
+            .await
+            .unwrap();
+        all.extend(listed.task_arns().to_vec());
+    }
+    all.dedup();
+    assert_eq!(all, [arn], "no second task in the first cluster");
+}
+
+/// The knob runTaskFailures: each RunTask of the family answers one reason in `failures[]` and
+/// starts nothing; RESOURCE:* and AGENT name a container instance (ECS "API failure reasons").
+#[tokio::test]
+async fn run_task_failures_come_one_per_call_then_tasks_start() {
+    let f = fixture(0.05).await;
+    let td = register(&f.ecs, "migrate", &[], false).await;
+    f.bed
+        .scenario(
+            r#"{"family": "migrate", "runTaskFailures": ["RESOURCE:MEMORY", "AGENT",
+                "Capacity is unavailable at this time. Please try again later or in a different availability zone"]}"#,
+        )
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let out = f.run(&td).client_token("same-token").send().await.unwrap();
+        assert!(out.tasks().is_empty(), "{out:?}");
+        let failure = &out.failures()[0];
+        seen.push((
+            failure.reason().unwrap().to_owned(),
+            failure
+                .arn()
+                .is_some_and(|a| a.contains(":container-instance/bed/")),
+        ));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("RESOURCE:MEMORY".to_owned(), true),
+            ("AGENT".to_owned(), true),
+            (
+                "Capacity is unavailable at this time. Please try again later or in a different availability zone".to_owned(),
+                false
+            ),
+        ]
+    );
+    // A call that started nothing did not bind the token.
+    let out = f.run(&td).client_token("same-token").send().await.unwrap();
+    assert!(out.failures().is_empty(), "{out:?}");
+    let arn = out.tasks()[0].task_arn().unwrap().to_owned();
+    let (_, stopped) = f.until_stopped(&arn).await;
     assert_eq!(stopped.containers()[0].exit_code(), Some(0));
+}
+
+/// The knob logLagSeconds: CloudWatch Logs returns each line that much after it was written,
+/// so the last lines arrive after STOPPED; without it they are all there at STOPPED.
+#[tokio::test]
+async fn log_lines_can_arrive_after_the_task_stopped() {
+    let f = fixture(0.2).await;
+    let lines = "applying 001\napplying 002\nERROR: relation exists";
+    for (family, lag) in [("nolag", None), ("lagged", Some(5))] {
+        let td = register(
+            &f.ecs,
+            family,
+            &[env("BED_LOG_LINES", lines), env("BED_RUN_SECONDS", "2")],
+            false,
+        )
+        .await;
+        if let Some(lag) = lag {
+            f.bed
+                .scenario(&format!(
+                    r#"{{"family": "{family}", "logLagSeconds": {lag}}}"#
+                ))
+                .unwrap();
+        }
+        let arn = f.run(&td).send().await.unwrap().tasks()[0]
+            .task_arn()
+            .unwrap()
+            .to_owned();
+        let stream = format!("migrate/app/{}", arn.rsplit('/').next().unwrap());
+        f.until_stopped(&arn).await;
+        let at_stop = f.log_lines(&stream).await;
+        if lag.is_none() {
+            assert_eq!(
+                at_stop,
+                ["applying 001", "applying 002", "ERROR: relation exists"]
+            );
+            continue;
+        }
+        assert!(
+            !at_stop.contains(&"ERROR: relation exists".to_owned()),
+            "the last line is not there yet at STOPPED: {at_stop:?}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let lines = f.log_lines(&stream).await;
+            if lines.len() == 3 {
+                assert_eq!(
+                    lines,
+                    ["applying 001", "applying 002", "ERROR: relation exists"]
+                );
+                break;
+            }
+            assert!(Instant::now() < deadline, "lines never arrived: {lines:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 #[tokio::test]

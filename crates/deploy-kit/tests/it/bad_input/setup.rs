@@ -167,11 +167,40 @@ pub async fn world() -> World {
         .send()
         .await
         .unwrap();
+    // The services' first deployments run their whole lifecycle: let them end before a test
+    // deploys (pre-flight refuses a service with one in flight).
+    for name in ["web", "web2", "web3", "mig"] {
+        settled(&ecs, name).await;
+    }
     let baselines = baselines(dir.path(), &api_arn, &migrate, &subnets[0]);
     World {
         bed,
         dir,
         baselines,
+    }
+}
+
+/// Waits until no deployment of `service` is in flight.
+async fn settled(ecs: &aws_sdk_ecs::Client, service: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let listed = ecs
+            .list_service_deployments()
+            .cluster(CLUSTER)
+            .service(service)
+            .status(aws_sdk_ecs::types::ServiceDeploymentStatus::Pending)
+            .status(aws_sdk_ecs::types::ServiceDeploymentStatus::InProgress)
+            .send()
+            .await
+            .unwrap();
+        if listed.service_deployments().is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{service} never settled"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 
@@ -251,7 +280,8 @@ fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Base
         ("timeout", "5m"),
         ("rollback-on-timeout", "true"),
         ("rollback-on-cancel", "true"),
-        ("wait", "false"),
+        // `wait: false` is refused with `test-url`: the baseline follows its deployment.
+        ("wait", "true"),
         ("dry-run", "false"),
     ];
     let mut canary = owned(&ecs_common);
@@ -265,7 +295,7 @@ fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Base
     linear.extend(owned(&[
         ("service", "web2"),
         ("strategy", "linear"),
-        ("linear-step-percent", "20%"),
+        ("linear-step-percent", "50%"),
         ("linear-step-interval", "1m"),
     ]));
     let mut gate = owned(&ecs_common);
