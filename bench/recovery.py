@@ -43,6 +43,7 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALE = float(os.environ.get("BENCH_RECOVERY_SCALE", "0.05"))
+ROUNDS = int(os.environ.get("BENCH_RECOVERY_ROUNDS", "3"))
 CLUSTER = "bench"
 OBJECTIVE = 300.0
 GREEN_PERCENT, THRESHOLD = 3.0, 1.0
@@ -123,9 +124,21 @@ def latest(snapshot, service):
     return max(deps, key=lambda d: d["createdAt"])
 
 
-def gate_row(binary, bed, ecs, work, label, strategy, extra):
-    name = f"r-{strategy}"
+def at_phase(bed, phase):
+    """Sleeps until `phase` (0..1) of the bed's metric minute, so the rounds' deployments start
+    evenly spread over the minute grid the datapoints are cut on (green's first 5xx then falls
+    early, mid and late in a period)."""
+    snap = state(bed)
+    minute = 60.0 * SCALE
+    since = time.time() - snap["epoch"]
+    wait = (phase * minute - since % minute) % minute
+    time.sleep(wait)
+
+
+def gate_row(binary, bed, ecs, work, label, strategy, extra, round_no):
+    name = f"r-{strategy}-{round_no}"
     create_service(ecs, bed, name)
+    at_phase(bed, (round_no + 0.5) / ROUNDS)
     inputs = {"strategy": strategy, "bake-time": "5m", "max-5xx-rate": f"{THRESHOLD}%",
               "green5xxPercent": GREEN_PERCENT, **extra}
     _, out = deploy(binary, bed, work, name, "app:2", inputs)
@@ -154,6 +167,13 @@ def gate_row(binary, bed, ecs, work, label, strategy, extra):
     total = dep["terminalAt"] - errors_from
     return label, {k: v / SCALE for k, v in parts.items()}, total / SCALE, \
         (dep["terminalAt"] - over) / SCALE
+
+
+def median_row(runs):
+    """The round with the median total, and the range of totals over the rounds."""
+    runs = sorted(runs, key=lambda r: r[2])
+    label, parts, total, from_over = runs[len(runs) // 2]
+    return label, parts, total, from_over, (runs[0][2], runs[-1][2])
 
 
 def rollback_row(binary, bed, ecs, work):
@@ -199,24 +219,30 @@ def main():
         work = Path(tempfile.mkdtemp(prefix="bench-rec-work-"))
         rows = []
         for label, strategy, extra in SHAPES:
-            log(f"{label}: green at 3% 5xx, max-5xx-rate 1%")
-            rows.append(gate_row(binary, bed, ecs, work, label, strategy, dict(extra)))
-            log(f"{label}: {rows[-1][2]:.0f} s ECS")
+            runs = []
+            for k in range(ROUNDS):
+                log(f"{label} #{k + 1}: green at 3% 5xx, max-5xx-rate 1%")
+                runs.append(gate_row(binary, bed, ecs, work, label, strategy, dict(extra), k))
+                log(f"{label} #{k + 1}: {runs[-1][2]:.0f} s ECS")
+            rows.append(median_row(runs))
         log("rollback.yml: task-definition previous")
         moved, done = rollback_row(binary, bed, ecs, work)
     finally:
         subprocess.run([str(ROOT / "tests/bed/down")], env=env, check=False)
     print(f"Measured {datetime.date.today()} on {os.cpu_count()} cores, {platform.machine()}: "
-          f"one deployment per strategy, time scale {SCALE}, values in ECS time.")
+          f"{ROUNDS} deployments per strategy started at evenly spread phases of the metric "
+          f"minute, the median one shown (with the range of its total), time scale {SCALE}, "
+          "values in ECS time.")
     print()
     names = list(rows[0][1])
     print("| Green at 3% 5xx, `max-5xx-rate: 1%` | " + " | ".join(names)
           + " | from green's first 5xx | from the rate passing 1% | within 5 min |")
     print("|---|" + "---:|" * (len(names) + 2) + "---|")
-    for label, parts, total, from_over in rows:
+    # "within 5 min": the slowest round, not the median, must make it.
+    for label, parts, total, from_over, (low, high) in rows:
         print(f"| {label} | " + " | ".join(fmt(parts[n]) for n in names)
-              + f" | **{fmt(total)}** | {fmt(from_over)} | "
-              + ("yes" if total <= OBJECTIVE else
+              + f" | **{fmt(total)}** ({fmt(low)} to {fmt(high)}) | {fmt(from_over)} | "
+              + ("yes" if high <= OBJECTIVE else
                  ("from the rate passing 1%" if from_over <= OBJECTIVE else "no")) + " |")
     print()
     print("| rollback.yml (`task-definition: previous`, the service's blue/green, 5m bake) | "

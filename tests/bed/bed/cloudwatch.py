@@ -239,6 +239,7 @@ def alarms_control(bed, _method, _query, _payload):
                         "reason": alarm.state_reason,
                         "history": _state(bed)["history"].get(alarm.name, [])})
     return 200, {"alarms": out, "deployments": deployments, "timeScale": bed.time_scale,
+                 "epoch": _state(bed)["epoch"],
                  "metricDelaySeconds": _global_knob(bed, "metricDelaySeconds", 60.0)}
 
 
