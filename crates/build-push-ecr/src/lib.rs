@@ -149,13 +149,12 @@ impl Classify for Error {
 }
 
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
-    // Masked before they are parsed: a malformed line is a secret all the same.
+    // Masked before they are parsed: a malformed line is a secret all the same. The value
+    // after `id=` is the secret (one mask line, no more copies of it); a line without `=` is
+    // masked whole.
     if let Some(text) = args.secrets.as_deref() {
         for line in deploy_kit_gha::input::lines(text) {
-            runner.mask(line);
-            if let Some((_, value)) = line.split_once('=') {
-                runner.mask(value);
-            }
+            runner.mask(line.split_once('=').map_or(line, |(_, value)| value));
         }
     }
     let commit = std::env::var("GITHUB_SHA").ok();

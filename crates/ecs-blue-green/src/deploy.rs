@@ -38,6 +38,8 @@ pub async fn start(
         .deployment_configuration(configuration)
         .set_desired_count(input.desired_count)
         .force_new_deployment(input.force_new_deployment)
+        .set_enable_ecs_managed_tags(input.enable_ecs_managed_tags)
+        .set_propagate_tags(input.propagate_tags.clone())
         .send()
         .await
         .map_err(|e| aws_error(input, "UpdateService", &e))?;

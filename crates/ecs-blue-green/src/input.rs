@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use aws_sdk_ecs::types::PropagateTags;
 use deploy_kit_gha::input::{self, InputError};
 use deploy_kit_smoke_test::{Checks, TEST_PREFIX};
 
@@ -69,6 +70,9 @@ pub struct Input {
     pub test_checks: Option<Checks>,
     pub desired_count: Option<i32>,
     pub force_new_deployment: bool,
+    /// `None`: the service's setting is kept (UpdateService leaves it alone).
+    pub enable_ecs_managed_tags: Option<bool>,
+    pub propagate_tags: Option<PropagateTags>,
     pub timeout: Duration,
     pub rollback_on_timeout: bool,
     pub rollback_on_cancel: bool,
@@ -155,6 +159,10 @@ impl Input {
                 args.force_new_deployment.as_deref(),
                 false,
             )?,
+            enable_ecs_managed_tags: input::set(args.enable_ecs_managed_tags.as_deref())
+                .map(|text| input::boolean("enable-ecs-managed-tags", text))
+                .transpose()?,
+            propagate_tags: propagate_tags(args)?,
             timeout,
             rollback_on_timeout: input::flag(
                 "rollback-on-timeout",
@@ -172,6 +180,25 @@ impl Input {
             poll_scale: 1.0,
         })
     }
+}
+
+/// `propagate-tags`, as aws-actions and the ECS API spell it.
+fn propagate_tags(args: &Args) -> Result<Option<PropagateTags>, InputError> {
+    let Some(text) = input::set(args.propagate_tags.as_deref()) else {
+        return Ok(None);
+    };
+    let known = PropagateTags::values();
+    if known.contains(&text) {
+        return Ok(Some(PropagateTags::from(text)));
+    }
+    Err(InputError::new(
+        "propagate-tags",
+        format!(
+            "`{}` is not one of {}",
+            input::truncate(text, 40),
+            known.join(", ")
+        ),
+    ))
 }
 
 fn task_definition(args: &Args) -> Result<TaskDefinitionSource, InputError> {

@@ -93,6 +93,12 @@ pub struct Args {
     /// Start a new deployment even when nothing changed (default false).
     #[arg(long, env = "INPUT_FORCE_NEW_DEPLOYMENT")]
     pub force_new_deployment: Option<String>,
+    /// ECS managed tags on the service's tasks, `true` or `false` (default: the service's).
+    #[arg(long, env = "INPUT_ENABLE_ECS_MANAGED_TAGS")]
+    pub enable_ecs_managed_tags: Option<String>,
+    /// Copy tags to tasks from `SERVICE`, `TASK_DEFINITION` or `NONE` (default: the service's).
+    #[arg(long, env = "INPUT_PROPAGATE_TAGS")]
+    pub propagate_tags: Option<String>,
     /// How long to follow the deployment, e.g. `30m` (default 30m).
     #[arg(long, env = "INPUT_TIMEOUT")]
     pub timeout: Option<String>,

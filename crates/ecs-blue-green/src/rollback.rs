@@ -51,12 +51,7 @@ pub async fn roll_back(
         () = runner.cancellation().hurried() => Ok(Outcome {
             status: REQUESTED.to_owned(),
             reason: Some("the rollback was requested and ECS carries it on; the step stopped following it".to_owned()),
-            stages: Vec::new(),
-            describe_calls: 0,
-            event_calls: 0,
-            last: None,
-            failed_hooks: Vec::new(),
-            waited_on: Vec::new(),
+            ..Outcome::default()
         }),
     }
 }

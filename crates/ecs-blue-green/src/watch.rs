@@ -24,7 +24,7 @@ use crate::poll::{Poll, next_delay};
 use crate::status::{is_terminal, terminal_next};
 
 /// How a followed deployment ended.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Outcome {
     /// The final ECS status, e.g. `SUCCESSFUL`, `ROLLBACK_SUCCESSFUL`.
     pub status: String,
@@ -102,16 +102,7 @@ impl<'a> Follower<'a> {
             progress,
             start: Instant::now(),
             stage_since: Instant::now(),
-            outcome: Outcome {
-                status: String::new(),
-                reason: None,
-                stages: Vec::new(),
-                describe_calls: 0,
-                event_calls: 0,
-                last: None,
-                failed_hooks: Vec::new(),
-                waited_on: Vec::new(),
-            },
+            outcome: Outcome::default(),
             answered: HashSet::new(),
             noted: HashSet::new(),
             events: Events::since_now(),

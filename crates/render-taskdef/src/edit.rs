@@ -261,6 +261,27 @@ fn edit_container(
     if let Some(command) = &edits.command {
         container.insert("command".into(), json!(command));
     }
+    if let Some(driver) = &edits.log_driver {
+        let log = container
+            .entry("logConfiguration")
+            .or_insert_with(|| json!({}));
+        let Some(log) = log.as_object_mut() else {
+            return Err((
+                "task-definition",
+                "`logConfiguration` must be an object".into(),
+            ));
+        };
+        log.insert("logDriver".into(), Value::String(driver.clone()));
+    }
+    if !edits.env_files.is_empty() {
+        // Replaced, not merged, as aws-actions does: the input is the whole list.
+        let files: Vec<Value> = edits
+            .env_files
+            .iter()
+            .map(|arn| json!({"value": arn, "type": "s3"}))
+            .collect();
+        container.insert("environmentFiles".into(), Value::Array(files));
+    }
     if !edits.log_options.is_empty() {
         let Some(options) = container
             .get_mut("logConfiguration")
@@ -268,7 +289,7 @@ fn edit_container(
             .map(|log| log.entry("options").or_insert_with(|| json!({})))
             .and_then(Value::as_object_mut)
         else {
-            return Err(("log-configuration-options", "has no `logConfiguration` to add options to: give it a `logDriver` in the template".into()));
+            return Err(("log-configuration-options", "has no `logConfiguration` to add options to: give it a `logDriver` in the template or set `log-configuration-log-driver`".into()));
         };
         for (key, value) in &edits.log_options {
             options.insert(key.clone(), Value::String(value.clone()));

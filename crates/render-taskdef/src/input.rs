@@ -38,7 +38,11 @@ pub struct ContainerEdits {
     pub secrets: Vec<(String, String)>,
     pub command: Option<Vec<String>>,
     pub log_options: Vec<(String, String)>,
+    /// `log-configuration-log-driver`: one of the model's log drivers.
+    pub log_driver: Option<String>,
     pub docker_labels: Vec<(String, String)>,
+    /// `env-files`: S3 object ARNs; when given they replace the container's `environmentFiles`.
+    pub env_files: Vec<String>,
 }
 
 impl ContainerEdits {
@@ -106,9 +110,38 @@ fn live_reference(input: &str, reference: String) -> Result<String, InputError> 
     ))
 }
 
+/// `task-definition-revision` (aws-actions' name) joins `task-definition-family` as
+/// `family:revision`; with anything else it would be silently meaningless, so it is refused.
+fn with_revision(args: &Args, family: Option<String>) -> Result<Option<String>, InputError> {
+    let Some(revision) = owned(args.task_definition_revision.as_ref()) else {
+        return Ok(family);
+    };
+    let bad = |message: String| InputError::new("task-definition-revision", message);
+    if revision.is_empty()
+        || revision.len() > 10
+        || !revision.chars().all(|c| c.is_ascii_digit())
+        || revision.trim_start_matches('0').is_empty()
+    {
+        return Err(bad(format!(
+            "`{}` is not a revision number (1, 2, ...)",
+            truncate(&revision, 40)
+        )));
+    }
+    match family {
+        Some(family) if !family.contains(':') => Ok(Some(format!("{family}:{revision}"))),
+        Some(family) => Err(bad(format!(
+            "`task-definition-family` `{}` already names a revision: give it in one place",
+            truncate(&family, 100)
+        ))),
+        None => Err(bad(
+            "only goes with `task-definition-family` (it picks that family's revision)".to_owned(),
+        )),
+    }
+}
+
 fn source(args: &Args) -> Result<Source, InputError> {
     let file = owned(args.task_definition.as_ref());
-    let family = owned(args.task_definition_family.as_ref());
+    let family = with_revision(args, owned(args.task_definition_family.as_ref()))?;
     let arn = owned(args.task_definition_arn.as_ref());
     match (file, family, arn) {
         (Some(path), None, None) => Ok(Source::File(path)),
@@ -268,8 +301,54 @@ fn edits(args: &Args) -> Result<ContainerEdits, InputError> {
             text(args.log_configuration_options.as_ref()),
             '=',
         )?,
+        log_driver: log_driver(args)?,
         docker_labels: key_values("docker-labels", text(args.docker_labels.as_ref()), '=')?,
+        env_files: env_files(args)?,
     })
+}
+
+/// One of the log drivers the ECS model knows (from the SDK, so the list moves with it).
+fn log_driver(args: &Args) -> Result<Option<String>, InputError> {
+    let Some(driver) = owned(args.log_configuration_log_driver.as_ref()) else {
+        return Ok(None);
+    };
+    let known = aws_sdk_ecs::types::LogDriver::values();
+    if known.contains(&driver.as_str()) {
+        return Ok(Some(driver));
+    }
+    Err(InputError::new(
+        "log-configuration-log-driver",
+        format!(
+            "`{}` is not a log driver ECS knows: use one of {}",
+            truncate(&driver, 60),
+            known.join(", ")
+        ),
+    ))
+}
+
+/// S3 object ARNs, one per line (`arn:aws:s3:::bucket/key.env`).
+fn env_files(args: &Args) -> Result<Vec<String>, InputError> {
+    let files: Vec<String> = lines(text(args.env_files.as_ref()))
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if let Some(bad) = files.iter().find(|f| !rules::valid_s3_object_arn(f)) {
+        return Err(InputError::new(
+            "env-files",
+            format!(
+                "`{}` is not an S3 object ARN: give one `arn:aws:s3:::BUCKET/KEY` per line",
+                truncate(bad, 100)
+            ),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    if let Some(twice) = files.iter().find(|f| !seen.insert(f.as_str())) {
+        return Err(InputError::new(
+            "env-files",
+            format!("`{}` is given twice", truncate(twice, 100)),
+        ));
+    }
+    Ok(files)
 }
 
 fn checked(
@@ -344,6 +423,22 @@ impl Input {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_definition_revision_joins_the_family() {
+        let args = Args {
+            task_definition_family: Some("api".into()),
+            task_definition_revision: Some("7".into()),
+            ..Args::default()
+        };
+        assert_eq!(
+            source(&args).unwrap(),
+            Source::Live {
+                input: "task-definition-family",
+                reference: "api:7".into()
+            }
+        );
+    }
 
     #[test]
     fn env_names_are_checked() {

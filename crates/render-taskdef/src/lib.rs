@@ -47,6 +47,9 @@ pub struct Args {
     /// Start from the live task definition with this ARN.
     #[arg(long, env = "INPUT_TASK_DEFINITION_ARN")]
     pub task_definition_arn: Option<String>,
+    /// With `--task-definition-family`: that family's revision (aws-actions' name).
+    #[arg(long, env = "INPUT_TASK_DEFINITION_REVISION")]
+    pub task_definition_revision: Option<String>,
     /// The container to edit: it gets `image`, the environment, secrets, command, log options and labels.
     #[arg(long, env = "INPUT_CONTAINER_NAME")]
     pub container_name: Option<String>,
@@ -71,9 +74,15 @@ pub struct Args {
     /// Log driver options to set, one `key=value` per line.
     #[arg(long, env = "INPUT_LOG_CONFIGURATION_OPTIONS")]
     pub log_configuration_options: Option<String>,
+    /// The log driver to set (creates `logConfiguration` when there is none).
+    #[arg(long, env = "INPUT_LOG_CONFIGURATION_LOG_DRIVER")]
+    pub log_configuration_log_driver: Option<String>,
     /// Docker labels to set, one `key=value` per line (values may contain `=`).
     #[arg(long, env = "INPUT_DOCKER_LABELS")]
     pub docker_labels: Option<String>,
+    /// S3 object ARNs of environment files, one per line (replaces `environmentFiles`).
+    #[arg(long, env = "INPUT_ENV_FILES")]
+    pub env_files: Option<String>,
     /// Task CPU: units (`256`, `1024`) or vCPUs (`1 vCPU`).
     #[arg(long, env = "INPUT_CPU")]
     pub cpu: Option<String>,

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::error::ProvideErrorMetadata;
+use aws_sdk_ecs::types::TaskDefinitionField;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
@@ -57,12 +58,15 @@ impl FetchError {
     }
 }
 
-/// The task definition `reference` (family, `family:revision` or ARN) as ECS sent it.
+/// The task definition `reference` (family, `family:revision` or ARN) as ECS sent it, with its
+/// resource tags (asked for with `include: TAGS`) as `tags`, so a revision registered from it
+/// keeps the cost-allocation and ownership tags.
 pub async fn fetch(client: &Client, reference: &str) -> Result<Map<String, Value>, FetchError> {
     let raw = RawBody::default();
     client
         .describe_task_definition()
         .task_definition(reference)
+        .include(TaskDefinitionField::Tags)
         .customize()
         .interceptor(raw.clone())
         .send()
@@ -85,10 +89,18 @@ pub async fn fetch(client: &Client, reference: &str) -> Result<Map<String, Value
     let document: Value = body
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or_else(|| FetchError::new("DescribeTaskDefinition returned no readable body"))?;
-    match document.get("taskDefinition") {
-        Some(Value::Object(task)) => Ok(task.clone()),
-        _ => Err(FetchError::new(
+    let Some(Value::Object(task)) = document.get("taskDefinition") else {
+        return Err(FetchError::new(
             "DescribeTaskDefinition returned no taskDefinition",
-        )),
+        ));
+    };
+    let mut task = task.clone();
+    // The tags come beside the task definition, not in it; RegisterTaskDefinition takes them in.
+    match document.get("tags") {
+        Some(Value::Array(tags)) if !tags.is_empty() => {
+            task.insert("tags".to_owned(), Value::Array(tags.clone()));
+        }
+        _ => {}
     }
+    Ok(task)
 }

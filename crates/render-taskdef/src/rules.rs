@@ -150,6 +150,31 @@ pub fn valid_size(value: &str, unit: &str) -> bool {
         && number.chars().any(|c| c.is_ascii_digit())
 }
 
+/// An S3 object ARN as ECS `environmentFiles` takes it: `arn:PARTITION:s3:::BUCKET/KEY`, printable
+/// ASCII, no longer than an S3 bucket name plus the 1024-byte key limit allow.
+pub fn valid_s3_object_arn(arn: &str) -> bool {
+    let Some(rest) = arn.strip_prefix("arn:") else {
+        return false;
+    };
+    let Some((partition, rest)) = rest.split_once(":s3:::") else {
+        return false;
+    };
+    let Some((bucket, key)) = rest.split_once('/') else {
+        return false;
+    };
+    partition.starts_with("aws")
+        && partition
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-')
+        && (3..=63).contains(&bucket.len())
+        && bucket
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !key.is_empty()
+        && key.len() <= 1024
+        && key.chars().all(|c| c.is_ascii_graphic())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

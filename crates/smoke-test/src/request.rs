@@ -248,7 +248,8 @@ mod tests {
         let checks = Checks::from_args(&a, "").unwrap();
         assert_eq!(
             checks.secrets,
-            ["Bearer abc", "staging", "pw-secret", "k-123456"]
+            ["Bearer abc", "k-123456", "pw-secret", "staging"],
+            "sorted, each once"
         );
         for bad in [
             "Authorization Bearer abc",

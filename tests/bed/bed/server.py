@@ -304,6 +304,12 @@ def json_control(fn):
 
 # The IAM service prefix of a signing name where they differ.
 SIGNING_SERVICES = {"monitoring": "cloudwatch"}
+
+# The ECS create calls that take `tags` and then need ecs:TagResource as well.
+TAG_ON_CREATE = {f"ecs:{op}" for op in ("CreateCapacityProvider", "CreateCluster", "CreateService",
+                                       "CreateTaskSet", "RegisterContainerInstance",
+                                       "RegisterTaskDefinition", "RunTask", "StartTask")}
+
 # The IAM service prefix of each JSON-protocol target.
 TARGET_SERVICES = {"AmazonEC2ContainerServiceV20141113": "ecs",
                    "AmazonEC2ContainerRegistry_V20150921": "ecr", "Logs_20140328": "logs"}
@@ -327,10 +333,26 @@ class CallLog:
 
     def __call__(self, environ, start_response):
         name = self.operation(environ)
-        if name:
-            self.bed.state["calls"].append(name)
-            calls.record(calls.caller(environ), name)
+        for logged in [name, self.tag_on_create(environ, name)] if name else []:
+            if logged:
+                self.bed.state["calls"].append(logged)
+                calls.record(calls.caller(environ), logged)
         return self.app(environ, start_response)
+
+    @staticmethod
+    def tag_on_create(environ, name):
+        """`ecs:TagResource` when an ECS create call carries tags: AWS then also authorizes
+        ecs:TagResource (ECS developer guide, "Grant permission to tag resources on creation")."""
+        if name not in TAG_ON_CREATE:
+            return None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            return None
+        return "ecs:TagResource" if isinstance(body, dict) and body.get("tags") else None
 
     @staticmethod
     def operation(environ):

@@ -200,7 +200,12 @@ impl Fixture {
             .dir
             .path()
             .join(format!("{family}-{image}.json").replace(':', "-"));
-        let task = json!({"family": family, "containerDefinitions": [container]});
+        // Tagged, as a team's cost-allocation tags would be: the registered revision keeps them.
+        let task = json!({
+            "family": family,
+            "containerDefinitions": [container],
+            "tags": [{"key": "team", "value": "payments"}]
+        });
         std::fs::write(&path, serde_json::to_string_pretty(&task).unwrap()).unwrap();
         path.display().to_string()
     }
@@ -315,6 +320,8 @@ async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
         ("task-definition", &file),
         ("test-url", &url),
         ("test-requests", "3"),
+        ("enable-ecs-managed-tags", "true"),
+        ("propagate-tags", "TASK_DEFINITION"),
     ]);
     assert_eq!(run.code, Some(0), "{}", run.log);
     let calls = super::iam::assert_allowed(&f.bed, "ecs-blue-green");
@@ -322,10 +329,46 @@ async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
         calls.iter().any(|c| c == "ecs:ContinueServiceDeployment"),
         "{calls:?}"
     );
+    assert!(
+        calls.iter().any(|c| c == "ecs:TagResource"),
+        "registering the tagged file needs ecs:TagResource: {calls:?}"
+    );
     assert_eq!(run.output("status"), "SUCCESSFUL");
     assert_eq!(run.output("previous-task-definition-arn"), blue);
     let green = run.output("task-definition-arn");
     assert!(green.ends_with("task-definition/api:2"), "{green}");
+    let tags = f
+        .ecs
+        .list_tags_for_resource()
+        .resource_arn(green)
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<(&str, &str)> = tags
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        tags,
+        [("team", "payments")],
+        "the file's tags are on the revision"
+    );
+    // aws-actions' tag options, sent with UpdateService and kept by the service.
+    let described = f
+        .ecs
+        .describe_services()
+        .cluster(CLUSTER)
+        .services("api")
+        .send()
+        .await
+        .unwrap();
+    let service = &described.services()[0];
+    assert!(service.enable_ecs_managed_tags(), "{service:?}");
+    assert_eq!(
+        service.propagate_tags(),
+        Some(&aws_sdk_ecs::types::PropagateTags::TaskDefinition)
+    );
     assert_eq!(f.running_task_definition("api").await, green);
     assert!(
         stages_in_order(

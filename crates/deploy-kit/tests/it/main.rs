@@ -5,6 +5,8 @@
 mod action_yml;
 // Each action README's Inputs and Outputs tables match its action.yml.
 mod readme_tables;
+// docs/migrating.md has a verdict for every aws-actions input, and its `same` rows are real.
+mod migrating;
 // Exit codes and error reporting of the binary itself.
 mod cli;
 // The actions through act, as a workflow runs them.

@@ -254,6 +254,58 @@ fn subnet_of(task: &Task) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A rendered file with `tags` (render-taskdef keeps a live family's): the revision
+/// run-migrations registers carries them, and registering with tags needs ecs:TagResource,
+/// which its policy lists.
+#[tokio::test]
+async fn a_tagged_file_registers_a_tagged_revision() {
+    let f = fixture().await;
+    let td = f.task_definition(&[env("BED_EXIT_CODE", "0")]).await;
+    f.service("api", &td, true).await;
+    let file = f.dir.path().join("migrate.json");
+    let task = serde_json::json!({
+        "family": "migrate",
+        "requiresCompatibilities": ["FARGATE"],
+        "networkMode": "awsvpc",
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{
+            "name": "app",
+            "image": "registry.local/app:2",
+            "essential": true,
+            "environment": [{"name": "BED_RUN_SECONDS", "value": "1"}, {"name": "BED_EXIT_CODE", "value": "0"}],
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": "/ecs/migrate", "awslogs-region": "us-east-1",
+                "awslogs-stream-prefix": "migrate"}}
+        }],
+        "tags": [{"key": "team", "value": "payments"}]
+    });
+    std::fs::write(&file, task.to_string()).unwrap();
+    super::iam::reset(&f.bed);
+    let run = f.run(&[
+        ("service", "api"),
+        ("task-definition", &file.display().to_string()),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+    let calls = super::iam::assert_allowed(&f.bed, "run-migrations");
+    assert!(calls.iter().any(|c| c == "ecs:TagResource"), "{calls:?}");
+    let ran = f.task(run.output("task-arn")).await;
+    let registered = ran.task_definition_arn().unwrap();
+    let tags = f
+        .ecs
+        .list_tags_for_resource()
+        .resource_arn(registered)
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<(&str, &str)> = tags
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or("")))
+        .collect();
+    assert_eq!(tags, [("team", "payments")], "{registered}");
+}
+
 #[tokio::test]
 async fn logs_stream_in_order_and_exit_zero_passes() {
     let f = fixture().await;

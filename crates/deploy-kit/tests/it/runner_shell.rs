@@ -81,7 +81,9 @@ impl Machine {
                 machine.record().display()
             ),
         );
-        std::fs::write(tool.join("x64.complete"), "").unwrap();
+        // The marker records the binary's sha256, as a filled cache does (install.sh checks it).
+        let digest = crate::install::sha256_hex(&tool.join("x64/deploy-kit"));
+        std::fs::write(tool.join("x64.complete"), format!("{digest}\n")).unwrap();
         machine
     }
 

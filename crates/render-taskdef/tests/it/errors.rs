@@ -366,3 +366,64 @@ async fn malformed_documents_are_bad_input_never_a_panic() {
         );
     }
 }
+
+#[tokio::test]
+async fn aws_actions_inputs_are_checked_by_name() {
+    let revision_alone = Args {
+        task_definition_revision: Some("7".into()),
+        ..args()
+    };
+    fails(
+        revision_alone,
+        "task-definition-revision",
+        "only goes with `task-definition-family`",
+    )
+    .await;
+    let twice = Args {
+        task_definition: None,
+        task_definition_family: Some("api:6".into()),
+        task_definition_revision: Some("7".into()),
+        ..args()
+    };
+    fails(
+        twice,
+        "task-definition-revision",
+        "already names a revision",
+    )
+    .await;
+    for bad in ["0", "-1", "7a", "latest"] {
+        let revision = Args {
+            task_definition: None,
+            task_definition_family: Some("api".into()),
+            task_definition_revision: Some(bad.into()),
+            ..args()
+        };
+        fails(
+            revision,
+            "task-definition-revision",
+            "is not a revision number",
+        )
+        .await;
+    }
+    let driver = Args {
+        log_configuration_log_driver: Some("cloudwatch".into()),
+        ..args()
+    };
+    fails(
+        driver,
+        "log-configuration-log-driver",
+        "use one of awsfirelens, awslogs",
+    )
+    .await;
+    for bad in [
+        "s3://bucket/app.env",
+        "arn:aws:s3:::bucket",
+        "arn:aws:s3:::Bucket/app.env",
+    ] {
+        let files = Args {
+            env_files: Some(bad.into()),
+            ..args()
+        };
+        fails(files, "env-files", "is not an S3 object ARN").await;
+    }
+}

@@ -1,4 +1,5 @@
 use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::TaskDefinitionField;
 use aws_smithy_mocks::{mock, mock_client};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -80,6 +81,33 @@ async fn describe_only_fields_are_dropped_and_everything_registrable_survives() 
         described()["taskDefinition"]["containerDefinitions"]
     );
     assert_eq!(live.unknown, ["someFieldFromTheFuture"]);
+}
+
+#[tokio::test]
+async fn tags_are_asked_for_and_kept_for_the_new_revision() {
+    let mut body = described();
+    body["tags"] =
+        json!([{"key": "team", "value": "payments"}, {"key": "cost-center", "value": "cc-42"}]);
+    let rule = mock!(Client::describe_task_definition)
+        .match_requests(|request| request.include() == [TaskDefinitionField::Tags])
+        .then_http_response(move || respond(200, body.to_string()));
+    let client = mock_client!(aws_sdk_ecs, [&rule]);
+    let live = from_live(&client, "api").await.unwrap();
+    assert_eq!(
+        rule.num_calls(),
+        1,
+        "DescribeTaskDefinition with include: [TAGS]"
+    );
+    assert_eq!(
+        live.task["tags"],
+        json!([{"key": "team", "value": "payments"}, {"key": "cost-center", "value": "cc-42"}])
+    );
+    // No tags: no `tags` key, so an untagged family renders as before.
+    let rule = mock!(Client::describe_task_definition)
+        .then_http_response(|| respond(200, described().to_string()));
+    let client = mock_client!(aws_sdk_ecs, [&rule]);
+    let live = from_live(&client, "api").await.unwrap();
+    assert!(!live.task.contains_key("tags"), "{:?}", live.task.keys());
 }
 
 #[tokio::test]
@@ -208,6 +236,8 @@ async fn the_live_family_from_the_test_bed_keeps_every_field_of_the_file() {
         .unwrap(); // revision 2: the family resolves to the latest
 
     let live = from_live(&client, "api").await.unwrap();
+    // `tags` included: the fixture's tags come back through `include: TAGS`.
+    assert!(file["tags"].as_array().is_some_and(|t| !t.is_empty()));
     assert_kept(&file, &Value::Object(live.task.clone()), "task");
     for describe_only in ["taskDefinitionArn", "revision", "status", "registeredAt"] {
         assert!(

@@ -317,3 +317,57 @@ async fn the_rendered_file_reads_back_as_the_sdks_register_input() {
         "`family` must be a string, not `1` (write it in quotes: \"1\")"
     );
 }
+
+/// aws-actions' `log-configuration-log-driver` and `env-files`, with their meaning: the driver
+/// set (and `logConfiguration` created where there was none, so options can follow), the env
+/// files replacing the list.
+#[tokio::test]
+async fn log_driver_and_env_files_land_on_the_container() {
+    let rendered = render(Args {
+        container_name: Some("log-router".into()),
+        image: None,
+        log_configuration_log_driver: Some("awslogs".into()),
+        log_configuration_options: Some("awslogs-group=/ecs/router".into()),
+        env_files: Some(
+            "arn:aws:s3:::config-bucket/router.env\narn:aws:s3:::config-bucket/shared.env".into(),
+        ),
+        ..args()
+    })
+    .await;
+    assert!(rendered.result.is_ok(), "{}", rendered.message());
+    let task: serde_json::Value = serde_json::from_str(&rendered.file).unwrap();
+    let router = &task["containerDefinitions"][1];
+    assert_eq!(router["name"], "log-router");
+    assert_eq!(
+        router["logConfiguration"],
+        serde_json::json!({"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/router"}})
+    );
+    assert_eq!(
+        router["environmentFiles"],
+        serde_json::json!([
+            {"value": "arn:aws:s3:::config-bucket/router.env", "type": "s3"},
+            {"value": "arn:aws:s3:::config-bucket/shared.env", "type": "s3"}
+        ])
+    );
+    // The other container is untouched.
+    assert_eq!(
+        task["containerDefinitions"][0]["logConfiguration"]["logDriver"],
+        "awslogs"
+    );
+    assert!(
+        task["containerDefinitions"][0]
+            .get("environmentFiles")
+            .is_none()
+    );
+
+    // A driver replaces the one the file has; its options stay.
+    let rendered = render(Args {
+        log_configuration_log_driver: Some("awsfirelens".into()),
+        ..args()
+    })
+    .await;
+    let task: serde_json::Value = serde_json::from_str(&rendered.file).unwrap();
+    let web = &task["containerDefinitions"][0]["logConfiguration"];
+    assert_eq!(web["logDriver"], "awsfirelens");
+    assert_eq!(web["options"]["awslogs-group"], "/ecs/api");
+}
