@@ -103,6 +103,22 @@ impl Aws {
         aws_sdk_ecr::Client::from_conf(config)
     }
 
+    /// CloudWatch (ecs-blue-green's 5xx-rate alarm).
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        let config = aws_sdk_cloudwatch::config::Builder::from(&self.sdk)
+            .interceptor(self.retry.interceptor())
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(config)
+    }
+
+    /// Elastic Load Balancing v2 (the target groups' load balancer, for the alarm's dimensions).
+    pub fn elbv2(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        let config = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.sdk)
+            .interceptor(self.retry.interceptor())
+            .build();
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(config)
+    }
+
     /// CloudWatch Logs in `region` (a log group may live in another region than the cluster).
     pub fn logs(&self, region: Option<String>) -> aws_sdk_cloudwatchlogs::Client {
         let mut config = aws_sdk_cloudwatchlogs::config::Builder::from(&self.sdk)

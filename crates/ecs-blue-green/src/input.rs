@@ -78,6 +78,8 @@ pub struct Input {
     pub rollback_on_cancel: bool,
     pub wait: bool,
     pub dry_run: bool,
+    /// `max-5xx-rate` and its companions: the 5xx-rate alarm to make and attach.
+    pub rate_gate: Option<crate::gate::Gate>,
     /// Multiplies every poll delay: 1.0 in production; tests shrink it so a mocked deployment is
     /// followed in milliseconds.
     pub poll_scale: f64,
@@ -174,6 +176,7 @@ impl Input {
             )?,
             wait,
             dry_run: input::flag("dry-run", args.dry_run.as_deref(), false)?,
+            rate_gate: crate::gate::Gate::from_args(args)?,
             poll_scale: 1.0,
         })
     }

@@ -11,13 +11,17 @@
 //! checks ([`deploy`]), roll back on timeout and cancel ([`rollback`]), then the outputs and the
 //! step summary ([`summary`]).
 
+pub mod alarm;
+mod alarm_history;
 pub mod deploy;
 pub mod dry_run;
 mod events;
+mod gate;
 mod hook;
 mod input;
 pub mod poll;
 pub mod preflight;
+pub mod rate_gate;
 pub mod revision;
 pub mod rollback;
 pub mod status;
@@ -65,6 +69,16 @@ pub struct Args {
     /// CloudWatch alarm names, one per line; the deployment rolls back when one fires.
     #[arg(long, env = "INPUT_ALARMS")]
     pub alarms: Option<String>,
+    /// Roll back when the 5xx rate across the service's target groups passes this, e.g. `1%`
+    /// (a CloudWatch alarm made and attached to the deployment); empty = off.
+    #[arg(long, env = "INPUT_MAX_5XX_RATE")]
+    pub max_5xx_rate: Option<String>,
+    /// The 5xx-rate alarm's period, whole minutes (default `1m`).
+    #[arg(long, env = "INPUT_MAX_5XX_RATE_PERIOD")]
+    pub max_5xx_rate_period: Option<String>,
+    /// How many bad periods among the last ones fire the 5xx-rate alarm, `M of N` (default `2 of 3`).
+    #[arg(long, env = "INPUT_MAX_5XX_RATE_DATAPOINTS")]
+    pub max_5xx_rate_datapoints: Option<String>,
     /// Deployment circuit breaker with rollback (default true for `rolling`).
     #[arg(long, env = "INPUT_CIRCUIT_BREAKER")]
     pub circuit_breaker: Option<String>,
@@ -142,6 +156,9 @@ pub enum Error {
     TimedOut(String),
     #[error(transparent)]
     Cancelled(#[from] Cancelled),
+    /// `max-5xx-rate`: the alarm cannot be set up (refusals write nothing).
+    #[error(transparent)]
+    Gate(#[from] alarm::GateError),
 }
 
 impl Classify for Error {
@@ -152,6 +169,8 @@ impl Classify for Error {
             }
             Error::TimedOut(_) => Exit::TimedOut,
             Error::Cancelled(cancelled) => cancelled.exit(),
+            Error::Gate(gate) if gate.is_refusal() => Exit::BadInput,
+            Error::Gate(_) => Exit::Failed,
             Error::Aws { .. } | Error::Register(_) | Error::Failed(_) => Exit::Failed,
         }
     }
@@ -198,7 +217,15 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         service.task_definition.as_deref().unwrap_or("(none)"),
         service.strategy_label(),
     ));
+    // `max-5xx-rate`: reads only, so a refusal leaves nothing behind.
+    let gate = runner
+        .cancellation()
+        .run(rate_gate::read(&config, &input, &service))
+        .await?;
     if input.dry_run {
+        if let Some(gate) = &gate {
+            runner.info(gate.describe());
+        }
         return dry_run::show(&client, &input, &service, file.as_ref(), runner).await;
     }
     let mut report = summary::Report {
@@ -217,15 +244,28 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         )),
         ..summary::Report::default()
     };
-    let result = deploy::deploy_and_follow(
-        &client,
-        &input,
-        &service,
-        file.as_ref(),
-        &mut report,
-        runner,
-    )
-    .await;
+    let started = std::time::SystemTime::now();
+    let result = match &gate {
+        Some(gate) => gate.write(&mut input, &service, runner).await,
+        None => Ok(()),
+    };
+    let result = match result {
+        Ok(()) => {
+            deploy::deploy_and_follow(
+                &client,
+                &input,
+                &service,
+                file.as_ref(),
+                &mut report,
+                runner,
+            )
+            .await
+        }
+        Err(error) => Err(error),
+    };
+    if let Some(gate) = &gate {
+        report.rate_alarm = Some(gate.history(started).await);
+    }
     report.duration = runner.started().elapsed();
     report.failure = result.as_ref().err().map(ToString::to_string);
     write_outputs(&report, runner);

@@ -92,6 +92,8 @@ pub struct Service {
     /// The service's own deployment configuration, which the update keeps what it does not set.
     pub config: Option<DeploymentConfiguration>,
     pub desired_count: i32,
+    /// The service's load balancers (the 5xx-rate alarm's target groups).
+    pub load_balancers: Vec<LoadBalancer>,
 }
 
 impl Service {
@@ -191,6 +193,7 @@ pub async fn check(client: &Client, input: &Input) -> Result<Service, Error> {
         strategy,
         config: service.deployment_configuration().cloned(),
         desired_count: service.desired_count(),
+        load_balancers: service.load_balancers().to_vec(),
     })
 }
 

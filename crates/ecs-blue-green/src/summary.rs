@@ -36,6 +36,8 @@ pub struct Report {
     pub rollback_status: Option<String>,
     /// Hooks the action does not own that the deployment waited on.
     pub waited_on: Vec<String>,
+    /// The 5xx-rate alarm through the deployment (`max-5xx-rate`).
+    pub rate_alarm: Option<crate::alarm::History>,
 }
 
 impl Report {
@@ -86,6 +88,9 @@ impl Report {
             out.push_str(&self.timeline().render());
             out.push('\n');
             out.push_str(&self.gantt());
+        }
+        if let Some(alarm) = &self.rate_alarm {
+            out.push_str(&alarm.markdown());
         }
         if let Some(smoke) = &self.smoke_summary {
             out.push('\n');

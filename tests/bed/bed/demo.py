@@ -49,10 +49,20 @@ def ok_server():
     return server
 
 
-def service(ecs, name, task_definition, subnet):
-    lb = {"targetGroupArn": f"{ARN}:targetgroup/{name}-blue/1", "containerName": "web",
+def load_balancer(endpoint, name):
+    """A load balancer with a blue and a green target group in the bed's ELBv2 (bed.cloudwatch),
+    so `max-5xx-rate` finds real target groups: their ARNs."""
+    request = urllib.request.Request(f"{endpoint}/_bed/alb", data=json.dumps({"name": name}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["targetGroupArns"]
+
+
+def service(ecs, name, task_definition, subnet, endpoint):
+    blue, green = load_balancer(endpoint, name)
+    lb = {"targetGroupArn": blue, "containerName": "web",
           "containerPort": 8080, "advancedConfiguration": {
-              "alternateTargetGroupArn": f"{ARN}:targetgroup/{name}-green/2",
+              "alternateTargetGroupArn": green,
               "productionListenerRule": f"{ARN}:listener-rule/app/{name}/1/r/1",
               "testListenerRule": f"{ARN}:listener-rule/app/{name}/1/r/2",
               "roleArn": "arn:aws:iam::123456789012:role/ecs-infrastructure"}}
@@ -78,7 +88,7 @@ def setup(state, fail_staging):
                           .read_text())
     first = ecs.register_task_definition(**template)["taskDefinition"]["taskDefinitionArn"]
     for name in ("api-staging", "api-production"):
-        service(ecs, name, first, subnet)
+        service(ecs, name, first, subnet, bed["AWS_ENDPOINT_URL"])
     deadline = time.time() + 60
     while time.time() < deadline:
         deps = [d for name in ("api-staging", "api-production") for d in

@@ -23,6 +23,9 @@ PENDING_SECONDS = 1
 STOPPABLE = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED",
              "ROLLBACK_IN_PROGRESS")
 TERMINAL = {"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
+# CloudWatch alarms that move by themselves (bed.cloudwatch): fn(deployment) -> (time, alarm
+# name, reason) when one of the deployment's alarms goes into ALARM, else None.
+ALARM_WATCHERS = []
 DEFAULTS = {"canaryPercent": 5.0, "canaryBakeTimeInMinutes": 10,
             "stepPercent": 10.0, "stepBakeTimeInMinutes": 6}
 
@@ -102,6 +105,7 @@ class Deployment:
         self.plan = plan(self.strategy, config, knobs, reconcile, initial)
         self.history, self.hook_runs, self.calls = [], [], {}
         self.test_weight = self.prod_weight = 0.0
+        self.traffic = []  # (time, green's production weight) at each change, for metrics
         self.failed_tasks, self.triggered_alarms = 0, []
         cb = config.get("deploymentCircuitBreaker") or {}
         self.cb_enabled, self.cb_rollback = bool(cb.get("enable")), bool(cb.get("rollback"))
@@ -222,6 +226,13 @@ class Deployment:
                 return started + delay, lambda t: self._fail(
                     t, "alarm", self.alarm_rollback,
                     f"the CloudWatch alarm(s) {name} went into ALARM state", alarm=name)
+        for watch in ALARM_WATCHERS if self.alarm_names else ():
+            fired = watch(self)
+            if fired:
+                at, name = max(fired[0], started), fired[1]
+                return at, lambda t: self._fail(
+                    t, "alarm", self.alarm_rollback,
+                    f"the CloudWatch alarm(s) {name} went into ALARM state", alarm=name)
         return None
 
     def _enter(self, i, t):
@@ -253,6 +264,7 @@ class Deployment:
             self.test_weight = seg["test"]
         if "prod" in seg:
             self.prod_weight = seg["prod"]
+            self.traffic.append((t, self.prod_weight))
         fail = self.knobs.get("hookFail")
         for hook in seg["hooks"]:
             kind = hook.get("targetType") or "AWS_LAMBDA"
@@ -326,6 +338,7 @@ class Deployment:
 
     def start_rollback(self, t, reason):
         self.test_weight = self.prod_weight = 0.0
+        self.traffic.append((t, 0.0))
         for run in self.active_runs:
             if run["status"] in ("IN_PROGRESS", "AWAITING_ACTION"):
                 run.update(status="FAILED", finishedAt=t)

@@ -19,6 +19,9 @@ PLUGINS that exists (a missing one is noted on stderr). Through the `Bed` object
       answer a query-protocol request (STS, ...) by the `Action=` form field; `service` is the
       signing name in the Authorization header ("sts").
       handler(bed, params: dict, environ) -> (status, xml: str), or None to let moto answer.
+  bed.add_path(prefix, handler)
+      answer every request whose path starts with `prefix` (a protocol moto lacks, e.g.
+      smithy-rpc-v2-cbor): handler(bed, environ, raw: bytes) -> (status, headers, body: bytes).
   bed.add_control(path, handler)
       serve /_bed/<path> (a path ending in "/" is a prefix).
       handler(bed, method, query: dict, body: bytes, headers: dict)
@@ -55,7 +58,8 @@ from werkzeug.serving import make_server
 
 from bed import calls
 
-PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr_scan", "ecr", "oidc", "throttle"]
+PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr_scan", "ecr", "oidc", "throttle",
+           "cloudwatch"]
 JSON_TYPE = "application/x-amz-json-1.1"
 
 
@@ -87,6 +91,7 @@ class Bed:
         self.last_request = time.monotonic()
         self._targets, self._filters, self._queries, self._controls = {}, {}, {}, {}
         self._tickers, self._env, self._gates = [], {}, []
+        self._paths = {}
         self.add_control("health", lambda *_: (200, "text/plain", b"ok"))
         self.add_control("time-scale", _time_scale_control)
 
@@ -102,6 +107,9 @@ class Bed:
 
     def add_control(self, path, handler):
         self._controls[path.strip("/") + ("/" if path.endswith("/") else "")] = handler
+
+    def add_path(self, prefix, handler):
+        self._paths[prefix] = handler
 
     def add_gate(self, fn):
         self._gates.append(fn)
@@ -167,6 +175,13 @@ class Bed:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_bed/"):
             return self._control(environ, start_response, path[len("/_bed/"):])
+        for prefix, handler in self._paths.items():
+            if path.startswith(prefix):
+                raw = self._read(environ)
+                with self.lock:
+                    status, headers, data = handler(self, environ, raw)
+                start_response(f"{status} X", headers)
+                return [data]
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target and self._gates:
             refused = self._gate(environ, target)
@@ -287,6 +302,9 @@ def json_control(fn):
     return handler
 
 
+# The IAM service prefix of a signing name where they differ.
+SIGNING_SERVICES = {"monitoring": "cloudwatch"}
+
 # The ECS create calls that take `tags` and then need ecs:TagResource as well.
 TAG_ON_CREATE = {f"ecs:{op}" for op in ("CreateCapacityProvider", "CreateCluster", "CreateService",
                                        "CreateTaskSet", "RegisterContainerInstance",
@@ -340,6 +358,10 @@ class CallLog:
     def operation(environ):
         if environ.get("PATH_INFO", "").startswith("/_bed/"):
             return None
+        if environ.get("HTTP_SMITHY_PROTOCOL") and "/operation/" in environ.get("PATH_INFO", ""):
+            service = _signing_service(environ)
+            op = environ["PATH_INFO"].rsplit("/", 1)[-1]
+            return f"{SIGNING_SERVICES.get(service, service)}:{op}"
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if "." in target:
             prefix, op = target.split(".", 1)

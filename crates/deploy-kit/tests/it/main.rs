@@ -17,6 +17,9 @@ mod build_push_ecr;
 mod demo;
 // ecs-blue-green against the test bed: strategies, rollbacks, pre-flight, dry run.
 mod ecs_blue_green;
+// max-5xx-rate: the alarm over real target groups, the bed's metrics and alarm evaluation, ECS's
+// own rollback.
+mod five_xx;
 // One service through a life of deployments by ecs-blue-green and by other means: nothing left
 // behind, only its own hook answered.
 mod service_life;

@@ -3,6 +3,7 @@
 
 mod act;
 mod bed;
+mod cloudwatch;
 mod deployments;
 mod docker;
 mod ecr;

@@ -133,6 +133,10 @@ pub const KINDS: &[(&str, &[(&str, Kind)])] = &[
             ("linear-step-percent", Percent),
             ("linear-step-interval", Duration),
             ("alarms", Text),
+            ("max-5xx-rate", Percent),
+            ("max-5xx-rate-period", Duration),
+            // `M of N`: free text to the hostile cases, which it must refuse all the same.
+            ("max-5xx-rate-datapoints", Text),
             ("circuit-breaker", Bool),
             ("test-url", Url),
             ("test-method", Choice),

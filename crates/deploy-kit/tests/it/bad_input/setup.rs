@@ -130,6 +130,23 @@ pub async fn world() -> World {
             .await
             .unwrap();
     }
+    // A third behind a load balancer in the bed's ELBv2, whose target groups `max-5xx-rate`
+    // reads.
+    ecs.create_service()
+        .cluster(CLUSTER)
+        .service_name("web3")
+        .task_definition(&web_arn)
+        .desired_count(1)
+        .load_balancers(super::super::five_xx::real_load_balancer(&bed, "web3"))
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .strategy(DeploymentStrategy::BlueGreen)
+                .bake_time_in_minutes(0)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     let migrate = migrate_task(&ecs).await;
     ecs.create_service()
         .cluster(CLUSTER)
@@ -152,7 +169,7 @@ pub async fn world() -> World {
         .unwrap();
     // The services' first deployments run their whole lifecycle: let them end before a test
     // deploys (pre-flight refuses a service with one in flight).
-    for name in ["web", "web2", "mig"] {
+    for name in ["web", "web2", "web3", "mig"] {
         settled(&ecs, name).await;
     }
     let baselines = baselines(dir.path(), &api_arn, &migrate, &subnets[0]);
@@ -281,6 +298,14 @@ fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Base
         ("linear-step-percent", "50%"),
         ("linear-step-interval", "1m"),
     ]));
+    let mut gate = owned(&ecs_common);
+    gate.retain(|(input, _)| *input != "service");
+    gate.extend(owned(&[
+        ("service", "web3"),
+        ("max-5xx-rate", "1%"),
+        ("max-5xx-rate-period", "1m"),
+        ("max-5xx-rate-datapoints", "2 of 3"),
+    ]));
     let render_rest = [
         ("container-name", "web"),
         ("image", "app:2"),
@@ -380,6 +405,15 @@ fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Base
             action: "ecs-blue-green",
             only: &["linear-step-percent", "linear-step-interval"],
             inputs: linear,
+        },
+        Baseline {
+            action: "ecs-blue-green",
+            only: &[
+                "max-5xx-rate",
+                "max-5xx-rate-period",
+                "max-5xx-rate-datapoints",
+            ],
+            inputs: gate,
         },
         Baseline {
             action: "run-migrations",
