@@ -658,7 +658,8 @@ async fn pre_flight_refuses_before_any_write() {
         (
             "busy",
             "blue-green",
-            format!("already has a deployment IN_PROGRESS: {arn}"),
+            // PENDING or IN_PROGRESS, whichever the deployment is in when pre-flight looks.
+            format!(": {arn}. Wait for it to finish, or stop it"),
         ),
         (
             "plain",
