@@ -23,6 +23,10 @@ PLUGINS that exists (a missing one is noted on stderr). Through the `Bed` object
       serve /_bed/<path> (a path ending in "/" is a prefix).
       handler(bed, method, query: dict, body: bytes, headers: dict)
           -> (status, content_type, body: bytes)
+  bed.add_rest_operation(fn)
+      name a REST-protocol request (S3, CloudFront) for the call log:
+      fn(bed, environ, signing_service) -> "s3:PutObject" (the IAM action) or None. Called once
+      per request, before anything answers it, so it may also record the request.
   bed.add_ticker(fn)          fn(bed, now) runs every 0.1 s and before each request.
   bed.moto(target, body, environ) -> (status, dict): a JSON call to moto itself (filters applied).
   bed.error(code, message, status=400) -> (status, dict): an AWS JSON-protocol error.
@@ -53,7 +57,8 @@ from werkzeug.serving import make_server
 
 from bed import calls
 
-PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr_scan", "ecr", "oidc"]
+PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr_scan", "ecr", "oidc",
+           "static_site"]
 JSON_TYPE = "application/x-amz-json-1.1"
 
 
@@ -85,6 +90,7 @@ class Bed:
         self.last_request = time.monotonic()
         self._targets, self._filters, self._queries, self._controls = {}, {}, {}, {}
         self._tickers, self._env = [], {}
+        self._rest_operations = []
         self.add_control("health", lambda *_: (200, "text/plain", b"ok"))
         self.add_control("time-scale", _time_scale_control)
 
@@ -103,6 +109,15 @@ class Bed:
 
     def add_ticker(self, fn):
         self._tickers.append(fn)
+
+    def add_rest_operation(self, fn):
+        self._rest_operations.append(fn)
+
+    def rest_operation(self, environ):
+        service = _signing_service(environ)
+        with self.lock:
+            return next(filter(None, (fn(self, environ, service) for fn in self._rest_operations)),
+                        None)
 
     def add_env(self, key, value):
         self._env[key] = str(value)
@@ -286,7 +301,7 @@ class CallLog:
         return 200, {"calls": list(bed.state["calls"])}
 
     def __call__(self, environ, start_response):
-        name = self.operation(environ)
+        name = self.operation(environ) or self.bed.rest_operation(environ)
         if name:
             self.bed.state["calls"].append(name)
             calls.record(calls.caller(environ), name)

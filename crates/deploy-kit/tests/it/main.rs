@@ -15,6 +15,9 @@ mod build_push_ecr;
 mod demo;
 // ecs-blue-green against the test bed: strategies, rollbacks, pre-flight, dry run.
 mod ecs_blue_green;
+// deploy-static against the bed's S3 and CloudFront: only what changed, order, deletions,
+// invalidation, bad input.
+mod deploy_static;
 // Least privilege: what each action called is in its docs/iam policy.
 mod iam;
 // oidc-login against the bed's GitHub OIDC endpoint and STS: exports, masks, retries, errors.
