@@ -483,3 +483,109 @@ async fn bad_input_exits_2_before_anything_is_written() {
     }
     assert!(site.events().is_empty(), "written: {:?}", site.events());
 }
+
+fn terminate(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// SIGTERM while the invalidation is awaited: exit 143, the new release live, stale files left
+/// for the next run, and the message says so.
+#[tokio::test]
+async fn cancel_during_the_invalidation_wait_leaves_the_new_release_live() {
+    let site = site().await;
+    let run = site.run(&site.build(V1), &[("keep-previous", "0")]);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+    // 200 s x 0.05: the wait lasts 10 s.
+    let (status, body) = site
+        .bed
+        .post("/_bed/static-site", r#"{"invalidationSeconds": 200}"#)
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    site.reset_events();
+    let (mut command, _, _) = site.command(&site.build(V2), &[("keep-previous", "0")]);
+    let child = command
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !site.events().iter().any(|e| e.op == "CreateInvalidation") {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "no invalidation: {:?}",
+            site.events()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    terminate(&child);
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{log}");
+    assert!(
+        log.contains("new release is live") && log.contains("not deleted"),
+        "{log}"
+    );
+    assert!(
+        site.events().iter().all(|e| e.op != "DeleteObjects"),
+        "{:?}",
+        site.events()
+    );
+    assert!(site.head("assets/app-5e6f7a8b.js").await.is_some());
+    assert!(
+        site.head("robots.txt").await.is_some(),
+        "stale files wait for the next run"
+    );
+}
+
+/// SIGTERM at spread-out moments of a deploy with many assets: whatever the moment, every page
+/// in the bucket finds its script (old pages theirs, new pages theirs).
+#[tokio::test]
+async fn cancel_at_any_moment_leaves_every_page_with_its_assets() {
+    let site = site().await;
+    for (n, delay_ms) in [50u64, 150, 300, 600, 1000].into_iter().enumerate() {
+        let script = format!("assets/app-{n:08}.js");
+        let mut files: Vec<(String, String)> = (0..60)
+            .map(|i| {
+                (
+                    format!("assets/chunk-{n}{i:07}.js"),
+                    format!("chunk {n} {i}"),
+                )
+            })
+            .collect();
+        files.push((script.clone(), format!("release {n}")));
+        files.push(("index.html".to_owned(), script.clone()));
+        files.push(("docs/index.html".to_owned(), script.clone()));
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .collect();
+        let (mut command, _, _) = site.command(&site.build(&refs), &[("concurrency", "2")]);
+        let child = command
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        terminate(&child);
+        let output = child.wait_with_output().unwrap();
+        let code = output.status.code();
+        assert!(
+            matches!(code, Some(0 | 143)),
+            "{code:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for page in ["index.html", "docs/index.html"] {
+            let Ok(object) = site.s3.get_object().bucket(BUCKET).key(page).send().await else {
+                continue; // not deployed yet: nothing to break
+            };
+            let body = object.body.collect().await.unwrap().into_bytes();
+            let wanted = String::from_utf8_lossy(&body).into_owned();
+            assert!(
+                site.head(&wanted).await.is_some(),
+                "after {delay_ms} ms: {page} names {wanted}, which is missing"
+            );
+        }
+    }
+}
