@@ -201,6 +201,11 @@ async fn the_example_pipeline_deploys_staging_then_production_with_the_same_dige
     );
     assert_environment(&demo, log, "staging", "api-staging").await;
     assert_environment(&demo, log, "production", "api-production").await;
+    // The frontend, after each environment's API: all four files the first time.
+    for job in ["frontend-staging", "frontend-production"] {
+        assert_eq!(output(log, job, "uploaded"), "4", "{job}");
+        assert!(!output(log, job, "invalidation-id").is_empty(), "{job}");
+    }
 
     // Again, as the demo does: the image exists, so the build is skipped; same digest deployed.
     let again = demo.run();
@@ -209,6 +214,11 @@ async fn the_example_pipeline_deploys_staging_then_production_with_the_same_dige
     assert_eq!(output(&again.log, "build", "digest"), digest);
     assert!(!again.log.contains("docker build"), "{}", again.log);
     assert_eq!(demo.image("api-production").await, staging);
+    // A fresh build of the same frontend (new mtimes): nothing to upload, nothing to invalidate.
+    for job in ["frontend-staging", "frontend-production"] {
+        assert_eq!(output(&again.log, job, "uploaded"), "0", "{job}");
+        assert_eq!(output(&again.log, job, "unchanged"), "4", "{job}");
+    }
 }
 
 #[tokio::test]
@@ -228,5 +238,9 @@ async fn a_failing_staging_deploy_rolls_back_and_stops_the_run() {
     assert!(
         !demo.image("api-production").await.contains("@sha256:"),
         "production never deployed"
+    );
+    assert!(
+        outputs(log, "frontend-staging", "uploaded").is_empty(),
+        "no frontend without its API"
     );
 }
