@@ -278,13 +278,13 @@ async fn act(
             .await
             .map_err(|e| with_state(e, "some pages may be new and some old; both releases' assets are present, so every page works: re-run to finish"))?,
     );
-    remote::put_manifest(
-        s3,
-        bucket,
-        prefix,
-        &record(found, &etags, input.keep_previous),
-    )
-    .await?;
+    let manifest = record(found, &etags, input.keep_previous);
+    // A re-run of the same build is not a new release: recording it would push the release
+    // before it out of `keep-previous` with nothing gained.
+    let last = |m: &Manifest| m.releases.first().map(|r| r.files.clone());
+    if last(&found.manifest) != last(&manifest) {
+        remote::put_manifest(s3, bucket, prefix, &manifest).await?;
+    }
     let invalidation = match (&input.distribution_id, plan.invalidation.is_empty()) {
         (Some(id), false) => {
             let reference = format!("deploy-kit-{}", release_id());

@@ -13,7 +13,8 @@ AWS checks (ListObjectsV2 is `s3:ListBucket`, HeadObject `s3:GetObject`, DeleteO
 `s3:DeleteObject`), and keeps the order of S3 writes and invalidations, so a test can check that
 assets went before HTML and deletions after the invalidation completed:
 
-    GET  /_bed/static-site   {"events": [{"t": epoch_s, "op": "PutObject", "key": "..."}, ...],
+    GET  /_bed/static-site   {"events": [{"t": epoch_s, "op": "PutObject", "key": "...",
+                              "size": body bytes}, ...],
                               "invalidationSeconds": n}
     POST /_bed/static-site   {"invalidationSeconds": n} sets the knob; {"reset": true} empties
                               the events.
@@ -118,5 +119,9 @@ def _observe(bed, environ, service):
         name = "s3:DeleteObject"
     if name in ("s3:PutObject", "s3:DeleteObject"):
         op = "DeleteObjects" if not key else ("PutObject" if method == "PUT" else "DeleteObject")
-        bed.state["static_site"]["events"].append({"t": time.time(), "op": op, "key": key})
+        # The body's size: aws-chunked uploads give it in x-amz-decoded-content-length.
+        size = int(environ.get("HTTP_X_AMZ_DECODED_CONTENT_LENGTH")
+                   or environ.get("CONTENT_LENGTH") or 0) if op == "PutObject" else 0
+        bed.state["static_site"]["events"].append(
+            {"t": time.time(), "op": op, "key": key, "size": size})
     return name

@@ -131,10 +131,14 @@ impl Demo {
 
 /// Every value job `job` set for output `name`, in order (act prints `::set-output::` lines).
 fn outputs(log: &str, job: &str, name: &str) -> Vec<String> {
-    let prefix = format!("[deploy/{job}]");
+    // act pads job names to the longest (`[deploy/staging         ]`).
+    let prefix = format!("[deploy/{job}");
     let key = format!("::set-output:: {name}=");
     log.lines()
-        .filter(|line| line.starts_with(&prefix))
+        .filter(|line| {
+            line.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.trim_start().starts_with(']'))
+        })
         .filter_map(|line| line.split_once(&key).map(|(_, value)| value.to_owned()))
         .collect()
 }

@@ -333,6 +333,18 @@ async fn only_what_changed_assets_before_html_deletions_after_the_invalidation()
     );
     assert!(run.summary.contains("Invalidation"), "{}", run.summary);
 
+    // The same v2, rebuilt: nothing written at all, not even a new release record (which
+    // would push v1 out of keep-previous early), and nothing to invalidate.
+    site.reset_events();
+    let run = site.run(&site.build(V2), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(
+        (run.output("uploaded"), run.output("unchanged")),
+        ("0", "5")
+    );
+    assert_eq!(run.output("invalidation-id"), "");
+    assert!(site.events().is_empty(), "{:?}", site.events());
+
     // v3: v1's files (no longer in the last release) go, after the new HTML is live and the
     // invalidation completed; v2's script stays for clients still on v2's page.
     site.reset_events();
