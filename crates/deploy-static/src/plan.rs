@@ -75,6 +75,10 @@ pub fn plan(
 ) -> Plan {
     let mut plan = Plan::default();
     let local: BTreeSet<String> = files.iter().map(|(f, _)| f.path.clone()).collect();
+    let current: BTreeMap<String, String> = files
+        .iter()
+        .map(|(f, _)| (f.path.clone(), f.md5.clone()))
+        .collect();
     for (file, changed) in files {
         match (changed, file.html) {
             (false, _) => plan.unchanged.push(file),
@@ -82,9 +86,18 @@ pub fn plan(
             (true, true) => plan.html.push(file),
         }
     }
+    // Earlier releases: a re-run of the release already recorded is not one of them.
     let keep: BTreeSet<&String> = manifest
         .releases
         .iter()
+        .filter(|r| {
+            let recorded: BTreeMap<String, String> = r
+                .files
+                .iter()
+                .map(|(p, f)| (p.clone(), f.md5.clone()))
+                .collect();
+            recorded != current
+        })
         .take(keep_previous)
         .flat_map(|r| r.files.keys())
         .collect();
@@ -252,6 +265,36 @@ mod tests {
         );
         assert!(none.delete.is_empty());
         assert_eq!(none.invalidation, vec!["/site/*"]);
+    }
+
+    #[test]
+    fn a_rerun_keeps_the_release_before_it() {
+        let files = vec![(file("a.js", "1"), false)];
+        let objects: BTreeMap<String, RemoteObject> = [
+            ("a.js".to_owned(), remote("1")),
+            ("old.js".to_owned(), remote("x")),
+        ]
+        .into();
+        let release = |p: &str, md5: &str| Release {
+            id: p.into(),
+            at: 0,
+            files: [(p.to_owned(), recorded(md5, md5, "c"))].into(),
+        };
+        // The last record is this very build; the one before it had old.js.
+        let manifest = Manifest {
+            releases: vec![release("a.js", "1"), release("old.js", "x")],
+        };
+        let plan = plan(
+            files,
+            &objects,
+            &manifest,
+            true,
+            1,
+            "",
+            &Invalidate::Changed,
+        );
+        assert!(plan.delete.is_empty(), "{:?}", plan.delete);
+        assert_eq!(plan.kept, 1);
     }
 
     #[test]
