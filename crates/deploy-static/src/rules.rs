@@ -100,7 +100,7 @@ pub fn is_fingerprinted(path: &str) -> bool {
         let upper = part.chars().any(|c| c.is_ascii_uppercase());
         let lower = part.chars().any(|c| c.is_ascii_lowercase());
         let hex = part.chars().all(|c| c.is_ascii_hexdigit());
-        ok_len && chars && ((hex && digit) || digit && (upper || lower) || (upper && lower))
+        ok_len && chars && ((digit && (hex || upper || lower)) || (upper && lower))
     })
 }
 

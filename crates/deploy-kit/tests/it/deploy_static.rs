@@ -453,7 +453,9 @@ async fn bad_input_exits_2_before_anything_is_written() {
         .unwrap();
     let good = site.build(V1);
     let empty = site.build(&[]);
-    let cases: Vec<(&str, PathBuf, Vec<(&str, &str)>, &str)> = vec![
+    // (case, source, inputs, the input the error must name)
+    type Case<'a> = (&'a str, PathBuf, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "missing folder",
             site.dir.path().join("no-such-build"),
