@@ -165,10 +165,13 @@ def main():
             else:
                 # Later rounds of the first upload: each tool's bucket emptied first.
                 for tool in ("dk", "cli"):
-                    objects = s3.list_objects_v2(Bucket=f"bench-{tool}").get("Contents", [])
-                    for chunk in range(0, len(objects), 1000):
-                        s3.delete_objects(Bucket=f"bench-{tool}", Delete={"Objects": [
-                            {"Key": o["Key"]} for o in objects[chunk:chunk + 1000]]})
+                    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=f"bench-{tool}")
+                    for page in pages:
+                        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                        if keys:
+                            s3.delete_objects(Bucket=f"bench-{tool}", Delete={"Objects": keys})
+                    left = s3.list_objects_v2(Bucket=f"bench-{tool}").get("KeyCount", 0)
+                    assert left == 0, f"bench-{tool} still holds {left} objects"
                 log(f"first upload, round {step + 1}")
                 run_both("first", fresh(), order)
             log(f"fresh rebuild, nothing changed, round {step + 1}")
