@@ -119,6 +119,22 @@ impl Aws {
         aws_sdk_elasticloadbalancingv2::Client::from_conf(config)
     }
 
+    /// S3 (deploy-static's bucket).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .interceptor(self.retry.interceptor())
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// CloudFront (deploy-static's invalidation).
+    pub fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
+        let config = aws_sdk_cloudfront::config::Builder::from(&self.sdk)
+            .interceptor(self.retry.interceptor())
+            .build();
+        aws_sdk_cloudfront::Client::from_conf(config)
+    }
+
     /// CloudWatch Logs in `region` (a log group may live in another region than the cluster).
     pub fn logs(&self, region: Option<String>) -> aws_sdk_cloudwatchlogs::Client {
         let mut config = aws_sdk_cloudwatchlogs::config::Builder::from(&self.sdk)

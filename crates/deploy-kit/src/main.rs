@@ -35,6 +35,9 @@ enum Command {
     /// Run a one-off ECS task (migrations) from a service's configuration, stream its logs and
     /// judge its exit code; stop it on timeout and cancel.
     RunMigrations(deploy_kit_run_migrations::Args),
+    /// Deploy a built web frontend to S3 behind CloudFront: only what changed, assets before
+    /// HTML, stale files after, one minimal invalidation.
+    DeployStatic(deploy_kit_deploy_static::Args),
 }
 
 impl Command {
@@ -46,6 +49,7 @@ impl Command {
             Command::SmokeTest(_) => "smoke-test",
             Command::EcsBlueGreen(_) => "ecs-blue-green",
             Command::RunMigrations(_) => "run-migrations",
+            Command::DeployStatic(_) => "deploy-static",
         }
     }
 }
@@ -64,6 +68,11 @@ async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
             .await
             .map_err(Failure::from),
         Command::BuildPushEcr(args) => deploy_kit_build_push_ecr::run(args, runner)
+            .await
+            .map_err(Failure::from),
+        // deploy-static watches the signal itself: it finishes the HTML it started, so the site
+        // is never half old and half new.
+        Command::DeployStatic(args) => deploy_kit_deploy_static::run(args, runner)
             .await
             .map_err(Failure::from),
         Command::OidcLogin(args) => {

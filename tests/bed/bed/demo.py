@@ -4,7 +4,8 @@
 
 Creates cluster `demo`, services `api-staging` and `api-production` (FARGATE, blue/green behind
 a load balancer with a test listener, circuit breaker with rollback, one of moto's subnets), the
-`/ecs/api` log group, the ECR repository `demo/api`, and two local HTTP servers standing in for
+`/ecs/api` log group, the ECR repository `demo/api`, the frontend's buckets
+`demo-frontend-staging` and `demo-frontend-production` with a CloudFront distribution each, and two local HTTP servers standing in for
 the test listener and the public URL (they stop when the parent process does). Prints the
 workflow's `vars` as KEY=value lines. `--fail-staging` makes new staging tasks fail their health
 checks, so the staging deploy rolls back.
@@ -74,6 +75,22 @@ def service(ecs, name, task_definition, subnet, endpoint):
                                  "deploymentCircuitBreaker": {"enable": True, "rollback": True}})
 
 
+def frontend(session, kw, environment):
+    """A bucket and a CloudFront distribution in front of it; returns the distribution id."""
+    bucket = f"demo-frontend-{environment}"
+    session.client("s3", **kw).create_bucket(Bucket=bucket)
+    origin = {"Id": "site", "DomainName": f"{bucket}.s3.us-east-1.amazonaws.com",
+              "S3OriginConfig": {"OriginAccessIdentity": ""}}
+    config = {"CallerReference": f"demo-{environment}", "Comment": bucket, "Enabled": True,
+              "DefaultRootObject": "index.html",
+              "Origins": {"Quantity": 1, "Items": [origin]},
+              "DefaultCacheBehavior": {"TargetOriginId": "site",
+                                       "ViewerProtocolPolicy": "redirect-to-https",
+                                       "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}}
+    out = session.client("cloudfront", **kw).create_distribution(DistributionConfig=config)
+    return out["Distribution"]["Id"]
+
+
 def setup(state, fail_staging):
     bed = env_of(state)
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -96,11 +113,13 @@ def setup(state, fail_staging):
         if deps and all(d["status"] == "SUCCESSFUL" for d in deps):
             break
         time.sleep(0.1)
+    distributions = {env: frontend(session, kw, env) for env in ("staging", "production")}
     if fail_staging:
         req = urllib.request.Request(bed["BED_URL"] + "/_bed/scenario", method="POST",
                                      data=json.dumps({"service": "api-staging",
                                                       "health": "failing"}).encode())
         urllib.request.urlopen(req, timeout=10).read()
+    return distributions
 
 
 def main():
@@ -123,7 +142,7 @@ def main():
         while os.path.exists(f"/proc/{args.parent_pid}"):
             time.sleep(0.5)
         return
-    setup(args.state_dir, args.fail_staging)
+    distributions = setup(args.state_dir, args.fail_staging)
     role = "arn:aws:iam::123456789012:role"
     print("\n".join([
         "AWS_REGION=us-east-1", f"BUILD_ROLE_ARN={role}/github-build",
@@ -135,6 +154,12 @@ def main():
         "DOCKERFILE=tests/workflows/fixtures/Dockerfile",
         # examples/workflows/pull-request.yml: the read-only role of its dry run.
         f"PULL_REQUEST_ROLE_ARN={role}/pull-request-read",
+        # The frontend jobs: a "build" that copies the fixture's files, fresh, as CI builds do.
+        "FRONTEND_DIR=tests/workflows/fixtures/frontend", "FRONTEND_BUILD=rm -rf dist && cp -r src dist",
+        "STAGING_FRONTEND_BUCKET=demo-frontend-staging",
+        f"STAGING_DISTRIBUTION_ID={distributions['staging']}",
+        "PRODUCTION_FRONTEND_BUCKET=demo-frontend-production",
+        f"PRODUCTION_DISTRIBUTION_ID={distributions['production']}",
     ]))
 
 

@@ -18,7 +18,8 @@ to --upstream, except that each one, with probability --rate, gets one of the --
             half-open connection. Not in the default --kinds: only a client timeout ends it.
 
 Error documents follow the request's protocol: AWS JSON (an X-Amz-Target header), the query
-protocol (a form body: STS), or plain text for anything else (the OIDC token endpoint, an app).
+protocol (a form body: STS), REST-XML for S3 and CloudFront (by the signing service), or plain
+text for anything else (the OIDC token endpoint, an app).
 Decisions come from one seeded generator, in the order requests arrive.
 
 Control routes (never faulted, never counted):
@@ -140,9 +141,36 @@ def error_answer(kind, headers, body):
                f"<Type>{kind_of}</Type><Code>{code}</Code><Message>{message}</Message></Error>"
                f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>")
         return status, "text/xml", xml.encode(), []
+    rest = _rest_xml_error(kind, headers)
+    if rest:
+        return rest
     if throttled:
         return 429, "text/plain", b"Too Many Requests (injected)", []
     return status, "text/plain", b"Internal Server Error (injected)", []
+
+
+def _rest_xml_error(kind, headers):
+    """S3 and CloudFront (REST-XML, told by the signing service): S3 throttles with 503 SlowDown
+    and fails with 500 InternalError (`<Error>` document); CloudFront with 400 Throttling and 500
+    InternalError in an `<ErrorResponse>`, as their API references give them."""
+    scope = headers.get("Authorization", "").split("Credential=")[-1].split("/")
+    service = scope[3] if len(scope) > 3 else ""
+    throttled = kind in ("throttle", "429")
+    request_id = uuid.uuid4()
+    if service == "s3":
+        code, message = ("SlowDown", "Please reduce your request rate.") if throttled else \
+            ("InternalError", "We encountered an internal error. Please try again. (injected)")
+        xml = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>"
+               f"<Message>{message}</Message><RequestId>{request_id}</RequestId></Error>")
+        return 503 if throttled else 500, "application/xml", xml.encode(), []
+    if service == "cloudfront":
+        code, kind_of, message = ("Throttling", "Sender", "Rate exceeded") if throttled else \
+            ("InternalError", "Receiver", "An internal error occurred (injected).")
+        xml = ("<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://cloudfront.amazonaws.com/"
+               f"doc/2020-05-31/\"><Error><Type>{kind_of}</Type><Code>{code}</Code><Message>"
+               f"{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+        return (429 if kind == "429" else 400) if throttled else 500, "text/xml", xml.encode(), []
+    return None
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

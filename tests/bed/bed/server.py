@@ -28,6 +28,10 @@ PLUGINS that exists (a missing one is noted on stderr). Through the `Bed` object
           -> (status, content_type, body: bytes)
   bed.add_gate(fn)            fn(bed, target, body: dict, environ) -> None, or (status, body) to
       refuse an AWS JSON-protocol request before any plug-in or moto sees it (throttling).
+  bed.add_rest_operation(fn)
+      name a REST-protocol request (S3, CloudFront) for the call log:
+      fn(bed, environ, signing_service) -> "s3:PutObject" (the IAM action) or None. Called once
+      per request, before anything answers it, so it may also record the request.
   bed.add_ticker(fn)          fn(bed, now) runs every 0.1 s and before each request.
   bed.moto(target, body, environ) -> (status, dict): a JSON call to moto itself (filters applied).
   bed.error(code, message, status=400) -> (status, dict): an AWS JSON-protocol error.
@@ -59,7 +63,7 @@ from werkzeug.serving import make_server
 from bed import calls
 
 PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr_scan", "ecr", "oidc", "throttle",
-           "cloudwatch"]
+           "cloudwatch", "static_site"]
 JSON_TYPE = "application/x-amz-json-1.1"
 
 
@@ -92,6 +96,7 @@ class Bed:
         self._targets, self._filters, self._queries, self._controls = {}, {}, {}, {}
         self._tickers, self._env, self._gates = [], {}, []
         self._paths = {}
+        self._rest_operations = []
         self.add_control("health", lambda *_: (200, "text/plain", b"ok"))
         self.add_control("time-scale", _time_scale_control)
 
@@ -116,6 +121,15 @@ class Bed:
 
     def add_ticker(self, fn):
         self._tickers.append(fn)
+
+    def add_rest_operation(self, fn):
+        self._rest_operations.append(fn)
+
+    def rest_operation(self, environ):
+        service = _signing_service(environ)
+        with self.lock:
+            return next(filter(None, (fn(self, environ, service) for fn in self._rest_operations)),
+                        None)
 
     def add_env(self, key, value):
         self._env[key] = str(value)
@@ -332,7 +346,7 @@ class CallLog:
         return 200, {"calls": list(bed.state["calls"])}
 
     def __call__(self, environ, start_response):
-        name = self.operation(environ)
+        name = self.operation(environ) or self.bed.rest_operation(environ)
         for logged in [name, self.tag_on_create(environ, name)] if name else []:
             if logged:
                 self.bed.state["calls"].append(logged)

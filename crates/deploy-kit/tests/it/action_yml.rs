@@ -41,6 +41,11 @@ pub(crate) fn actions() -> Vec<(&'static str, Command, &'static [&'static str])>
             deploy_kit_run_migrations::Args::augment_args(Command::new("run-migrations")),
             deploy_kit_run_migrations::OUTPUTS,
         ),
+        (
+            "deploy-static",
+            deploy_kit_deploy_static::Args::augment_args(Command::new("deploy-static")),
+            deploy_kit_deploy_static::OUTPUTS,
+        ),
     ]
 }
 

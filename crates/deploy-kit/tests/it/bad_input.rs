@@ -150,13 +150,14 @@ fn is_mutating(call: &str) -> bool {
         .any(|read| operation.starts_with(read))
 }
 
-const ACTIONS: [&str; 6] = [
+const ACTIONS: [&str; 7] = [
     "oidc-login",
     "build-push-ecr",
     "render-taskdef",
     "ecs-blue-green",
     "run-migrations",
     "smoke-test",
+    "deploy-static",
 ];
 
 fn cases(shell: &str, bad_json: &str) -> (Vec<Case>, Vec<String>) {

@@ -133,10 +133,14 @@ impl Demo {
 
 /// Every value job `job` set for output `name`, in order (act prints `::set-output::` lines).
 fn outputs(log: &str, job: &str, name: &str) -> Vec<String> {
-    let prefix = format!("[deploy/{job}]");
+    // act pads job names to the longest (`[deploy/staging         ]`).
+    let prefix = format!("[deploy/{job}");
     let key = format!("::set-output:: {name}=");
     log.lines()
-        .filter(|line| line.starts_with(&prefix))
+        .filter(|line| {
+            line.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.trim_start().starts_with(']'))
+        })
         .filter_map(|line| line.split_once(&key).map(|(_, value)| value.to_owned()))
         .collect()
 }
@@ -203,6 +207,11 @@ async fn the_example_pipeline_deploys_staging_then_production_with_the_same_dige
     );
     assert_environment(&demo, log, "staging", "api-staging").await;
     assert_environment(&demo, log, "production", "api-production").await;
+    // The frontend, after each environment's API: all four files the first time.
+    for job in ["frontend-staging", "frontend-production"] {
+        assert_eq!(output(log, job, "uploaded"), "4", "{job}");
+        assert!(!output(log, job, "invalidation-id").is_empty(), "{job}");
+    }
 
     // Again, as the demo does: the image exists, so the build is skipped; same digest deployed.
     let again = demo.run();
@@ -211,6 +220,11 @@ async fn the_example_pipeline_deploys_staging_then_production_with_the_same_dige
     assert_eq!(output(&again.log, "build", "digest"), digest);
     assert!(!again.log.contains("docker build"), "{}", again.log);
     assert_eq!(demo.image("api-production").await, staging);
+    // A fresh build of the same frontend (new mtimes): nothing to upload, nothing to invalidate.
+    for job in ["frontend-staging", "frontend-production"] {
+        assert_eq!(output(&again.log, job, "uploaded"), "0", "{job}");
+        assert_eq!(output(&again.log, job, "unchanged"), "4", "{job}");
+    }
 
     // Production is on fire: rollback.yml, as the demo runs it after the gated deploys.
     assert_rollback_after_gated_deploys(&demo).await;
@@ -287,5 +301,9 @@ async fn a_failing_staging_deploy_rolls_back_and_stops_the_run() {
     assert!(
         !demo.image("api-production").await.contains("@sha256:"),
         "production never deployed"
+    );
+    assert!(
+        outputs(log, "frontend-staging", "uploaded").is_empty(),
+        "no frontend without its API"
     );
 }

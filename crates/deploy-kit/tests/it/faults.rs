@@ -9,6 +9,7 @@
 #![allow(clippy::print_stderr)] // each run's figures, shown with --nocapture
 
 mod actions;
+mod deploy_static;
 mod ecs;
 
 use std::collections::HashMap;

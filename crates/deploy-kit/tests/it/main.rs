@@ -17,6 +17,9 @@ mod build_push_ecr;
 mod demo;
 // ecs-blue-green against the test bed: strategies, rollbacks, pre-flight, dry run.
 mod ecs_blue_green;
+// deploy-static against the bed's S3 and CloudFront: only what changed, order, deletions,
+// invalidation, bad input.
+mod deploy_static;
 // max-5xx-rate: the alarm over real target groups, the bed's metrics and alarm evaluation, ECS's
 // own rollback.
 mod five_xx;

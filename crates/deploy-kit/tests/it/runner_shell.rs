@@ -11,13 +11,14 @@ use std::process::Command;
 
 use serde_yaml_ng::Value;
 
-const ACTIONS: [&str; 6] = [
+const ACTIONS: [&str; 7] = [
     "oidc-login",
     "build-push-ecr",
     "render-taskdef",
     "run-migrations",
     "ecs-blue-green",
     "smoke-test",
+    "deploy-static",
 ];
 
 fn repo() -> PathBuf {

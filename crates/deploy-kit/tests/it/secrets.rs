@@ -317,3 +317,54 @@ async fn the_ecr_password_and_build_secrets_stay_masked() {
     }
     drop(docker);
 }
+
+const SESSION_SECRET: &str = "wJalrXUtnFEMI-deploy-static-s3cr3t";
+const SESSION_TOKEN: &str = "FwoGZXIvYXdzEdeploy-static-session-token";
+
+/// deploy-static signs every request with the step's credentials; on success and on the
+/// failures it reports (a missing bucket, a missing folder), they are in no line and no file.
+#[tokio::test]
+async fn deploy_static_keeps_the_credentials_out_of_logs_and_files() {
+    let world = setup::world().await;
+    let site = world.dir.path().join("site").display().to_string();
+    let env = [
+        ("AWS_SECRET_ACCESS_KEY", SESSION_SECRET.to_owned()),
+        ("AWS_SESSION_TOKEN", SESSION_TOKEN.to_owned()),
+    ];
+    for (label, source, bucket, code) in [
+        ("deploy-static ok", site.as_str(), "bad-input-site", 0),
+        (
+            "deploy-static no bucket",
+            site.as_str(),
+            "no-such-bucket",
+            2,
+        ),
+        (
+            "deploy-static no folder",
+            "/nonexistent/site",
+            "bad-input-site",
+            2,
+        ),
+    ] {
+        let run = step(
+            &world,
+            "deploy-static",
+            &[
+                ("source", source),
+                ("bucket", bucket),
+                ("prefix", "secrets/"),
+            ],
+            &env,
+        );
+        assert_eq!(run.ran.code, Some(code), "{label}: {}", run.ran.stderr);
+        let unmasked = |value| Secret {
+            masked: false,
+            ..secret(value)
+        };
+        assert_kept(
+            label,
+            &run,
+            &[unmasked(SESSION_SECRET), unmasked(SESSION_TOKEN)],
+        );
+    }
+}

@@ -199,6 +199,22 @@ pub const KINDS: &[(&str, &[(&str, Kind)])] = &[
             ("follow-redirects", Bool),
         ],
     ),
+    (
+        "deploy-static",
+        &[
+            ("source", Path),
+            ("bucket", Name),
+            ("prefix", Text),
+            ("distribution-id", Name),
+            ("cache-control", KeyValues),
+            ("delete", Bool),
+            ("keep-previous", Count),
+            ("invalidate", Choice),
+            ("wait", Bool),
+            ("concurrency", Count),
+            ("dry-run", Bool),
+        ],
+    ),
 ];
 
 /// The largest value Linux lets through: one environment string is capped at 128 KiB

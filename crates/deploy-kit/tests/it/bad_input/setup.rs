@@ -14,6 +14,7 @@ use deploy_kit_testbed::{Bed, Component};
 
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/github-deploy";
 const CLUSTER: &str = "prod";
+const SITE_BUCKET: &str = "bad-input-site";
 
 /// A valid input set for `action`; `only` lists the inputs it is the baseline of (empty: every
 /// input no other baseline of the action claims).
@@ -167,6 +168,12 @@ pub async fn world() -> World {
         .send()
         .await
         .unwrap();
+    aws_sdk_s3::Client::new(&config)
+        .create_bucket()
+        .bucket(SITE_BUCKET)
+        .send()
+        .await
+        .unwrap();
     // The services' first deployments run their whole lifecycle: let them end before a test
     // deploys (pre-flight refuses a service with one in flight).
     for name in ["web", "web2", "web3", "mig"] {
@@ -256,6 +263,15 @@ fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Base
     let dockerfile = write(&context, "Dockerfile", "FROM scratch AS app\nCOPY . /\n");
     let context = context.display().to_string();
     let smoke_url = super::super::ecs_blue_green::http_server(200);
+    let site = dir.join("site");
+    std::fs::create_dir_all(site.join("assets")).unwrap();
+    write(
+        &site,
+        "index.html",
+        "<script src=/assets/app-1a2b3c4d.js></script>",
+    );
+    write(&site.join("assets"), "app-1a2b3c4d.js", "console.log(1)");
+    let site = site.display().to_string();
     let ecs_common = [
         ("cluster", CLUSTER),
         ("service", "web"),
@@ -452,6 +468,23 @@ fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Base
                 ("max-error-rate", "1%"),
                 ("max-p95", "800ms"),
                 ("follow-redirects", "false"),
+            ]),
+        },
+        Baseline {
+            action: "deploy-static",
+            only: &[],
+            inputs: owned(&[
+                ("source", &site),
+                ("bucket", SITE_BUCKET),
+                ("prefix", "web/"),
+                ("distribution-id", ""),
+                ("cache-control", "*.json=public, max-age=60"),
+                ("delete", "true"),
+                ("keep-previous", "1"),
+                ("invalidate", "changed"),
+                ("wait", "true"),
+                ("concurrency", "4"),
+                ("dry-run", "false"),
             ]),
         },
     ]
