@@ -157,23 +157,23 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
             runner.mask(line.split_once('=').map_or(line, |(_, value)| value));
         }
     }
-    let commit = std::env::var("GITHUB_SHA").ok();
-    let mut input = Input::from_args(&args, commit.as_deref())?;
+    let env = runner.env();
+    let mut input = Input::from_args(&args, env.commit_sha.as_deref())?;
     input.check_paths()?;
-    input.poll_scale = deploy_kit_gha::input::time_scale_from_env()?;
+    input.poll_scale = env.time_scale()?;
     // The runner's docker config: where its login store, contexts, plug-ins and builders are.
-    let runner_config = std::env::var_os("DOCKER_CONFIG")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker")));
+    let runner_config = env.var("DOCKER_CONFIG").map(PathBuf::from).or_else(|| {
+        env.var("HOME")
+            .map(|home| PathBuf::from(home).join(".docker"))
+    });
     let docker = Docker {
-        program: std::env::var("DOCKER").unwrap_or_else(|_| "docker".to_owned()),
+        program: env.var("DOCKER").unwrap_or("docker").to_owned(),
         config_dir: runner
             .env()
             .temp_dir
             .join(format!("deploy-kit-docker-{}", std::process::id())),
-        buildx_config: std::env::var_os("BUILDX_CONFIG")
-            .filter(|v| !v.is_empty())
+        buildx_config: env
+            .var("BUILDX_CONFIG")
             .map(PathBuf::from)
             .or_else(|| runner_config.as_ref().map(|dir| dir.join("buildx"))),
     };
@@ -187,8 +187,8 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         )
         .into());
     }
-    let retry = deploy_kit_aws::Retry::new(runner.line_writer())
-        .budget_override(deploy_kit_gha::input::retry_budget_from_env()?);
+    let retry =
+        deploy_kit_aws::Retry::new(runner.line_writer()).budget_override(env.retry_budget()?);
     let config = deploy_kit_aws::load_config("build-push-ecr", retry)
         .await
         .map_err(|_| Error::NoRegion)?;

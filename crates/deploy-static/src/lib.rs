@@ -160,10 +160,10 @@ struct Found {
 /// The action.
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let input = Input::from_args(&args)?;
-    let scale = deploy_kit_gha::input::time_scale_from_env()?;
+    let scale = runner.env().time_scale()?;
     let files = local::scan(&input.source, &input.rules)?;
     let retry = deploy_kit_aws::Retry::new(runner.line_writer())
-        .budget_override(deploy_kit_gha::input::retry_budget_from_env()?);
+        .budget_override(runner.env().retry_budget()?);
     let config = deploy_kit_aws::load_config("deploy-static", retry)
         .await
         .map_err(|_| Error::NoRegion)?;

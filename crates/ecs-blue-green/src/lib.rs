@@ -181,7 +181,7 @@ impl Classify for Error {
 /// whatever the end.
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let mut input = Input::from_args(&args)?;
-    input.poll_scale = deploy_kit_gha::input::time_scale_from_env()?;
+    input.poll_scale = runner.env().time_scale()?;
     if let Some(checks) = &input.test_checks {
         checks.mask(runner);
     }
@@ -191,7 +191,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     };
     let retry = deploy_kit_aws::Retry::new(runner.line_writer())
         .within(input.timeout)
-        .budget_override(deploy_kit_gha::input::retry_budget_from_env()?);
+        .budget_override(runner.env().retry_budget()?);
     let config = deploy_kit_aws::load_config("ecs-blue-green", retry)
         .await
         .map_err(|_| Error::NoRegion)?;

@@ -235,33 +235,6 @@ pub fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-/// `DEPLOY_KIT_TIME_SCALE`: the test bed runs AWS faster by this factor, and the waits and polls
-/// of the actions shrink with it. Not an action input: only tests and benchmarks set it.
-pub fn time_scale_from_env() -> Result<f64, InputError> {
-    match std::env::var("DEPLOY_KIT_TIME_SCALE") {
-        Ok(text) if !text.is_empty() => text
-            .parse::<f64>()
-            .ok()
-            .filter(|scale| *scale > 0.0 && *scale <= 1.0)
-            .ok_or_else(|| {
-                InputError::new(
-                    "DEPLOY_KIT_TIME_SCALE",
-                    "must be a number above 0 and at most 1 (a test bed setting)",
-                )
-            }),
-        _ => Ok(1.0),
-    }
-}
-
-/// `DEPLOY_KIT_RETRY_BUDGET`: how long one AWS call may go on being throttled, instead of the
-/// default. Not an action input: a benchmark sets `0s` to compare with the SDK's own retries.
-pub fn retry_budget_from_env() -> Result<Option<Duration>, InputError> {
-    match std::env::var("DEPLOY_KIT_RETRY_BUDGET") {
-        Ok(text) if !text.is_empty() => duration("DEPLOY_KIT_RETRY_BUDGET", &text).map(Some),
-        _ => Ok(None),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,8 @@
 //! [`Runner`]: the one object through which a command talks to the runner or the terminal.
 
+use crate::env::RunnerEnv;
 use std::fmt::Display;
-use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::{self, Write};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -16,47 +16,6 @@ use crate::untrusted;
 
 /// How long a failed step lingers under act so its last lines reach the log.
 const ACT_DRAIN: Duration = Duration::from_millis(300);
-
-/// What the runner tells a step through its environment.
-#[derive(Debug, Clone, Default)]
-pub struct RunnerEnv {
-    /// `GITHUB_ACTIONS=true`: workflow commands are understood.
-    pub in_actions: bool,
-    pub output_file: Option<PathBuf>,
-    pub env_file: Option<PathBuf>,
-    pub path_file: Option<PathBuf>,
-    pub summary_file: Option<PathBuf>,
-    /// `$RUNNER_TEMP`, or the system temp dir locally.
-    pub temp_dir: PathBuf,
-    /// stderr is a terminal: draw progress bars instead of log lines.
-    pub terminal: bool,
-    /// Run by act on its host-mode pseudo-terminal (`ACT` set, stdout a terminal).
-    pub act_pty: bool,
-}
-
-impl RunnerEnv {
-    pub fn from_process_env() -> Self {
-        let path = |name: &str| {
-            std::env::var_os(name)
-                .filter(|value| !value.is_empty())
-                .map(PathBuf::from)
-        };
-        let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-        Self {
-            in_actions,
-            output_file: path("GITHUB_OUTPUT"),
-            env_file: path("GITHUB_ENV"),
-            path_file: path("GITHUB_PATH"),
-            summary_file: path("GITHUB_STEP_SUMMARY"),
-            temp_dir: path("RUNNER_TEMP").unwrap_or_else(std::env::temp_dir),
-            // act runs steps on a pseudo-terminal, so stderr looks like one there: a runner's
-            // log still wants plain lines, not spinner redraws.
-            terminal: io::stderr().is_terminal() && !in_actions,
-            act_pty: std::env::var_os("ACT").is_some_and(|v| !v.is_empty())
-                && io::stdout().is_terminal(),
-        }
-    }
-}
 
 /// Annotation levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,7 +217,7 @@ impl Runner {
         if self.env.in_actions {
             let message = self.redact(&message.to_string());
             self.write_stderr(&command::render("debug", &[], &message));
-        } else if std::env::var_os("DEPLOY_KIT_DEBUG").is_some() {
+        } else if self.env.debug {
             self.info(format_args!("debug: {message}"));
         }
     }

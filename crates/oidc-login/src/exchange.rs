@@ -44,7 +44,9 @@ pub async fn web_identity(
     runner: &Runner,
 ) -> Result<Credentials, Error> {
     // The same roots as the SDK's client, read once (crates/aws tls.rs).
-    let http = deploy_kit_aws::tls::reqwest_client(&source.url, |name| std::env::var(name).ok());
+    let http = deploy_kit_aws::tls::reqwest_client(&source.url, |name| {
+        runner.env().var(name).map(str::to_owned)
+    });
     let sts = web_identity_client(config);
     let mut last = String::new();
     for attempt in 1..=max_attempts {

@@ -1,6 +1,7 @@
 //! The typed input: every `Args` field parsed and checked before any request.
 
 use deploy_kit_gha::input::{self, InputError};
+use deploy_kit_gha::{RunIdentity, RunnerEnv};
 
 use crate::Args;
 
@@ -151,27 +152,23 @@ pub fn session_name(text: &str) -> String {
 }
 
 /// `<repository>-<run id>-<attempt>` from the workflow run, or `deploy-kit` locally.
-fn default_session_name() -> String {
-    let var = |name: &str| std::env::var(name).unwrap_or_default();
-    let repository = var("GITHUB_REPOSITORY");
+fn default_session_name(run: &RunIdentity) -> String {
+    let repository = &run.repository;
     if repository.is_empty() {
         return "deploy-kit".to_owned();
     }
     let repository = repository
         .rsplit('/')
         .next()
-        .unwrap_or(&repository)
+        .unwrap_or(repository)
         .to_owned();
-    session_name(&format!(
-        "{repository}-{}-{}",
-        var("GITHUB_RUN_ID"),
-        var("GITHUB_RUN_ATTEMPT")
-    ))
+    session_name(&format!("{repository}-{}-{}", run.run_id, run.attempt))
 }
 
 impl Input {
-    /// `in_actions`: a role is required there (the token exchange needs one).
-    pub fn from_args(args: &Args, in_actions: bool) -> Result<Self, InputError> {
+    /// In Actions a role is required (the token exchange needs one); the run names the session.
+    pub fn from_args(args: &Args, env: &RunnerEnv) -> Result<Self, InputError> {
+        let in_actions = env.in_actions;
         let role_to_assume = match input::set(args.role_to_assume.as_deref()) {
             Some(text) => Some(role_arn("role-to-assume", text)?),
             None if in_actions => {
@@ -189,7 +186,7 @@ impl Input {
             .unwrap_or(3600);
         let session = match input::set(args.role_session_name.as_deref()) {
             Some(text) => session_name(text),
-            None => default_session_name(),
+            None => default_session_name(&env.run),
         };
         let allowed: Vec<String> = input::set(args.allowed_account_ids.as_deref())
             .map(|text| {

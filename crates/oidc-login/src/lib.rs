@@ -16,7 +16,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use deploy_kit_aws::refresh;
 use deploy_kit_aws::web_identity::{ChainedRole, Roles, TokenSource, assume_role, sts_client};
-use deploy_kit_gha::{Classify, Exit, InputError, Runner};
+use deploy_kit_gha::{Classify, Exit, InputError, Runner, RunnerEnv};
 
 pub use input::{Input, session_name};
 
@@ -126,7 +126,7 @@ struct Obtained {
 
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let in_actions = runner.env().in_actions;
-    let input = Input::from_args(&args, in_actions)?;
+    let input = Input::from_args(&args, runner.env())?;
     let config = deploy_kit_aws::config_loader("oidc-login")
         .region(Region::new(input.region.clone()))
         .load()
@@ -182,19 +182,13 @@ async fn obtain(
     in_actions: bool,
     runner: &Runner,
 ) -> Result<Obtained, Error> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let source = match (
-        var("ACTIONS_ID_TOKEN_REQUEST_URL"),
-        var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
-    ) {
-        (Some(url), Some(bearer)) => Some(TokenSource {
-            url,
-            bearer,
-            audience: input.audience.clone(),
-        }),
-        _ => None,
-    };
-    let under_act = var("ACT").is_some();
+    let env = runner.env();
+    let source = env.id_token_request.as_ref().map(|request| TokenSource {
+        url: request.url.clone(),
+        bearer: request.bearer.clone(),
+        audience: input.audience.clone(),
+    });
+    let under_act = env.act;
     let first = match (source, &input.role_to_assume) {
         (Some(source), Some(role)) => {
             let roles = roles(input, role);
@@ -203,7 +197,7 @@ async fn obtain(
                 &source,
                 &roles,
                 input.max_attempts,
-                deploy_kit_gha::input::time_scale_from_env()?,
+                env.time_scale()?,
                 runner,
             )
             .await?;
@@ -214,7 +208,7 @@ async fn obtain(
             }
         }
         (None, _) if in_actions && !under_act => return Err(Error::NoIdToken),
-        (_, role) => default_chain(config, input, role.as_deref()).await?,
+        (_, role) => default_chain(config, input, role.as_deref(), env).await?,
     };
     match &input.role_chain {
         None => Ok(first),
@@ -253,6 +247,7 @@ async fn default_chain(
     config: &aws_types::SdkConfig,
     input: &Input,
     role: Option<&str>,
+    env: &RunnerEnv,
 ) -> Result<Obtained, Error> {
     let provider = config
         .credentials_provider()
@@ -261,10 +256,10 @@ async fn default_chain(
         .provide_credentials()
         .await
         .map_err(|e| Error::NoCredentials(e.to_string()))?;
-    let label = if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+    let label = if env.var("AWS_ACCESS_KEY_ID").is_some() {
         "the environment's AWS_ACCESS_KEY_ID".to_owned()
-    } else if let Some(profile) = std::env::var_os("AWS_PROFILE") {
-        format!("profile `{}`", profile.to_string_lossy())
+    } else if let Some(profile) = env.var("AWS_PROFILE") {
+        format!("profile `{profile}`")
     } else {
         "the default credential chain".to_owned()
     };

@@ -228,7 +228,7 @@ fn plaintext_secrets(
 
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let input = input::Input::parse(&args)?;
-    let loaded = source::load(&input.source, runner.line_writer()).await?;
+    let loaded = source::load(&input.source, runner.env(), runner.line_writer()).await?;
     for note in &loaded.notes {
         runner.warning(note);
     }

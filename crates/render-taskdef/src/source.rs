@@ -1,6 +1,7 @@
 //! Where the task definition comes from: a file (templated and validated; no AWS call, so it
 //! works offline and under act) or the live family/ARN through DescribeTaskDefinition.
 
+use deploy_kit_gha::RunnerEnv;
 use serde_json::{Map, Value};
 
 use crate::input::Source;
@@ -17,12 +18,15 @@ pub struct Loaded {
 }
 
 /// `report` gets a line for each AWS call that had to be retried.
-pub async fn load(source: &Source, report: deploy_kit_aws::retry::Report) -> Result<Loaded, Error> {
+pub async fn load(
+    source: &Source,
+    env: &RunnerEnv,
+    report: deploy_kit_aws::retry::Report,
+) -> Result<Loaded, Error> {
     match source {
-        Source::File(path) => read_file(path),
+        Source::File(path) => read_file(path, env),
         Source::Live { input, reference } => {
-            let budget = deploy_kit_gha::input::retry_budget_from_env()?;
-            let retry = deploy_kit_aws::Retry::new(report).budget_override(budget);
+            let retry = deploy_kit_aws::Retry::new(report).budget_override(env.retry_budget()?);
             let config = deploy_kit_aws::load_config("render-taskdef", retry).await?;
             let client = config.ecs();
             let live = from_live(&client, reference).await?;
@@ -52,13 +56,13 @@ fn newer_fields_note(unknown: &[String], described: &str) -> Vec<String> {
 }
 
 /// Reads, templates and validates the file at `path`.
-pub fn read_file(path: &str) -> Result<Loaded, Error> {
+pub fn read_file(path: &str, env: &RunnerEnv) -> Result<Loaded, Error> {
     let invalid = |message: String| bad("task-definition", message);
     let text =
         std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read `{path}`: {e}")))?;
     // Editors on Windows may start the file with a byte-order mark, which JSON does not allow.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let text = template::render(text, |name| std::env::var(name).ok())
+    let text = template::render(text, |name| env.raw_var(name).map(str::to_owned))
         .map_err(|message| invalid(format!("`{path}`: {message}")))?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| invalid(format!("`{path}` is not valid JSON: {e}")))?;

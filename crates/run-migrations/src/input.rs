@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::LaunchType;
+use deploy_kit_gha::RunIdentity;
 use deploy_kit_gha::input::{self, InputError};
 
 use crate::Args;
@@ -92,7 +93,7 @@ impl Input {
             timeout: duration("timeout", args.timeout.as_deref(), 30 * 60)?,
             stream_logs: input::flag("stream-logs", args.stream_logs.as_deref(), true)?,
             started_by: started_by(args.started_by.as_deref(), run)?,
-            client_token: run.client_token(&cluster_service(args)),
+            client_token: run_token(run, &cluster_service(args)),
             poll_scale: 1.0,
         })
     }
@@ -179,7 +180,7 @@ fn launch_type(value: Option<&str>) -> Result<Option<LaunchType>, InputError> {
 fn started_by(value: Option<&str>, run: &RunIdentity) -> Result<String, InputError> {
     let text = match input::set(value) {
         Some(text) => text.to_owned(),
-        None => return Ok(run.started_by()),
+        None => return Ok(default_started_by(run)),
     };
     let valid = |c: char| c.is_ascii_alphanumeric() || "-_/.".contains(c);
     if text.len() > 128 || !text.chars().all(valid) {
@@ -204,50 +205,29 @@ impl Input {
     }
 }
 
-/// Who is running: the workflow run, attempt, job and step (empty outside Actions).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunIdentity {
-    pub run_id: String,
-    pub attempt: String,
-    pub job: String,
-    pub step: String,
+/// `startedBy` when none is given: the run and attempt, or `deploy-kit` outside Actions.
+fn default_started_by(run: &RunIdentity) -> String {
+    if run.run_id.is_empty() {
+        return "deploy-kit".to_owned();
+    }
+    format!("deploy-kit/{}/{}", run.run_id, sanitize(&run.attempt))
 }
 
-impl RunIdentity {
-    pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).unwrap_or_default();
-        Self {
-            run_id: var("GITHUB_RUN_ID"),
-            attempt: var("GITHUB_RUN_ATTEMPT"),
-            job: var("GITHUB_JOB"),
-            step: var("GITHUB_ACTION"),
-        }
+/// At most 64 ASCII characters, the same for the same run, attempt, job, step and target.
+/// Outside Actions every run is new: the token is the current time.
+fn run_token(run: &RunIdentity, target: &str) -> String {
+    if run.run_id.is_empty() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        return format!("deploy-kit-local-{}", now.as_nanos());
     }
-
-    fn started_by(&self) -> String {
-        if self.run_id.is_empty() {
-            return "deploy-kit".to_owned();
-        }
-        format!("deploy-kit/{}/{}", self.run_id, sanitize(&self.attempt))
-    }
-
-    /// At most 64 ASCII characters, the same for the same run, attempt, job, step and target.
-    /// Outside Actions every run is new: the token is the current time.
-    fn client_token(&self, target: &str) -> String {
-        if self.run_id.is_empty() {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
-            return format!("deploy-kit-local-{}", now.as_nanos());
-        }
-        let identity = format!("{}|{}|{}|{target}", self.attempt, self.job, self.step);
-        format!("dk-{}-{:016x}", sanitize(&self.run_id), fnv1a(&identity))
-            .chars()
-            .take(64)
-            .collect()
-    }
+    let identity = format!("{}|{}|{}|{target}", run.attempt, run.job, run.step);
+    format!("dk-{}-{:016x}", sanitize(&run.run_id), fnv1a(&identity))
+        .chars()
+        .take(64)
+        .collect()
 }
-
 fn sanitize(text: &str) -> String {
     text.chars().filter(char::is_ascii_alphanumeric).collect()
 }

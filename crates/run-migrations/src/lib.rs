@@ -20,7 +20,7 @@ use aws_sdk_ecs::types::Task;
 use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
 use deploy_kit_render_taskdef::register::{self, RegisterError};
 
-pub use input::{Input, NetworkOverrides, RunIdentity, TaskDefinitionSource};
+pub use input::{Input, NetworkOverrides, TaskDefinitionSource};
 pub use logs::console_url as log_console_url;
 
 /// Inputs, one per `action.yml` input, each readable from `INPUT_*` or a flag.
@@ -169,15 +169,15 @@ where
 
 /// The action. Outputs and the summary are written whatever the end, once a task exists.
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
-    let mut input = Input::from_args(&args, &RunIdentity::from_env())?;
-    input.poll_scale = deploy_kit_gha::input::time_scale_from_env()?;
+    let mut input = Input::from_args(&args, &runner.env().run)?;
+    input.poll_scale = runner.env().time_scale()?;
     let file = match &input.task_definition {
         TaskDefinitionSource::File(path) => Some(register::read(path)?),
         _ => None,
     };
     let retry = deploy_kit_aws::Retry::new(runner.line_writer())
         .within(input.timeout)
-        .budget_override(deploy_kit_gha::input::retry_budget_from_env()?);
+        .budget_override(runner.env().retry_budget()?);
     let config = deploy_kit_aws::load_config("run-migrations", retry)
         .await
         .map_err(|_| Error::NoRegion)?;

@@ -33,7 +33,7 @@ pub async fn run_checks(
     cancellation: &Cancellation,
 ) -> Result<Verdict, Error> {
     checks.mask(runner);
-    let client = probe::client(checks).map_err(Error::Client)?;
+    let client = probe::client(checks, runner.env()).map_err(Error::Client)?;
     cancellation
         .run(async { Ok(check_all(checks, &client, runner).await) })
         .await

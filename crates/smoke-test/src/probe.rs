@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use deploy_kit_gha::RunnerEnv;
 use reqwest::{Client, Url};
 
 use crate::checks::Checks;
@@ -49,7 +50,7 @@ impl Attempt {
 
 /// The one HTTP client of a run: rustls, the User-Agent, the redirect policy. Proxies come from
 /// `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY`, as reqwest reads them by default.
-pub fn client(checks: &Checks) -> reqwest::Result<Client> {
+pub fn client(checks: &Checks, env: &RunnerEnv) -> reqwest::Result<Client> {
     let redirects = if checks.follow_redirects {
         redirect_policy(!checks.headers.is_empty())
     } else {
@@ -65,7 +66,7 @@ pub fn client(checks: &Checks) -> reqwest::Result<Client> {
         ))
         .redirect(redirects)
         .connect_timeout(checks.timeout);
-    let builder = if needs_tls(checks, |name| std::env::var(name).ok()) {
+    let builder = if needs_tls(checks, |name| env.var(name).map(str::to_owned)) {
         builder
     } else {
         // Loading the system roots reads every file in /etc/ssl/certs: about half of the run

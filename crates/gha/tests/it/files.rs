@@ -10,6 +10,7 @@ fn files_env(dir: &std::path::Path) -> RunnerEnv {
         temp_dir: dir.to_path_buf(),
         terminal: false,
         act_pty: false,
+        ..RunnerEnv::default()
     }
 }
 

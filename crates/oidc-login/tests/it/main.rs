@@ -2,6 +2,7 @@
 //! test bed in crates/deploy-kit/tests/it/oidc_login.rs.
 #![allow(clippy::unwrap_used)] // a panic in a test is its failure
 
+use deploy_kit_gha::RunnerEnv;
 use deploy_kit_oidc_login::{Args, Input, claims, session_name};
 
 fn args() -> Args {
@@ -9,6 +10,13 @@ fn args() -> Args {
         role_to_assume: Some("arn:aws:iam::123456789012:role/deploy".into()),
         aws_region: Some("eu-west-1".into()),
         ..Args::default()
+    }
+}
+
+fn actions() -> RunnerEnv {
+    RunnerEnv {
+        in_actions: true,
+        ..RunnerEnv::default()
     }
 }
 
@@ -25,7 +33,7 @@ fn session_names_follow_stss_rules() {
 
 #[test]
 fn defaults_and_bad_inputs() {
-    let input = Input::from_args(&args(), true).unwrap();
+    let input = Input::from_args(&args(), &actions()).unwrap();
     assert_eq!(input.audience, "sts.amazonaws.com");
     assert_eq!(input.duration_seconds, 3600);
     assert_eq!(input.max_attempts, 6);
@@ -35,7 +43,7 @@ fn defaults_and_bad_inputs() {
                 role_to_assume: None,
                 ..args()
             },
-            false
+            &RunnerEnv::default()
         )
         .is_ok(),
         "local"
@@ -85,7 +93,7 @@ fn defaults_and_bad_inputs() {
         ),
     ];
     for (args, expected) in cases {
-        let error = Input::from_args(&args, true).unwrap_err().to_string();
+        let error = Input::from_args(&args, &actions()).unwrap_err().to_string();
         assert!(error.starts_with(expected), "{error:?} vs {expected:?}");
     }
 }
@@ -93,7 +101,7 @@ fn defaults_and_bad_inputs() {
 #[test]
 fn role_arns_and_other_iam_inputs_keep_to_the_characters_iam_allows() {
     let refused = |args: Args, input: &str| {
-        let error = Input::from_args(&args, true).unwrap_err();
+        let error = Input::from_args(&args, &actions()).unwrap_err();
         assert_eq!(error.input, input, "{error}");
         error.to_string()
     };
@@ -137,7 +145,7 @@ fn role_arns_and_other_iam_inputs_keep_to_the_characters_iam_allows() {
             role_to_assume: Some(arn.into()),
             ..args()
         };
-        assert!(Input::from_args(&args, true).is_ok(), "{arn}");
+        assert!(Input::from_args(&args, &actions()).is_ok(), "{arn}");
     }
     let message = refused(
         Args {

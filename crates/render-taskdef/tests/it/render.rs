@@ -44,8 +44,17 @@ pub fn args() -> Args {
 }
 
 pub async fn render(args: Args) -> Rendered {
+    render_with(args, &[]).await
+}
+
+/// `vars`: the step's environment, which `${VAR}` in the file reads.
+pub async fn render_with(args: Args, vars: &[(&str, &str)]) -> Rendered {
     let dir = tempfile::tempdir().unwrap();
     let env = RunnerEnv {
+        vars: vars
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect(),
         in_actions: true,
         output_file: Some(dir.path().join("output")),
         summary_file: Some(dir.path().join("summary")),
@@ -125,12 +134,15 @@ async fn variables_in_the_file_are_templated() {
     let path = dir.path().join("td.json");
     let text = std::fs::read_to_string(FIXTURE)
         .unwrap()
-        .replace("\"api\"", "\"${CARGO_PKG_NAME}\"");
+        .replace("\"api\"", "\"${SERVICE_FAMILY}\"");
     std::fs::write(&path, text).unwrap();
-    let rendered = render(Args {
-        task_definition: Some(path.display().to_string()),
-        ..args()
-    })
+    let rendered = render_with(
+        Args {
+            task_definition: Some(path.display().to_string()),
+            ..args()
+        },
+        &[("SERVICE_FAMILY", "deploy-kit-render-taskdef")],
+    )
     .await;
     assert!(rendered.result.is_ok(), "{}", rendered.message());
     assert!(

@@ -1,8 +1,9 @@
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
+use deploy_kit_gha::RunIdentity;
 use deploy_kit_run_migrations::plan::choose_container;
-use deploy_kit_run_migrations::{Args, Input, RunIdentity, TaskDefinitionSource};
+use deploy_kit_run_migrations::{Args, Input, TaskDefinitionSource};
 
 fn args() -> Args {
     Args {
@@ -17,6 +18,7 @@ fn identity(run_id: &str, job: &str) -> RunIdentity {
         attempt: "1".into(),
         job: job.into(),
         step: "migrate".into(),
+        ..RunIdentity::default()
     }
 }
 

@@ -6,9 +6,10 @@ use aws_sdk_ecs::operation::run_task::{RunTaskError, RunTaskInput, RunTaskOutput
 use aws_sdk_ecs::types::error::ConflictException;
 use aws_sdk_ecs::types::{Container, Failure, Task, TaskStopCode};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use deploy_kit_gha::RunIdentity;
 use deploy_kit_gha::{Classify, Exit, OutputFormat, Runner, RunnerEnv};
 use deploy_kit_run_migrations::plan::{Launch, Plan};
-use deploy_kit_run_migrations::{Args, Error, Input, RunIdentity, judge, task};
+use deploy_kit_run_migrations::{Args, Error, Input, judge, task};
 
 fn input() -> Input {
     let mut input = Input::from_args(
@@ -232,6 +233,7 @@ async fn the_token_follows_the_request() {
         attempt: "1".into(),
         job: "migrate".into(),
         step: "run".into(),
+        ..RunIdentity::default()
     };
     let with_command = |command: Option<&str>| {
         let mut input = Input::from_args(
