@@ -7,7 +7,54 @@ use aws_sdk_ecs::types::LaunchType;
 use deploy_kit_gha::RunIdentity;
 use deploy_kit_gha::input::{self, InputError};
 
-use crate::Args;
+/// Inputs, one per `action.yml` input, each readable from `INPUT_*` or a flag.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Args {
+    /// ECS cluster name or ARN (default `default`).
+    #[arg(long, env = "INPUT_CLUSTER")]
+    pub cluster: Option<String>,
+    /// The service whose network configuration, launch type and task definition the task uses.
+    /// Required.
+    #[arg(long, env = "INPUT_SERVICE")]
+    pub service: Option<String>,
+    /// A rendered task definition file (registered first), or an ARN / `family:revision`.
+    /// Default: the service's current task definition.
+    #[arg(long, env = "INPUT_TASK_DEFINITION")]
+    pub task_definition: Option<String>,
+    /// The container to override and judge (default: the single essential container).
+    #[arg(long, env = "INPUT_CONTAINER_NAME")]
+    pub container_name: Option<String>,
+    /// Command override: a JSON array or shell words.
+    #[arg(long, env = "INPUT_COMMAND")]
+    pub command: Option<String>,
+    /// Environment overrides for that container, one `NAME=value` per line.
+    #[arg(long, env = "INPUT_ENVIRONMENT")]
+    pub environment: Option<String>,
+    /// Subnet ids (commas or lines), instead of the service's.
+    #[arg(long, env = "INPUT_SUBNETS")]
+    pub subnets: Option<String>,
+    /// Security group ids (commas or lines), instead of the service's.
+    #[arg(long, env = "INPUT_SECURITY_GROUPS")]
+    pub security_groups: Option<String>,
+    /// `true` or `false`, instead of the service's.
+    #[arg(long, env = "INPUT_ASSIGN_PUBLIC_IP")]
+    pub assign_public_ip: Option<String>,
+    /// `FARGATE`, `EC2` or `EXTERNAL`, instead of the service's launch type or capacity providers.
+    #[arg(long, env = "INPUT_LAUNCH_TYPE")]
+    pub launch_type: Option<String>,
+    /// From RunTask to RUNNING (covers the image pull), e.g. `10m` (default).
+    #[arg(long, env = "INPUT_START_TIMEOUT")]
+    pub start_timeout: Option<String>,
+    /// The whole run, e.g. `30m` (default).
+    #[arg(long, env = "INPUT_TIMEOUT")]
+    pub timeout: Option<String>,
+    /// Stream the container's CloudWatch Logs (default true).
+    #[arg(long, env = "INPUT_STREAM_LOGS")]
+    pub stream_logs: Option<String>,
+    /// The task's `startedBy` (default derived from the workflow run).
+    #[arg(long, env = "INPUT_STARTED_BY")]
+    pub started_by: Option<String>,
+}
 
 /// Which task definition to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +93,6 @@ pub struct Input {
     /// The run's part of RunTask's idempotency token: the workflow run, attempt, job, step and
     /// target. [`Input::request_token`] adds the request's own part.
     pub client_token: String,
-    /// Multiplies every poll delay: 1.0 in production; the test bed runs ECS faster.
-    pub poll_scale: f64,
 }
 
 impl Input {
@@ -94,7 +139,6 @@ impl Input {
             stream_logs: input::flag("stream-logs", args.stream_logs.as_deref(), true)?,
             started_by: started_by(args.started_by.as_deref(), run)?,
             client_token: run_token(run, &cluster_service(args)),
-            poll_scale: 1.0,
         })
     }
 }

@@ -2,6 +2,8 @@
 //! type or capacity providers and platform version, the task definition and the container to
 //! judge, and where that container logs. Explicit inputs win over the service.
 
+use std::time::Duration;
+
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ContainerDefinition,
@@ -10,8 +12,8 @@ use aws_sdk_ecs::types::{
 use deploy_kit_gha::InputError;
 use deploy_kit_render_taskdef::register::TaskFile;
 
+use crate::error::{Error, aws_error};
 use crate::input::{Input, NetworkOverrides, TaskDefinitionSource};
-use crate::{Error, aws_error};
 
 /// How the task is placed.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,36 +39,76 @@ impl LogTarget {
     }
 }
 
-/// Everything RunTask needs, decided.
+/// The task definition to run, settled once.
+#[derive(Debug, Clone)]
+pub enum TaskDefinition {
+    /// A rendered file, read and checked before any AWS call; registered just before RunTask.
+    Register(Box<TaskFile>),
+    /// An ARN or `family:revision` (the input's, or the service's current one), run as is.
+    Existing(String),
+}
+
+/// How long the task may take, and how often it is looked at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    /// From the first RunTask to RUNNING (covers capacity retries and the image pull).
+    pub start_timeout: Duration,
+    /// The whole run, from the first RunTask.
+    pub timeout: Duration,
+    /// Multiplies every poll delay, not the timeouts: 1.0 in production; the test bed runs
+    /// ECS faster (`runner.env().time_scale()`).
+    pub scale: f64,
+}
+
+impl Timing {
+    pub fn new(input: &Input, scale: f64) -> Self {
+        Self {
+            start_timeout: input.start_timeout,
+            timeout: input.timeout,
+            scale,
+        }
+    }
+
+    /// A nominal poll delay, scaled.
+    pub fn delay(&self, nominal: Duration) -> Duration {
+        nominal.mul_f64(self.scale)
+    }
+}
+
+/// Everything RunTask and the follow-up need, decided before anything is written.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// `None` until a file is registered: then the ARN RegisterTaskDefinition returned.
-    pub task_definition: Option<String>,
+    pub task_definition: TaskDefinition,
     pub container: String,
     /// `None` when the container does not log to awslogs (said once, then carried on).
     pub log: Option<LogTarget>,
     pub network: Option<NetworkConfiguration>,
     pub launch: Launch,
     pub platform_version: Option<String>,
+    pub timing: Timing,
 }
 
 /// Reads the service (and the task definition when it is not a file) and decides.
-pub async fn plan(client: &Client, input: &Input, file: Option<&TaskFile>) -> Result<Plan, Error> {
+pub async fn plan(
+    client: &Client,
+    input: &Input,
+    file: Option<TaskFile>,
+    timing: Timing,
+) -> Result<Plan, Error> {
     let service = describe_service(client, input).await?;
-    let (reference, containers, mode) = match (&input.task_definition, file) {
-        (TaskDefinitionSource::File(_), Some(file)) => (
-            None,
-            file.request.container_definitions().to_vec(),
-            file.request.network_mode().cloned(),
-        ),
-        (TaskDefinitionSource::Reference(reference), _) => {
-            let (containers, mode) = describe_task_definition(client, input, reference).await?;
-            (Some(reference.clone()), containers, mode)
+    let (task_definition, containers, mode) = match file {
+        Some(file) => {
+            let containers = file.request.container_definitions().to_vec();
+            let mode = file.request.network_mode().cloned();
+            (TaskDefinition::Register(Box::new(file)), containers, mode)
         }
-        _ => {
-            let current = service.task_definition().unwrap_or_default().to_owned();
-            let (containers, mode) = describe_task_definition(client, input, &current).await?;
-            (Some(current), containers, mode)
+        None => {
+            let reference = match &input.task_definition {
+                TaskDefinitionSource::Reference(reference) => reference.clone(),
+                _ => service.task_definition().unwrap_or_default().to_owned(),
+            };
+            let (containers, mode) = describe_task_definition(client, input, &reference).await?;
+            (TaskDefinition::Existing(reference), containers, mode)
         }
     };
     let container = choose_container(input.container.as_deref(), &containers)?;
@@ -84,12 +126,13 @@ pub async fn plan(client: &Client, input: &Input, file: Option<&TaskFile>) -> Re
             .map_or(Launch::ClusterDefault, Launch::Type),
     };
     Ok(Plan {
-        task_definition: reference,
+        task_definition,
         container,
         log,
         network,
         launch,
         platform_version: service.platform_version().map(str::to_owned),
+        timing,
     })
 }
 

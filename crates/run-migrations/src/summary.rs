@@ -7,8 +7,16 @@ use aws_sdk_ecs::types::Task;
 use deploy_kit_gha::summary::{Table, code};
 use deploy_kit_gha::{Runner, format_duration};
 
-use crate::input::Input;
-use crate::plan::Plan;
+/// The outputs `action.yml` declares.
+pub const OUTPUTS: &[&str] = &[
+    "task-arn",
+    "task-definition-arn",
+    "exit-code",
+    "stop-code",
+    "stopped-reason",
+    "log-url",
+    "duration-seconds",
+];
 
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -27,28 +35,23 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(input: &Input, plan: &Plan, task_definition: &str, arn: &str) -> Self {
-        Self {
-            task_arn: arn.to_owned(),
-            task_definition: task_definition.to_owned(),
-            container: plan.container.clone(),
-            command: input.command.clone(),
-            ..Self::default()
-        }
-    }
-
-    pub fn record(&mut self, task: &Task, container: &str) {
+    /// What the task as last seen says about its end: the container's exit code and reason,
+    /// the task's stop code and reason; the rest is the caller's to fill.
+    pub fn stopped(task: &Task, container: &str) -> Self {
         let found = task
             .containers()
             .iter()
             .find(|c| c.name() == Some(container));
-        self.exit_code = found.and_then(|c| c.exit_code());
-        self.container_reason = found.and_then(|c| c.reason()).map(str::to_owned);
-        self.stop_code = task
-            .stop_code()
-            .map(|c| c.as_str().to_owned())
-            .unwrap_or_default();
-        self.stopped_reason = task.stopped_reason().unwrap_or_default().to_owned();
+        Self {
+            exit_code: found.and_then(|c| c.exit_code()),
+            container_reason: found.and_then(|c| c.reason()).map(str::to_owned),
+            stop_code: task
+                .stop_code()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default(),
+            stopped_reason: task.stopped_reason().unwrap_or_default().to_owned(),
+            ..Self::default()
+        }
     }
 
     /// Sets the outputs and appends the summary; failures to write are warnings.

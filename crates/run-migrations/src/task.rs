@@ -10,10 +10,10 @@ use aws_sdk_ecs::types::{ContainerOverride, Failure, KeyValuePair, Task, TaskOve
 use deploy_kit_gha::{Runner, Signal, format_duration};
 use tokio::time::Instant;
 
+use crate::error::{Error, aws_error};
 use crate::input::Input;
 use crate::logs::LogStream;
-use crate::plan::{Launch, Plan};
-use crate::{Error, aws_error};
+use crate::plan::{Launch, Plan, Timing};
 
 /// Starts the task; its ARN. `failures[]` name the reason and the resource; capacity ones are
 /// retried with backoff while `start-timeout` (counted from `since`) allows.
@@ -48,7 +48,7 @@ pub async fn start(
                 lost += 1;
                 let message = deploy_kit_aws::describe_error(&error);
                 runner.debug(format!("RunTask: {message} (again, same clientToken)"));
-                let delay = Duration::from_secs(2u64.pow(lost)).mul_f64(input.poll_scale);
+                let delay = plan.timing.delay(Duration::from_secs(2u64.pow(lost)));
                 tokio::time::sleep(delay).await;
                 continue;
             }
@@ -67,13 +67,13 @@ pub async fn start(
         }
         // 2, 4, 8, 16, then 30 s.
         let delay = Duration::from_secs(2u64.pow((attempt + 1).min(5)).min(30));
-        let wait = delay.mul_f64(input.poll_scale);
-        if since.elapsed() + wait >= input.start_timeout {
+        let wait = plan.timing.delay(delay);
+        if since.elapsed() + wait >= plan.timing.start_timeout {
             return Err(Error::TimedOut(format!(
                 "RunTask for service `{}` in cluster `{}` started no task within start-timeout {}: {reasons}",
                 input.service,
                 input.cluster,
-                format_duration(input.start_timeout)
+                format_duration(plan.timing.start_timeout)
             )));
         }
         runner.warning(format!(
@@ -202,6 +202,7 @@ pub enum Ended {
 pub async fn follow(
     client: &Client,
     input: &Input,
+    timing: Timing,
     arn: &str,
     since: Instant,
     logs: &mut Option<LogStream>,
@@ -210,7 +211,7 @@ pub async fn follow(
     let started = since;
     let progress = runner.progress(format!("task {}", task_id(arn)));
     let mut running = false;
-    let delay = Duration::from_secs(1).mul_f64(input.poll_scale);
+    let delay = timing.delay(Duration::from_secs(1));
     loop {
         // None: this poll was throttled or lost; the timeouts below still bound the wait.
         if let Some(task) = describe_again(client, input, arn, runner).await? {
@@ -230,11 +231,11 @@ pub async fn follow(
                 return Ok(Ended::Stopped(Box::new(task)));
             }
         }
-        if !running && started.elapsed() >= input.start_timeout {
+        if !running && started.elapsed() >= timing.start_timeout {
             progress.finish("start timeout");
             return Ok(Ended::StartTimedOut);
         }
-        if started.elapsed() >= input.timeout {
+        if started.elapsed() >= timing.timeout {
             progress.finish("timeout");
             return Ok(Ended::TimedOut);
         }
@@ -304,6 +305,7 @@ fn found(
 pub async fn stop(
     client: &Client,
     input: &Input,
+    timing: Timing,
     arn: &str,
     reason: &str,
     wait: Duration,
@@ -326,7 +328,7 @@ pub async fn stop(
             if last.last_status() == Some("STOPPED") || Instant::now() >= deadline {
                 return Ok::<(), Error>(());
             }
-            tokio::time::sleep(Duration::from_millis(500).mul_f64(input.poll_scale)).await;
+            tokio::time::sleep(timing.delay(Duration::from_millis(500))).await;
         }
     };
     // The stop is ECS's from here: when the runner hurries the step (its SIGTERM, 2.5 s before

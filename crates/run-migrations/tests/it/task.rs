@@ -8,11 +8,11 @@ use aws_sdk_ecs::types::{Container, Failure, Task, TaskStopCode};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use deploy_kit_gha::RunIdentity;
 use deploy_kit_gha::{Classify, Exit, OutputFormat, Runner, RunnerEnv};
-use deploy_kit_run_migrations::plan::{Launch, Plan};
+use deploy_kit_run_migrations::plan::{Launch, Plan, TaskDefinition, Timing};
 use deploy_kit_run_migrations::{Args, Error, Input, judge, task};
 
 fn input() -> Input {
-    let mut input = Input::from_args(
+    Input::from_args(
         &Args {
             cluster: Some("prod".into()),
             service: Some("api".into()),
@@ -20,19 +20,18 @@ fn input() -> Input {
         },
         &RunIdentity::default(),
     )
-    .unwrap();
-    input.poll_scale = 0.001;
-    input
+    .unwrap()
 }
 
-fn plan() -> Plan {
+fn plan(timing: Timing) -> Plan {
     Plan {
-        task_definition: Some("migrate:1".into()),
+        task_definition: TaskDefinition::Existing("migrate:1".into()),
         container: "app".into(),
         log: None,
         network: None,
         launch: Launch::ClusterDefault,
         platform_version: None,
+        timing,
     }
 }
 
@@ -65,11 +64,21 @@ fn runner() -> (Runner, deploy_kit_gha::Captured) {
     )
 }
 
+/// RunTask with every poll delay a thousandth of production's.
 async fn start(client: &Client, input: &Input, runner: &Runner) -> Result<String, Error> {
+    start_with(client, input, Timing::new(input, 0.001), runner).await
+}
+
+async fn start_with(
+    client: &Client,
+    input: &Input,
+    timing: Timing,
+    runner: &Runner,
+) -> Result<String, Error> {
     let since = tokio::time::Instant::now();
     tokio::time::timeout(
         Duration::from_secs(5),
-        task::start(client, input, &plan(), "migrate:1", since, runner),
+        task::start(client, input, &plan(timing), "migrate:1", since, runner),
     )
     .await
     .unwrap()
@@ -136,10 +145,15 @@ async fn capacity_that_does_not_come_within_start_timeout_exits_3() {
     let rule = mock!(Client::run_task).then_output(|| failure("RESOURCE:CPU"));
     let client = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&rule]);
     let (runner, _captured) = runner();
-    let mut input = input();
-    input.poll_scale = 0.1; // waits of 200, 400, 800 ms: the third would pass the timeout
-    input.start_timeout = Duration::from_secs(1);
-    let error = start(&client, &input, &runner).await.unwrap_err();
+    let input = input();
+    // Waits of 200, 400, 800 ms: the third would pass the timeout.
+    let timing = Timing {
+        start_timeout: Duration::from_secs(1),
+        ..Timing::new(&input, 0.1)
+    };
+    let error = start_with(&client, &input, timing, &runner)
+        .await
+        .unwrap_err();
     assert_eq!(error.exit(), Exit::TimedOut);
     assert_eq!(
         error.to_string(),
@@ -236,7 +250,7 @@ async fn the_token_follows_the_request() {
         ..RunIdentity::default()
     };
     let with_command = |command: Option<&str>| {
-        let mut input = Input::from_args(
+        Input::from_args(
             &Args {
                 cluster: Some("prod".into()),
                 service: Some("api".into()),
@@ -245,9 +259,7 @@ async fn the_token_follows_the_request() {
             },
             &identity,
         )
-        .unwrap();
-        input.poll_scale = 0.001;
-        input
+        .unwrap()
     };
     for command in [
         Some("bin/migrate up"),
