@@ -13,6 +13,7 @@ mod rules;
 mod shape;
 mod source;
 mod summary;
+pub mod task_file;
 mod template;
 
 use std::path::{Path, PathBuf};

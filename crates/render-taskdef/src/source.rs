@@ -5,7 +5,7 @@ use deploy_kit_gha::RunnerEnv;
 use serde_json::{Map, Value};
 
 use crate::input::Source;
-use crate::{Error, bad, live, model, shape, template};
+use crate::{Error, bad, live, shape, task_file, template};
 
 /// A task definition ready for the edits.
 #[derive(Debug, Clone)]
@@ -55,42 +55,23 @@ fn newer_fields_note(unknown: &[String], described: &str) -> Vec<String> {
     )]
 }
 
-/// Reads, templates and validates the file at `path`.
+/// Reads, templates and validates the file at `path` (the format: [`task_file::parse`]).
 pub fn read_file(path: &str, env: &RunnerEnv) -> Result<Loaded, Error> {
     let invalid = |message: String| bad("task-definition", message);
     let text =
         std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read `{path}`: {e}")))?;
-    // Editors on Windows may start the file with a byte-order mark, which JSON does not allow.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let text = template::render(text, |name| env.raw_var(name).map(str::to_owned))
+    let text = template::render(&text, |name| env.raw_var(name).map(str::to_owned))
         .map_err(|message| invalid(format!("`{path}`: {message}")))?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| invalid(format!("`{path}` is not valid JSON: {e}")))?;
-    let Value::Object(mut task) = value else {
-        return Err(invalid(format!(
-            "`{path}` must hold a JSON object (the task definition), not {}",
-            if value.is_array() {
-                "an array"
-            } else {
-                "a single value"
-            }
-        )));
-    };
-    let dropped = shape::drop_describe_only(&mut task);
+    let file = task_file::parse(&format!("`{path}`"), &text).map_err(invalid)?;
     let mut notes = Vec::new();
-    if !dropped.is_empty() {
+    if !file.dropped.is_empty() {
         notes.push(format!(
             "`{path}` has fields that only DescribeTaskDefinition returns; they were left out: {} (delete them from the file to silence this)",
-            dropped.join(", ")
+            file.dropped.join(", ")
         ));
     }
-    let task = Value::Object(task);
-    model::check(&task).map_err(|message| invalid(format!("`{path}`: {message}")))?;
-    let Value::Object(task) = task else {
-        return Err(invalid(format!("`{path}` must hold a JSON object")));
-    };
     Ok(Loaded {
-        task,
+        task: file.json,
         described: format!("`{path}`"),
         notes,
     })

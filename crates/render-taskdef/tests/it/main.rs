@@ -10,7 +10,8 @@ mod errors;
 mod live;
 // Every field of the SDK's model, generated from the model, survives both paths.
 mod model;
-// The register module other actions use: a file checked before any call, registered whole.
-mod register;
+// The task definition file format's one reader, which ecs-blue-green and run-migrations
+// register from: a file checked before any call.
+mod task_file;
 // Inputs the fuzzer found (fuzz/): refused as bad input naming it.
 mod fuzz_regressions;
