@@ -1,17 +1,14 @@
-//! The action's errors: each names the service and cluster it concerns, and says how the step
-//! exits ([`Classify`]).
+//! run-migrations' errors: the ones every ECS action shares ([`deploy_kit_ecs::Error`]) and its
+//! own, each naming the service and cluster it concerns, with its exit code ([`Classify`]).
 
+use deploy_kit_ecs::ServiceRef;
 use deploy_kit_gha::{Cancelled, Classify, Exit, InputError};
-use deploy_kit_render_taskdef::register::RegisterError;
-
-use crate::input::Input;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Bad input, no region, an AWS call, the task definition, failed, timed out, cancelled.
     #[error(transparent)]
-    Input(#[from] InputError),
-    #[error("no AWS region: set `aws-region` on oidc-login, or AWS_REGION in the environment")]
-    NoRegion,
+    Ecs(#[from] deploy_kit_ecs::Error),
     #[error(
         "service `{service}` not found in cluster `{cluster}` ({reason}): check `cluster` and `service`"
     )]
@@ -20,72 +17,52 @@ pub enum Error {
         service: String,
         reason: String,
     },
-    #[error("{call} for service `{service}` in cluster `{cluster}` failed: {message}")]
-    Aws {
-        call: &'static str,
-        cluster: String,
-        service: String,
-        message: String,
-    },
-    #[error(transparent)]
-    Register(#[from] RegisterError),
-    #[error("RunTask for service `{service}` in cluster `{cluster}` started no task: {reasons}")]
+    #[error("RunTask for {service} started no task: {reasons}")]
     RunTask {
-        cluster: String,
-        service: String,
+        service: ServiceRef,
         reasons: String,
     },
     /// ECS's ConflictException: the token is bound to another request. Tokens carry a hash of
     /// the request, so someone else sent this one.
     #[error(
-        "RunTask for service `{service}` in cluster `{cluster}` refused client token `{token}`: it already started {tasks} with other parameters, and deploy-kit's tokens differ per request, so another client used it; re-run the workflow (a new attempt has new tokens)"
+        "RunTask for {service} refused client token `{token}`: it already started {tasks} with other parameters, and deploy-kit's tokens differ per request, so another client used it; re-run the workflow (a new attempt has new tokens)"
     )]
     TokenConflict {
-        cluster: String,
-        service: String,
+        service: ServiceRef,
         token: String,
         tasks: String,
     },
-    /// The container exited non-zero, or never ran.
-    #[error("{0}")]
-    Failed(String),
-    #[error("{0}")]
-    TimedOut(String),
-    #[error(transparent)]
-    Cancelled(#[from] Cancelled),
+}
+
+impl Error {
+    /// The container exited non-zero, or never ran; or the task is gone.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Error::Ecs(deploy_kit_ecs::Error::Failed(message.into()))
+    }
+
+    pub fn timed_out(message: impl Into<String>) -> Self {
+        Error::Ecs(deploy_kit_ecs::Error::TimedOut(message.into()))
+    }
+}
+
+impl From<InputError> for Error {
+    fn from(error: InputError) -> Self {
+        Error::Ecs(error.into())
+    }
+}
+
+impl From<Cancelled> for Error {
+    fn from(cancelled: Cancelled) -> Self {
+        Error::Ecs(cancelled.into())
+    }
 }
 
 impl Classify for Error {
     fn exit(&self) -> Exit {
         match self {
-            Error::Input(_) | Error::NoRegion | Error::NotFound { .. } => Exit::BadInput,
-            Error::TimedOut(_) => Exit::TimedOut,
-            Error::Cancelled(cancelled) => cancelled.exit(),
-            Error::Aws { .. }
-            | Error::Register(_)
-            | Error::RunTask { .. }
-            | Error::TokenConflict { .. }
-            | Error::Failed(_) => Exit::Failed,
+            Error::Ecs(error) => error.exit(),
+            Error::NotFound { .. } => Exit::BadInput,
+            Error::RunTask { .. } | Error::TokenConflict { .. } => Exit::Failed,
         }
-    }
-}
-
-/// An AWS call about the service failed (after the SDK's retries).
-pub(crate) fn aws_error<E>(
-    input: &Input,
-    call: &'static str,
-    error: &aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> Error
-where
-    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    Error::Aws {
-        call,
-        cluster: input.cluster.clone(),
-        service: input.service.clone(),
-        message: deploy_kit_aws::describe_error(error),
     }
 }

@@ -1,18 +1,17 @@
-//! The run, in call order: read the task definition file, decide the plan (reads only), register,
-//! RunTask, stream the logs, follow the task to its end and judge it, then write the outputs and
+//! The run, in call order: decide the plan (reads only), register the task definition file if
+//! one was given, RunTask, stream the logs, follow the task to its end and judge it, then write the outputs and
 //! the summary, filled here where the flow ends.
 
 use std::time::Duration;
 
 use aws_sdk_ecs::types::Task;
 use deploy_kit_gha::{Cancelled, Runner, format_duration};
-use deploy_kit_render_taskdef::register;
 use tokio::time::Instant;
 
 use crate::error::Error;
-use crate::input::{Input, TaskDefinitionSource};
+use crate::input::Input;
 use crate::logs::{self, LogStream};
-use crate::plan::{self, Plan, TaskDefinition, Timing};
+use crate::plan::{self, Plan, Timing};
 use crate::summary::Report;
 use crate::task;
 
@@ -20,32 +19,20 @@ use crate::task;
 /// exists.
 pub async fn run(input: &Input, runner: &Runner) -> Result<(), Error> {
     let scale = runner.env().time_scale()?;
-    // A bad file is bad input: exit 2 before any AWS call.
-    let file = match &input.task_definition {
-        TaskDefinitionSource::File(path) => Some(register::read(path)?),
-        _ => None,
-    };
     let retry = deploy_kit_aws::Retry::new(runner.line_writer())
         .within(input.timeout)
         .budget_override(runner.env().retry_budget()?);
     let config = deploy_kit_aws::load_config("run-migrations", retry)
         .await
-        .map_err(|_| Error::NoRegion)?;
+        .map_err(|_| deploy_kit_ecs::Error::NoRegion)?;
     let ecs = config.ecs();
     // Reads only: a cancel here stops at once, with nothing written to undo.
     let plan = runner
         .cancellation()
-        .run(plan::plan(&ecs, input, file, Timing::new(input, scale)))
+        .run(plan::plan(&ecs, input, Timing::new(input, scale)))
         .await?;
     runner.cancellation().check("no task was started")?;
-    let task_definition = match &plan.task_definition {
-        TaskDefinition::Register(file) => {
-            let arn = register::register(&ecs, file).await?;
-            runner.info(format!("registered {arn}"));
-            arn
-        }
-        TaskDefinition::Existing(reference) => reference.clone(),
-    };
+    let task_definition = plan.target.arn(&ecs, runner).await?;
     runner.cancellation().check("no task was started")?;
     let since = Instant::now();
     let arn = task::start(&ecs, input, &plan, &task_definition, since, runner).await?;
@@ -157,14 +144,14 @@ async fn finish(
                     stopped.last_status().unwrap_or("status unknown")
                 )),
             };
-            return Ok((stopped, Err(Error::Cancelled(cancelled))));
+            return Ok((stopped, Err(cancelled.into())));
         }
     };
     let reason = format!("deploy-kit: {why}");
     let wait = timing.delay(Duration::from_secs(30));
     let stopped = task::stop(ecs, input, timing, arn, &reason, wait, runner).await?;
     flush(logs, timing, runner, true).await;
-    let timed_out = Error::TimedOut(format!(
+    let timed_out = Error::timed_out(format!(
         "task {arn} {why}; it was stopped ({})",
         stopped.last_status().unwrap_or("status unknown")
     ));
@@ -205,10 +192,10 @@ pub fn judge(task: &Task, container: &str) -> Result<(), Error> {
         .find(|c| c.name() == Some(container));
     match found.and_then(|c| c.exit_code()) {
         Some(0) => Ok(()),
-        Some(code) => Err(Error::Failed(format!(
+        Some(code) => Err(Error::failed(format!(
             "container `{container}` of task {arn} exited with code {code}"
         ))),
-        None => Err(Error::Failed(format!(
+        None => Err(Error::failed(format!(
             "container `{container}` of task {arn} never ran: stopCode {}, {}{}",
             task.stop_code().map_or("(none)", |c| c.as_str()),
             task.stopped_reason().unwrap_or("no stoppedReason"),

@@ -1,9 +1,9 @@
 //! The typed input: every `Args` field parsed and checked before any AWS call.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::LaunchType;
+use deploy_kit_ecs::{ServiceRef, TaskDefinition};
 use deploy_kit_gha::RunIdentity;
 use deploy_kit_gha::input::{self, InputError};
 
@@ -56,17 +56,6 @@ pub struct Args {
     pub started_by: Option<String>,
 }
 
-/// Which task definition to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TaskDefinitionSource {
-    /// The service's current one.
-    Service,
-    /// A rendered JSON file, registered first.
-    File(PathBuf),
-    /// A task definition ARN (or `family:revision`), run as is.
-    Reference(String),
-}
-
 /// Explicit network settings; each one given replaces the service's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkOverrides {
@@ -77,9 +66,9 @@ pub struct NetworkOverrides {
 
 #[derive(Debug, Clone)]
 pub struct Input {
-    pub cluster: String,
-    pub service: String,
-    pub task_definition: TaskDefinitionSource,
+    pub service: ServiceRef,
+    /// Read and checked when it is a file: after every other input, as the last check.
+    pub task_definition: TaskDefinition,
     /// The container to override and judge; `None` = the single essential one.
     pub container: Option<String>,
     pub command: Option<Vec<String>>,
@@ -98,17 +87,7 @@ pub struct Input {
 impl Input {
     /// `run` is the workflow run's identity (GITHUB_RUN_ID, ...), for the defaults derived from it.
     pub fn from_args(args: &Args, run: &RunIdentity) -> Result<Self, InputError> {
-        let service = input::required("service", args.service.as_deref())?.to_owned();
-        let cluster = input::set(args.cluster.as_deref())
-            .unwrap_or("default")
-            .to_owned();
-        input::resource_name("service", &service)?;
-        input::resource_name("cluster", &cluster)?;
-        let task_definition = match input::set(args.task_definition.as_deref()) {
-            None => TaskDefinitionSource::Service,
-            Some(text) if is_reference(text) => TaskDefinitionSource::Reference(text.to_owned()),
-            Some(text) => TaskDefinitionSource::File(PathBuf::from(text)),
-        };
+        let service = ServiceRef::from_inputs(args.cluster.as_deref(), args.service.as_deref())?;
         let command = input::set(args.command.as_deref())
             .map(deploy_kit_render_taskdef::parse_command)
             .transpose()?;
@@ -125,36 +104,28 @@ impl Input {
         };
         check_ids("subnets", &network.subnets, "subnet-")?;
         check_ids("security-groups", &network.security_groups, "sg-")?;
+        let container = input::set(args.container_name.as_deref()).map(str::to_owned);
+        let launch_type = launch_type(args.launch_type.as_deref())?;
+        let start_timeout = duration("start-timeout", args.start_timeout.as_deref(), 10 * 60)?;
+        let timeout = duration("timeout", args.timeout.as_deref(), 30 * 60)?;
+        let stream_logs = input::flag("stream-logs", args.stream_logs.as_deref(), true)?;
+        let started_by = started_by(args.started_by.as_deref(), run)?;
+        let client_token = run_token(run, &format!("{}/{}", service.cluster, service.name));
         Ok(Self {
-            cluster,
+            task_definition: TaskDefinition::for_run(args.task_definition.as_deref())?,
             service,
-            task_definition,
-            container: input::set(args.container_name.as_deref()).map(str::to_owned),
+            container,
             command,
             environment,
             network,
-            launch_type: launch_type(args.launch_type.as_deref())?,
-            start_timeout: duration("start-timeout", args.start_timeout.as_deref(), 10 * 60)?,
-            timeout: duration("timeout", args.timeout.as_deref(), 30 * 60)?,
-            stream_logs: input::flag("stream-logs", args.stream_logs.as_deref(), true)?,
-            started_by: started_by(args.started_by.as_deref(), run)?,
-            client_token: run_token(run, &cluster_service(args)),
+            launch_type,
+            start_timeout,
+            timeout,
+            stream_logs,
+            started_by,
+            client_token,
         })
     }
-}
-
-/// An ARN, `family` or `family:revision`, as opposed to a file path.
-fn is_reference(text: &str) -> bool {
-    if text.starts_with("arn:") {
-        return true;
-    }
-    let (family, revision) = text.split_once(':').unwrap_or((text, "1"));
-    !family.is_empty()
-        && family
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && !revision.is_empty()
-        && revision.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Ids separated by commas, spaces or lines.
@@ -168,14 +139,6 @@ fn words(value: Option<&str>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn cluster_service(args: &Args) -> String {
-    format!(
-        "{}/{}",
-        input::set(args.cluster.as_deref()).unwrap_or("default"),
-        input::set(args.service.as_deref()).unwrap_or_default()
-    )
 }
 
 fn check_ids(name: &str, ids: &[String], prefix: &str) -> Result<(), InputError> {

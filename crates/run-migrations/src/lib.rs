@@ -22,7 +22,7 @@ use deploy_kit_gha::Runner;
 
 pub use error::Error;
 pub use flow::judge;
-pub use input::{Args, Input, NetworkOverrides, TaskDefinitionSource};
+pub use input::{Args, Input, NetworkOverrides};
 pub use logs::console_url as log_console_url;
 pub use summary::OUTPUTS;
 

@@ -9,11 +9,11 @@ use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ContainerDefinition,
     LaunchType, LogDriver, NetworkConfiguration, NetworkMode, Service,
 };
+use deploy_kit_ecs::Target;
 use deploy_kit_gha::InputError;
-use deploy_kit_render_taskdef::register::TaskFile;
 
-use crate::error::{Error, aws_error};
-use crate::input::{Input, NetworkOverrides, TaskDefinitionSource};
+use crate::error::Error;
+use crate::input::{Input, NetworkOverrides};
 
 /// How the task is placed.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,15 +37,6 @@ impl LogTarget {
     pub fn stream(&self, container: &str, task_id: &str) -> String {
         format!("{}/{container}/{task_id}", self.prefix)
     }
-}
-
-/// The task definition to run, settled once.
-#[derive(Debug, Clone)]
-pub enum TaskDefinition {
-    /// A rendered file, read and checked before any AWS call; registered just before RunTask.
-    Register(Box<TaskFile>),
-    /// An ARN or `family:revision` (the input's, or the service's current one), run as is.
-    Existing(String),
 }
 
 /// How long the task may take, and how often it is looked at.
@@ -78,7 +69,8 @@ impl Timing {
 /// Everything RunTask and the follow-up need, decided before anything is written.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub task_definition: TaskDefinition,
+    /// The task definition to run: a file to register just before RunTask, or one that exists.
+    pub target: Target,
     pub container: String,
     /// `None` when the container does not log to awslogs (said once, then carried on).
     pub log: Option<LogTarget>,
@@ -89,27 +81,18 @@ pub struct Plan {
 }
 
 /// Reads the service (and the task definition when it is not a file) and decides.
-pub async fn plan(
-    client: &Client,
-    input: &Input,
-    file: Option<TaskFile>,
-    timing: Timing,
-) -> Result<Plan, Error> {
+pub async fn plan(client: &Client, input: &Input, timing: Timing) -> Result<Plan, Error> {
     let service = describe_service(client, input).await?;
-    let (task_definition, containers, mode) = match file {
-        Some(file) => {
-            let containers = file.request.container_definitions().to_vec();
-            let mode = file.request.network_mode().cloned();
-            (TaskDefinition::Register(Box::new(file)), containers, mode)
-        }
-        None => {
-            let reference = match &input.task_definition {
-                TaskDefinitionSource::Reference(reference) => reference.clone(),
-                _ => service.task_definition().unwrap_or_default().to_owned(),
-            };
-            let (containers, mode) = describe_task_definition(client, input, &reference).await?;
-            (TaskDefinition::Existing(reference), containers, mode)
-        }
+    let target = input
+        .task_definition
+        .target(client, &input.service, service.task_definition())
+        .await?;
+    let (containers, mode) = match &target {
+        Target::Register(file) => (
+            file.request.container_definitions().to_vec(),
+            file.request.network_mode().cloned(),
+        ),
+        Target::Existing(arn) => describe_task_definition(client, input, arn).await?,
     };
     let container = choose_container(input.container.as_deref(), &containers)?;
     let log = containers
@@ -126,7 +109,7 @@ pub async fn plan(
             .map_or(Launch::ClusterDefault, Launch::Type),
     };
     Ok(Plan {
-        task_definition,
+        target,
         container,
         log,
         network,
@@ -139,16 +122,16 @@ pub async fn plan(
 async fn describe_service(client: &Client, input: &Input) -> Result<Service, Error> {
     let out = client
         .describe_services()
-        .cluster(&input.cluster)
-        .services(&input.service)
+        .cluster(&input.service.cluster)
+        .services(&input.service.name)
         .send()
         .await
-        .map_err(|e| aws_error(input, "DescribeServices", &e))?;
+        .map_err(|e| input.service.aws_error("DescribeServices", &e))?;
     match out.services().first() {
         Some(service) if service.status() == Some("ACTIVE") => Ok(service.clone()),
         found => Err(Error::NotFound {
-            cluster: input.cluster.clone(),
-            service: input.service.clone(),
+            cluster: input.service.cluster.clone(),
+            service: input.service.name.clone(),
             reason: found
                 .and_then(|s| s.status())
                 .or_else(|| out.failures().first().and_then(|f| f.reason()))
@@ -168,7 +151,7 @@ async fn describe_task_definition(
         .task_definition(reference)
         .send()
         .await
-        .map_err(|e| aws_error(input, "DescribeTaskDefinition", &e))?;
+        .map_err(|e| input.service.aws_error("DescribeTaskDefinition", &e))?;
     let task = out.task_definition();
     Ok((
         task.map(|t| t.container_definitions().to_vec())
@@ -267,8 +250,8 @@ fn network(
             return Err(InputError::new(
                 "subnets",
                 format!(
-                    "service `{}` in cluster `{}` has no network configuration to copy, and the task definition uses awsvpc: set `subnets` (and `security-groups`)",
-                    input.service, input.cluster
+                    "{} has no network configuration to copy, and the task definition uses awsvpc: set `subnets` (and `security-groups`)",
+                    input.service
                 ),
             ));
         }

@@ -10,7 +10,7 @@ use aws_sdk_ecs::types::{ContainerOverride, Failure, KeyValuePair, Task, TaskOve
 use deploy_kit_gha::{Runner, Signal, format_duration};
 use tokio::time::Instant;
 
-use crate::error::{Error, aws_error};
+use crate::error::Error;
 use crate::input::Input;
 use crate::logs::LogStream;
 use crate::plan::{Launch, Plan, Timing};
@@ -60,7 +60,6 @@ pub async fn start(
         let (reasons, capacity) = failures(out.failures());
         if !capacity {
             return Err(Error::RunTask {
-                cluster: input.cluster.clone(),
                 service: input.service.clone(),
                 reasons,
             });
@@ -69,10 +68,9 @@ pub async fn start(
         let delay = Duration::from_secs(2u64.pow((attempt + 1).min(5)).min(30));
         let wait = plan.timing.delay(delay);
         if since.elapsed() + wait >= plan.timing.start_timeout {
-            return Err(Error::TimedOut(format!(
-                "RunTask for service `{}` in cluster `{}` started no task within start-timeout {}: {reasons}",
+            return Err(Error::timed_out(format!(
+                "RunTask for {} started no task within start-timeout {}: {reasons}",
                 input.service,
-                input.cluster,
                 format_duration(plan.timing.start_timeout)
             )));
         }
@@ -98,7 +96,7 @@ fn run_task_request(
 ) -> RunTaskFluentBuilder {
     let request = client
         .run_task()
-        .cluster(&input.cluster)
+        .cluster(&input.service.cluster)
         .task_definition(task_definition)
         .count(1)
         .started_by(&input.started_by)
@@ -159,12 +157,11 @@ fn run_task_error(
 ) -> Error {
     match error.as_service_error() {
         Some(RunTaskError::ConflictException(conflict)) => Error::TokenConflict {
-            cluster: input.cluster.clone(),
             service: input.service.clone(),
             token: token.to_owned(),
             tasks: conflict.resource_ids().join(", "),
         },
-        _ => aws_error(input, "RunTask", error),
+        _ => input.service.aws_error("RunTask", error).into(),
     }
 }
 
@@ -254,14 +251,17 @@ fn describe_request(
     input: &Input,
     arn: &str,
 ) -> aws_sdk_ecs::operation::describe_tasks::builders::DescribeTasksFluentBuilder {
-    client.describe_tasks().cluster(&input.cluster).tasks(arn)
+    client
+        .describe_tasks()
+        .cluster(&input.service.cluster)
+        .tasks(arn)
 }
 
 pub async fn describe(client: &Client, input: &Input, arn: &str) -> Result<Task, Error> {
     let out = describe_request(client, input, arn)
         .send()
         .await
-        .map_err(|e| aws_error(input, "DescribeTasks", &e))?;
+        .map_err(|e| input.service.aws_error("DescribeTasks", &e))?;
     found(&out, input, arn)
 }
 
@@ -280,7 +280,7 @@ async fn describe_again(
             runner.debug(format!("DescribeTasks: {message} (asking again)"));
             Ok(None)
         }
-        Err(error) => Err(aws_error(input, "DescribeTasks", &error)),
+        Err(error) => Err(input.service.aws_error("DescribeTasks", &error).into()),
     }
 }
 
@@ -290,9 +290,9 @@ fn found(
     arn: &str,
 ) -> Result<Task, Error> {
     out.tasks().first().cloned().ok_or_else(|| {
-        Error::Failed(format!(
+        Error::failed(format!(
             "task {arn} in cluster `{}` is gone ({}): DescribeTasks no longer returns it",
-            input.cluster,
+            input.service.cluster,
             out.failures()
                 .first()
                 .and_then(|f| f.reason())
@@ -314,12 +314,12 @@ pub async fn stop(
     runner.warning(format!("stopping task {arn}: {reason}"));
     client
         .stop_task()
-        .cluster(&input.cluster)
+        .cluster(&input.service.cluster)
         .task(arn)
         .reason(reason)
         .send()
         .await
-        .map_err(|e| aws_error(input, "StopTask", &e))?;
+        .map_err(|e| input.service.aws_error("StopTask", &e))?;
     let deadline = Instant::now() + wait;
     let mut last = Task::builder().task_arn(arn).build();
     let waiting = async {

@@ -1,9 +1,10 @@
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
+use deploy_kit_ecs::TaskDefinition;
 use deploy_kit_gha::RunIdentity;
 use deploy_kit_run_migrations::plan::choose_container;
-use deploy_kit_run_migrations::{Args, Input, TaskDefinitionSource};
+use deploy_kit_run_migrations::{Args, Input};
 
 fn args() -> Args {
     Args {
@@ -25,8 +26,8 @@ fn identity(run_id: &str, job: &str) -> RunIdentity {
 #[test]
 fn defaults_come_from_the_service_and_the_workflow_run() {
     let input = Input::from_args(&args(), &identity("77", "staging")).unwrap();
-    assert_eq!(input.cluster, "default");
-    assert_eq!(input.task_definition, TaskDefinitionSource::Service);
+    assert_eq!(input.service.cluster, "default");
+    assert!(matches!(input.task_definition, TaskDefinition::Service));
     assert_eq!(input.start_timeout, Duration::from_secs(600));
     assert_eq!(input.timeout, Duration::from_secs(1800));
     assert!(input.stream_logs);
@@ -67,19 +68,24 @@ fn task_definitions_commands_and_overrides_parse() {
         ("td.json", false),
     ];
     for (text, reference) in cases {
-        let input = Input::from_args(
+        let parsed = Input::from_args(
             &Args {
                 task_definition: Some(text.into()),
                 ..args()
             },
             &RunIdentity::default(),
-        )
-        .unwrap();
-        assert_eq!(
-            matches!(input.task_definition, TaskDefinitionSource::Reference(_)),
-            reference,
-            "{text}"
         );
+        if reference {
+            let input = parsed.unwrap();
+            assert!(
+                matches!(&input.task_definition, TaskDefinition::Reference(r) if r == text),
+                "{text}"
+            );
+        } else {
+            // A file is read while parsing: these do not exist.
+            let error = parsed.unwrap_err().to_string();
+            assert!(error.contains(&format!("cannot read `{text}`")), "{error}");
+        }
     }
     let input = Input::from_args(
         &Args {

@@ -6,9 +6,10 @@ use aws_sdk_ecs::operation::run_task::{RunTaskError, RunTaskInput, RunTaskOutput
 use aws_sdk_ecs::types::error::ConflictException;
 use aws_sdk_ecs::types::{Container, Failure, Task, TaskStopCode};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use deploy_kit_ecs::Target;
 use deploy_kit_gha::RunIdentity;
 use deploy_kit_gha::{Classify, Exit, OutputFormat, Runner, RunnerEnv};
-use deploy_kit_run_migrations::plan::{Launch, Plan, TaskDefinition, Timing};
+use deploy_kit_run_migrations::plan::{Launch, Plan, Timing};
 use deploy_kit_run_migrations::{Args, Error, Input, judge, task};
 
 fn input() -> Input {
@@ -25,7 +26,7 @@ fn input() -> Input {
 
 fn plan(timing: Timing) -> Plan {
     Plan {
-        task_definition: TaskDefinition::Existing("migrate:1".into()),
+        target: Target::Existing("migrate:1".into()),
         container: "app".into(),
         log: None,
         network: None,
