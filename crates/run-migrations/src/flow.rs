@@ -1,6 +1,6 @@
 //! The run, in call order: decide the plan (reads only), register the task definition file if
-//! one was given, RunTask, stream the logs, follow the task to its end and judge it, then write the outputs and
-//! the summary, filled here where the flow ends.
+//! one was given, RunTask, stream the logs, follow the task to its end and judge it, then write
+//! the outputs and the summary, filled here where the flow ends.
 
 use std::time::Duration;
 
