@@ -18,9 +18,9 @@ use crate::task;
 /// The action after parsing. Outputs and the summary are written whatever the end, once a task
 /// exists.
 pub async fn run(input: &Input, runner: &Runner) -> Result<(), Error> {
-    let scale = runner.env().time_scale()?;
+    let timing = Timing::new(input, runner.env().time_scale()?);
     let retry = deploy_kit_aws::Retry::new(runner.line_writer())
-        .within(input.timeout)
+        .within(timing.timeout)
         .budget_override(runner.env().retry_budget()?);
     let config = deploy_kit_aws::load_config("run-migrations", retry)
         .await
@@ -29,7 +29,7 @@ pub async fn run(input: &Input, runner: &Runner) -> Result<(), Error> {
     // Reads only: a cancel here stops at once, with nothing written to undo.
     let plan = runner
         .cancellation()
-        .run(plan::plan(&ecs, input, Timing::new(input, scale)))
+        .run(plan::plan(&ecs, input, timing))
         .await?;
     runner.cancellation().check("no task was started")?;
     let task_definition = plan.target.arn(&ecs, runner).await?;
