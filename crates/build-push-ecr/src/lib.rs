@@ -12,7 +12,7 @@ mod report;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
+use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner, RunnerEnv};
 
 use crate::build::{Job, PrivateConfig};
 use crate::builder::Tooling;
@@ -153,21 +153,7 @@ impl Classify for Error {
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let input = parse(&args, runner)?;
     let env = runner.env();
-    // The runner's docker config: where its login store, contexts, plug-ins and builders are.
-    let runner_config = env.var("DOCKER_CONFIG").map(PathBuf::from).or_else(|| {
-        env.var("HOME")
-            .map(|home| PathBuf::from(home).join(".docker"))
-    });
-    let docker = Docker {
-        program: env.var("DOCKER").unwrap_or("docker").to_owned(),
-        config_dir: env
-            .temp_dir
-            .join(format!("deploy-kit-docker-{}", std::process::id())),
-        buildx_config: env
-            .var("BUILDX_CONFIG")
-            .map(PathBuf::from)
-            .or_else(|| runner_config.as_ref().map(|dir| dir.join("buildx"))),
-    };
+    let (docker, runner_config) = private_docker(env);
     let _private = PrivateConfig(docker.config_dir.clone());
     docker::carry_config(runner_config.as_deref(), &docker.config_dir)?;
     let tooling = Tooling::detect(&docker).await;
@@ -232,6 +218,26 @@ fn parse(args: &Args, runner: &Runner) -> Result<Input, Error> {
     input.check_paths()?;
     input.poll_scale = env.time_scale()?;
     Ok(input)
+}
+
+/// The docker CLI with a private config directory for this step, and the runner's own docker
+/// config: where its login store, contexts, plug-ins and builders are.
+fn private_docker(env: &RunnerEnv) -> (Docker, Option<PathBuf>) {
+    let runner_config = env.var("DOCKER_CONFIG").map(PathBuf::from).or_else(|| {
+        env.var("HOME")
+            .map(|home| PathBuf::from(home).join(".docker"))
+    });
+    let docker = Docker {
+        program: env.var("DOCKER").unwrap_or("docker").to_owned(),
+        config_dir: env
+            .temp_dir
+            .join(format!("deploy-kit-docker-{}", std::process::id())),
+        buildx_config: env
+            .var("BUILDX_CONFIG")
+            .map(PathBuf::from)
+            .or_else(|| runner_config.as_ref().map(|dir| dir.join("buildx"))),
+    };
+    (docker, runner_config)
 }
 
 /// The repository (created when asked and missing) and the registry the image goes to.
