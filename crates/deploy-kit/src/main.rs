@@ -41,31 +41,32 @@ async fn launch<A: Action>(args: A, runner: &Runner) -> Result<(), Failure> {
     }
 }
 
-/// The subcommands, one line each: `Variant(crate) = "name", on a signal`, after the help text.
-/// Each crate has `Args` (clap) and `run(args, runner)`; the name is the subcommand's and the
-/// runner's. Adding an action is adding its line.
+/// The subcommands, one line each: `Variant(module) = "name", on a signal`, after the help text.
+/// The module (an action crate, or a module path in one) has `Args` (clap) and
+/// `run(args, runner)`; the name is the subcommand's and the runner's. Adding an action is
+/// adding its line.
 macro_rules! actions {
-    ($($(#[doc = $doc:literal])* $variant:ident($krate:ident) = $name:literal, $on_signal:ident;)+) => {
+    ($($(#[doc = $doc:literal])* $variant:ident($($module:ident)::+) = $name:literal, $on_signal:ident;)+) => {
         // Parsed once at start-up and moved into its action: boxing the big variants would buy
         // nothing.
         #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Subcommand)]
         enum Command {
-            $($(#[doc = $doc])* #[command(name = $name)] $variant($krate::Args),)+
+            $($(#[doc = $doc])* #[command(name = $name)] $variant($($module)::+::Args),)+
         }
 
-        $(impl Action for $krate::Args {
+        $(impl Action for $($module)::+::Args {
             const NAME: &'static str = $name;
             const ON_SIGNAL: OnSignal = OnSignal::$on_signal;
             async fn run(self, runner: &Runner) -> Result<(), Failure> {
-                $krate::run(self, runner).await.map_err(Failure::from)
+                $($module)::+::run(self, runner).await.map_err(Failure::from)
             }
         })+
 
         impl Command {
             fn action(&self) -> &'static str {
                 match self {
-                    $(Command::$variant(_) => <$krate::Args as Action>::NAME,)+
+                    $(Command::$variant(_) => <$($module)::+::Args as Action>::NAME,)+
                 }
             }
 
