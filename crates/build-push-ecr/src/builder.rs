@@ -7,7 +7,7 @@
 //! docker/setup-buildx-action would have set one up. When that fails too, the build runs on the
 //! current builder without the cache, and says so once.
 
-use deploy_kit_gha::Runner;
+use deploy_kit_gha::{Cancelled, Runner, Signal};
 
 use crate::Error;
 use crate::docker::{Builder, Docker};
@@ -51,13 +51,14 @@ pub enum Tooling {
 
 impl Tooling {
     /// buildx is a CLI plug-in: `docker buildx version` succeeds only where it is installed.
-    pub fn detect(docker: &Docker) -> Self {
-        if docker.try_run(&["buildx", "version"]).is_none() {
+    pub async fn detect(docker: &Docker) -> Self {
+        if docker.try_run(&["buildx", "version"]).await.is_none() {
             return Self::DockerBuild;
         }
         Self::Buildx(
             docker
                 .try_run(&["buildx", "inspect"])
+                .await
                 .as_deref()
                 .and_then(parse_inspect),
         )
@@ -127,7 +128,7 @@ pub fn create_args(name: &str, network: Network) -> Vec<String> {
     args
 }
 
-pub fn choose(
+pub async fn choose(
     docker: &Docker,
     input: &Input,
     tooling: &Tooling,
@@ -144,8 +145,22 @@ pub fn choose(
     };
     let current = fallback.as_deref().unwrap_or("default");
     let name = format!("deploy-kit-{}", std::process::id());
-    let why = match docker.run(&create_args(&name, input.network), None) {
-        Ok(ran) if ran.success => {
+    let cancellation = runner.cancellation();
+    let created = docker
+        .stream(&create_args(&name, input.network), None, |_| {}, async {
+            cancellation.cancelled().await;
+        })
+        .await;
+    let why = match created {
+        Ok(None) => {
+            // Cancelled while BuildKit booted: whatever was made of the builder goes.
+            let _ = docker.try_run(&["buildx", "rm", &name]).await;
+            return Err(Error::Cancelled(Cancelled {
+                signal: cancellation.signal().unwrap_or(Signal::Terminate),
+                cleanup: Some(format!("builder `{name}` was not created")),
+            }));
+        }
+        Ok(Some(ran)) if ran.success => {
             runner.info(format!(
                 "builder `{current}` uses the docker driver, which exports no registry cache and builds one platform: building on a docker-container builder, `{name}`, removed afterwards"
             ));
@@ -157,7 +172,7 @@ pub fn choose(
                 created: Some(name),
             });
         }
-        Ok(ran) => ran.output.trim().lines().last().unwrap_or("").to_owned(),
+        Ok(Some(ran)) => ran.output.trim().lines().last().unwrap_or("").to_owned(),
         Err(error) => error.to_string(),
     };
     if input.platforms.len() > 1 {
@@ -179,9 +194,9 @@ pub fn choose(
 }
 
 /// Removes the builder made for this build (its BuildKit container goes with it).
-pub fn remove(docker: &Docker, chosen: &Chosen, runner: &Runner) {
+pub async fn remove(docker: &Docker, chosen: &Chosen, runner: &Runner) {
     if let Some(name) = &chosen.created
-        && docker.try_run(&["buildx", "rm", name]).is_none()
+        && docker.try_run(&["buildx", "rm", name]).await.is_none()
     {
         runner.warning(format!(
             "could not remove builder `{name}`: remove it with `docker buildx rm {name}`"

@@ -10,9 +10,13 @@
 //! https://docs.docker.com/build/building/variables/#buildx_config), so the builder that
 //! docker/setup-buildx-action selected stays the current one.
 
+use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader, Split};
+use tokio::process::{Child, Command};
 
 use crate::input::Input;
 
@@ -41,7 +45,7 @@ pub struct Docker {
     pub buildx_config: Option<PathBuf>,
 }
 
-/// What a docker command printed.
+/// What a docker command printed (stdout and stderr, line by line as they came).
 #[derive(Debug, Clone)]
 pub struct Ran {
     pub success: bool,
@@ -54,49 +58,28 @@ impl Docker {
         command
             .args(args)
             .env("DOCKER_CONFIG", &self.config_dir)
-            .env("DOCKER_BUILDKIT", "1");
+            .env("DOCKER_BUILDKIT", "1")
+            // Whatever way the step ends (an error, a cancel, a panic unwinding), docker does not
+            // outlive the future that runs it.
+            .kill_on_drop(true);
         if let Some(dir) = &self.buildx_config {
             command.env("BUILDX_CONFIG", dir);
         }
         command
     }
 
-    /// Runs `docker args` until it ends, or until `stop()` says so: then it is killed and the
-    /// answer is `None` (a cancelled workflow must not leave a build running). The output goes
-    /// through a file in the private directory, so a long build never fills a pipe.
-    pub async fn run_until(
+    /// Runs `docker args` (with `stdin` on its standard input), handing each line it prints to
+    /// `line` as it comes, until it ends or `stop` resolves: then docker is killed and waited
+    /// for, and the answer is `None` (a cancelled workflow must not leave a build running).
+    /// The child is awaited, never waited on in a blocking call: the runtime runs one thread,
+    /// and the signal listener on it.
+    pub async fn stream(
         &self,
         args: &[String],
-        stop: impl Fn() -> bool,
+        stdin: Option<&str>,
+        mut line: impl FnMut(&str),
+        stop: impl Future<Output = ()>,
     ) -> std::io::Result<Option<Ran>> {
-        let path = self.config_dir.join("docker-output.log");
-        let log = std::fs::File::create(&path)?;
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()?;
-        loop {
-            if let Some(status) = child.try_wait()? {
-                let output = String::from_utf8_lossy(&std::fs::read(&path)?).into_owned();
-                let _ = std::fs::remove_file(&path);
-                return Ok(Some(Ran {
-                    success: status.success(),
-                    output,
-                }));
-            }
-            if stop() {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Ok(None);
-            }
-            // Awaited, not slept: the runtime runs one thread, and the signal listener on it.
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }
-
-    pub fn run(&self, args: &[String], stdin: Option<&str>) -> std::io::Result<Ran> {
         let mut child = self
             .command(args)
             .stdin(if stdin.is_some() {
@@ -108,26 +91,90 @@ impl Docker {
             .stderr(Stdio::piped())
             .spawn()?;
         if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(text.as_bytes())?;
+            // Dropped at the end of this block: docker reads to the end of its input.
+            pipe.write_all(text.as_bytes()).await?;
         }
-        let out = child.wait_with_output()?;
-        Ok(Ran {
-            success: out.status.success(),
-            output: format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        })
+        tokio::pin!(stop);
+        let mut output = String::new();
+        let status = tokio::select! {
+            status = async {
+                read_lines(&mut child, |text| {
+                    line(text);
+                    output.push_str(text);
+                    output.push('\n');
+                })
+                .await?;
+                child.wait().await
+            } => status?,
+            () = &mut stop => {
+                child.kill().await?;
+                return Ok(None);
+            }
+        };
+        Ok(Some(Ran {
+            success: status.success(),
+            output,
+        }))
+    }
+
+    /// Runs `docker args` to its end, its output collected: for the short commands (login,
+    /// logout, `buildx inspect`, `buildx rm`) that also run after a cancel, to clean up.
+    pub async fn run(&self, args: &[String], stdin: Option<&str>) -> std::io::Result<Ran> {
+        let ran = self
+            .stream(args, stdin, |_| {}, std::future::pending())
+            .await?;
+        // A pending stop never resolves: the command ran to its end.
+        Ok(ran.unwrap_or(Ran {
+            success: false,
+            output: String::new(),
+        }))
     }
 
     /// Runs `docker args`; the output when it succeeded.
-    pub fn try_run(&self, args: &[&str]) -> Option<String> {
+    pub async fn try_run(&self, args: &[&str]) -> Option<String> {
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         self.run(&args, None)
+            .await
             .ok()
             .filter(|ran| ran.success)
             .map(|ran| ran.output)
+    }
+}
+
+/// Reads the child's stdout and stderr to their ends, each line (without its line ending,
+/// invalid UTF-8 replaced) handed to `line` in the order the lines arrive.
+async fn read_lines(child: &mut Child, mut line: impl FnMut(&str)) -> std::io::Result<()> {
+    let mut stdout = child
+        .stdout
+        .take()
+        .map(|pipe| BufReader::new(pipe).split(b'\n'));
+    let mut stderr = child
+        .stderr
+        .take()
+        .map(|pipe| BufReader::new(pipe).split(b'\n'));
+    while stdout.is_some() || stderr.is_some() {
+        let (segment, from_stdout) = tokio::select! {
+            segment = next(&mut stdout), if stdout.is_some() => (segment?, true),
+            segment = next(&mut stderr), if stderr.is_some() => (segment?, false),
+        };
+        match segment {
+            Some(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                line(text.strip_suffix('\r').unwrap_or(&text));
+            }
+            None if from_stdout => stdout = None,
+            None => stderr = None,
+        }
+    }
+    Ok(())
+}
+
+async fn next<R: AsyncRead + Unpin>(
+    pipe: &mut Option<Split<BufReader<R>>>,
+) -> std::io::Result<Option<Vec<u8>>> {
+    match pipe {
+        Some(pipe) => pipe.next_segment().await,
+        None => Ok(None),
     }
 }
 

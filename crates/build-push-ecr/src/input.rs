@@ -92,75 +92,10 @@ impl Input {
         let registry = input::set(args.registry.as_deref())
             .map(str::to_owned)
             .or(registry_in_uri);
-        let tags = match input::set(args.tags.as_deref()) {
-            Some(text) => input::lines(text).into_iter().map(str::to_owned).collect(),
-            None => match commit {
-                Some(sha) if !sha.is_empty() => vec![sha.to_owned()],
-                _ => {
-                    return Err(InputError::new(
-                        "tags",
-                        "is empty and there is no GITHUB_SHA to default to: give at least one tag",
-                    ));
-                }
-            },
-        };
-        if tags.is_empty() {
-            // Only blank lines and `#` comments: nothing to push, and no default was asked for.
-            return Err(InputError::new(
-                "tags",
-                "has no tag, only blank lines or comments: give at least one tag",
-            ));
-        }
-        for tag in &tags {
-            check_tag(tag)?;
-        }
-        let scan = match input::set(args.scan.as_deref()).unwrap_or("none") {
-            "none" => false,
-            "wait" => true,
-            other => {
-                return Err(InputError::new(
-                    "scan",
-                    format!(
-                        "`{}` is not a scan mode: use `none` or `wait`",
-                        input::truncate(other, 40)
-                    ),
-                ));
-            }
-        };
-        let fail_on_severity = input::set(args.fail_on_severity.as_deref())
-            .map(|text| {
-                let upper = text.trim().to_ascii_uppercase();
-                SEVERITIES.iter().position(|s| *s == upper).ok_or_else(|| {
-                    InputError::new(
-                        "fail-on-severity",
-                        format!(
-                            "`{}` is not a severity: use one of {}",
-                            input::truncate(text, 40),
-                            SEVERITIES.join(", ")
-                        ),
-                    )
-                })
-            })
-            .transpose()?;
-        if fail_on_severity.is_some() && !scan {
-            return Err(InputError::new(
-                "fail-on-severity",
-                "has no effect without `scan: wait`: set `scan: wait` to gate on the findings",
-            ));
-        }
-        let platforms: Vec<String> = input::set(args.platforms.as_deref())
-            .map(|text| {
-                text.split([',', '\n'])
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let tags = tags(args.tags.as_deref(), commit)?;
+        let (scan, fail_on_severity) = scan_gate(args)?;
         let secrets = parse_secrets(input::set(args.secrets.as_deref()).unwrap_or_default())?;
-        for platform in &platforms {
-            check_platform(platform)?;
-        }
+        let platforms = platforms(args.platforms.as_deref())?;
         if let Some(host) = input::set(args.registry.as_deref()) {
             check_host(host)?;
         }
@@ -214,6 +149,90 @@ impl Input {
             None => Ok(()),
         }
     }
+}
+
+/// The tags, one per line; the commit SHA when none is given.
+fn tags(text: Option<&str>, commit: Option<&str>) -> Result<Vec<String>, InputError> {
+    let tags: Vec<String> = match input::set(text) {
+        Some(text) => input::lines(text).into_iter().map(str::to_owned).collect(),
+        None => match commit {
+            Some(sha) if !sha.is_empty() => vec![sha.to_owned()],
+            _ => {
+                return Err(InputError::new(
+                    "tags",
+                    "is empty and there is no GITHUB_SHA to default to: give at least one tag",
+                ));
+            }
+        },
+    };
+    if tags.is_empty() {
+        // Only blank lines and `#` comments: nothing to push, and no default was asked for.
+        return Err(InputError::new(
+            "tags",
+            "has no tag, only blank lines or comments: give at least one tag",
+        ));
+    }
+    for tag in &tags {
+        check_tag(tag)?;
+    }
+    Ok(tags)
+}
+
+/// `scan` and `fail-on-severity`: whether to wait for the scan, and the threshold of the gate
+/// (which needs the scan).
+fn scan_gate(args: &Args) -> Result<(bool, Option<usize>), InputError> {
+    let scan = match input::set(args.scan.as_deref()).unwrap_or("none") {
+        "none" => false,
+        "wait" => true,
+        other => {
+            return Err(InputError::new(
+                "scan",
+                format!(
+                    "`{}` is not a scan mode: use `none` or `wait`",
+                    input::truncate(other, 40)
+                ),
+            ));
+        }
+    };
+    let fail_on_severity = input::set(args.fail_on_severity.as_deref())
+        .map(|text| {
+            let upper = text.trim().to_ascii_uppercase();
+            SEVERITIES.iter().position(|s| *s == upper).ok_or_else(|| {
+                InputError::new(
+                    "fail-on-severity",
+                    format!(
+                        "`{}` is not a severity: use one of {}",
+                        input::truncate(text, 40),
+                        SEVERITIES.join(", ")
+                    ),
+                )
+            })
+        })
+        .transpose()?;
+    if fail_on_severity.is_some() && !scan {
+        return Err(InputError::new(
+            "fail-on-severity",
+            "has no effect without `scan: wait`: set `scan: wait` to gate on the findings",
+        ));
+    }
+    Ok((scan, fail_on_severity))
+}
+
+/// Platforms, separated by commas or lines.
+fn platforms(text: Option<&str>) -> Result<Vec<String>, InputError> {
+    let platforms: Vec<String> = input::set(text)
+        .map(|text| {
+            text.split([',', '\n'])
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    for platform in &platforms {
+        check_platform(platform)?;
+    }
+    Ok(platforms)
 }
 
 /// A name (`team/api`) or a full URI (`123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api`):

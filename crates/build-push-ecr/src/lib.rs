@@ -2,19 +2,21 @@
 //! tag already exists is not rebuilt (missing tags are put on its manifest); the digest comes
 //! from what docker wrote, never guessed; an optional scan gate fails on findings.
 
+mod build;
 pub mod builder;
 pub mod docker;
 pub mod ecr;
 mod input;
 mod report;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
+use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner, RunnerEnv};
 
+use crate::build::{Job, PrivateConfig};
 use crate::builder::Tooling;
-use crate::docker::{Builder, Docker};
+use crate::docker::Docker;
 use crate::report::{Built, gate, report};
 pub use input::{Input, SEVERITIES};
 
@@ -149,37 +151,12 @@ impl Classify for Error {
 }
 
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
-    // Masked before they are parsed: a malformed line is a secret all the same. The value
-    // after `id=` is the secret (one mask line, no more copies of it); a line without `=` is
-    // masked whole.
-    if let Some(text) = args.secrets.as_deref() {
-        for line in deploy_kit_gha::input::lines(text) {
-            runner.mask(line.split_once('=').map_or(line, |(_, value)| value));
-        }
-    }
+    let input = parse(&args, runner)?;
     let env = runner.env();
-    let mut input = Input::from_args(&args, env.commit_sha.as_deref())?;
-    input.check_paths()?;
-    input.poll_scale = env.time_scale()?;
-    // The runner's docker config: where its login store, contexts, plug-ins and builders are.
-    let runner_config = env.var("DOCKER_CONFIG").map(PathBuf::from).or_else(|| {
-        env.var("HOME")
-            .map(|home| PathBuf::from(home).join(".docker"))
-    });
-    let docker = Docker {
-        program: env.var("DOCKER").unwrap_or("docker").to_owned(),
-        config_dir: runner
-            .env()
-            .temp_dir
-            .join(format!("deploy-kit-docker-{}", std::process::id())),
-        buildx_config: env
-            .var("BUILDX_CONFIG")
-            .map(PathBuf::from)
-            .or_else(|| runner_config.as_ref().map(|dir| dir.join("buildx"))),
-    };
+    let (docker, runner_config) = private_docker(env);
     let _private = PrivateConfig(docker.config_dir.clone());
     docker::carry_config(runner_config.as_deref(), &docker.config_dir)?;
-    let tooling = Tooling::detect(&docker);
+    let tooling = Tooling::detect(&docker).await;
     if tooling == Tooling::DockerBuild && input.platforms.len() > 1 {
         return Err(InputError::new(
             "platforms",
@@ -193,7 +170,83 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         .await
         .map_err(|_| Error::NoRegion)?;
     let client = config.ecr();
-    let (repository_uri, created) = cancellable(runner, ecr::repository(&client, &input)).await?;
+    let mut built = target(&client, &input, runner).await?;
+    let existing = if input.skip_if_exists && input.push {
+        cancellable(runner, ecr::find(&client, &input, &input.tags[0])).await?
+    } else {
+        None
+    };
+    match existing {
+        Some(image) => skip(&client, &input, image, &mut built, runner).await?,
+        None => {
+            let chosen = builder::choose(&docker, &input, &tooling, runner).await?;
+            built.builder = Some(chosen.builder.clone());
+            let started = Instant::now();
+            let job = Job {
+                input: &input,
+                docker: &docker,
+                builder: &chosen.builder,
+                uri: &built.uri,
+                runner,
+            };
+            let result = job.run(&client).await;
+            builder::remove(&docker, &chosen, runner).await;
+            built.digest = result?;
+            built.build_time = Some(started.elapsed());
+        }
+    }
+    if input.scan
+        && let Some(digest) = &built.digest
+    {
+        built.findings = Some(cancellable(runner, ecr::scan(&client, &input, digest)).await?);
+    }
+    report(&input, &built, runner);
+    gate(&input, &built)
+}
+
+/// The typed input. Secrets are masked before they are parsed: a malformed line is a secret
+/// all the same. The value after `id=` is the secret (one mask line, no more copies of it); a
+/// line without `=` is masked whole.
+fn parse(args: &Args, runner: &Runner) -> Result<Input, Error> {
+    if let Some(text) = args.secrets.as_deref() {
+        for line in deploy_kit_gha::input::lines(text) {
+            runner.mask(line.split_once('=').map_or(line, |(_, value)| value));
+        }
+    }
+    let env = runner.env();
+    let mut input = Input::from_args(args, env.commit_sha.as_deref())?;
+    input.check_paths()?;
+    input.poll_scale = env.time_scale()?;
+    Ok(input)
+}
+
+/// The docker CLI with a private config directory for this step, and the runner's own docker
+/// config: where its login store, contexts, plug-ins and builders are.
+fn private_docker(env: &RunnerEnv) -> (Docker, Option<PathBuf>) {
+    let runner_config = env.var("DOCKER_CONFIG").map(PathBuf::from).or_else(|| {
+        env.var("HOME")
+            .map(|home| PathBuf::from(home).join(".docker"))
+    });
+    let docker = Docker {
+        program: env.var("DOCKER").unwrap_or("docker").to_owned(),
+        config_dir: env
+            .temp_dir
+            .join(format!("deploy-kit-docker-{}", std::process::id())),
+        buildx_config: env
+            .var("BUILDX_CONFIG")
+            .map(PathBuf::from)
+            .or_else(|| runner_config.as_ref().map(|dir| dir.join("buildx"))),
+    };
+    (docker, runner_config)
+}
+
+/// The repository (created when asked and missing) and the registry the image goes to.
+async fn target(
+    client: &aws_sdk_ecr::Client,
+    input: &Input,
+    runner: &Runner,
+) -> Result<Built, Error> {
+    let (repository_uri, created) = cancellable(runner, ecr::repository(client, input)).await?;
     if created {
         runner.info(format!("created repository {repository_uri}"));
     }
@@ -204,51 +257,36 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
             .unwrap_or_default()
             .to_owned()
     });
-    let uri = format!("{registry}/{}", input.repository);
-    let mut built = Built {
-        uri: uri.clone(),
-        registry: registry.clone(),
+    Ok(Built {
+        uri: format!("{registry}/{}", input.repository),
+        registry,
         ..Built::default()
-    };
-    let existing = if input.skip_if_exists && input.push {
-        cancellable(runner, ecr::find(&client, &input, &input.tags[0])).await?
-    } else {
-        None
-    };
-    match existing {
-        Some(image) => {
-            built.tags_added = cancellable(runner, ecr::add_tags(&client, &input, &image)).await?;
-            runner.info(format!(
-                "{uri}:{} already exists ({}): build skipped{}",
-                input.tags[0],
-                image.digest,
-                if built.tags_added.is_empty() {
-                    String::new()
-                } else {
-                    format!("; tags added: {}", built.tags_added.join(", "))
-                }
-            ));
-            built.digest = Some(image.digest);
-            built.skipped = true;
+    })
+}
+
+/// The first tag exists: no build, the missing tags put on its manifest.
+async fn skip(
+    client: &aws_sdk_ecr::Client,
+    input: &Input,
+    image: ecr::Existing,
+    built: &mut Built,
+    runner: &Runner,
+) -> Result<(), Error> {
+    built.tags_added = cancellable(runner, ecr::add_tags(client, input, &image)).await?;
+    runner.info(format!(
+        "{}:{} already exists ({}): build skipped{}",
+        built.uri,
+        input.tags[0],
+        image.digest,
+        if built.tags_added.is_empty() {
+            String::new()
+        } else {
+            format!("; tags added: {}", built.tags_added.join(", "))
         }
-        None => {
-            let chosen = builder::choose(&docker, &input, &tooling, runner)?;
-            built.builder = Some(chosen.builder.clone());
-            let started = Instant::now();
-            let result = build(&client, &input, &docker, &chosen.builder, &uri, runner).await;
-            builder::remove(&docker, &chosen, runner);
-            built.digest = result?;
-            built.build_time = Some(started.elapsed());
-        }
-    }
-    if input.scan
-        && let Some(digest) = &built.digest
-    {
-        let findings = cancellable(runner, ecr::scan(&client, &input, digest)).await?;
-        built.findings = Some(findings);
-    }
-    report(&input, &built, runner);
-    gate(&input, &built)
+    ));
+    built.digest = Some(image.digest);
+    built.skipped = true;
+    Ok(())
 }
 
 /// An ECR call or wait, given up at once on a signal: it leaves nothing to clean up. (The build
@@ -258,155 +296,4 @@ async fn cancellable<T>(
     work: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
     runner.cancellation().run(work).await
-}
-
-/// The private docker config directory, removed with everything in it (the login, the secret
-/// files) however the step ends; the links to the runner's directories go, not their targets.
-struct PrivateConfig(PathBuf);
-
-impl Drop for PrivateConfig {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Logs in, builds (and pushes), logs out; the digest docker reported.
-async fn build(
-    client: &aws_sdk_ecr::Client,
-    input: &Input,
-    docker: &Docker,
-    builder: &Builder,
-    uri: &str,
-    runner: &Runner,
-) -> Result<Option<String>, Error> {
-    let registry = uri.split('/').next().unwrap_or_default().to_owned();
-    docker::forget_registry(&docker.config_dir, &registry)?;
-    let (user, password) = cancellable(runner, ecr::credentials(client, input)).await?;
-    runner.mask(&password);
-    let mut login = docker::login_args(&registry);
-    login[2] = user;
-    checked(docker, &login, Some(&password))?;
-    let result = build_and_push(input, docker, builder, uri, runner).await;
-    // Logged out whatever happened; the private config directory goes when the step ends.
-    let _ = docker.run(&docker::logout_args(&registry), None);
-    result
-}
-
-async fn build_and_push(
-    input: &Input,
-    docker: &Docker,
-    builder: &Builder,
-    uri: &str,
-    runner: &Runner,
-) -> Result<Option<String>, Error> {
-    let secret_files = write_secrets(&docker.config_dir, &input.secrets)?;
-    let metadata = docker.config_dir.join("metadata.json");
-    let args = docker::build_args(input, builder, uri, &metadata, &secret_files);
-    runner.info(match builder {
-        Builder::Buildx { cache: true, .. } => {
-            "building with docker buildx (registry cache, pushed by the build)"
-        }
-        Builder::Buildx { cache: false, .. } => {
-            "building with docker buildx (no registry cache, pushed by the build)"
-        }
-        Builder::DockerBuild => {
-            "building with DOCKER_BUILDKIT=1 docker build, then docker push (buildx is not installed: no registry cache)"
-        }
-    });
-    let output = {
-        let _group = runner.group(format!("docker {}", args.join(" ")));
-        let output = build_until_cancelled(docker, &args, runner).await?;
-        // Build output quotes the Dockerfile and whatever its RUN steps print: not ours.
-        runner.untrusted("", &output);
-        output
-    };
-    drop(output);
-    if !input.push {
-        return Ok(None);
-    }
-    match builder {
-        Builder::Buildx { .. } => {
-            let text = std::fs::read_to_string(&metadata).unwrap_or_default();
-            docker::digest_from_metadata(&text)
-                .map(Some)
-                .ok_or_else(|| Error::NoDigest(metadata.display().to_string()))
-        }
-        Builder::DockerBuild => {
-            let mut digest = None;
-            for tag in &input.tags {
-                let pushed = checked(docker, &["push".to_owned(), format!("{uri}:{tag}")], None)?;
-                runner.info(format!("pushed {uri}:{tag}"));
-                digest = digest.or_else(|| docker::digest_from_push(&pushed));
-            }
-            digest
-                .map(Some)
-                .ok_or_else(|| Error::NoDigest("the output of docker push".to_owned()))
-        }
-    }
-}
-
-/// The build, stopped (killed) when the workflow is cancelled; the builder made for it and the
-/// login are removed on the way out as after any failure.
-async fn build_until_cancelled(
-    docker: &Docker,
-    args: &[String],
-    runner: &Runner,
-) -> Result<String, Error> {
-    let cancellation = runner.cancellation();
-    let ran = docker
-        .run_until(args, || cancellation.signal().is_some())
-        .await
-        .map_err(|source| Error::NoDocker {
-            program: docker.program.clone(),
-            source,
-        })?;
-    match ran {
-        Some(ran) if ran.success => Ok(ran.output),
-        Some(ran) => Err(Error::Docker {
-            command: args.first().cloned().unwrap_or_default(),
-            output: ran.output,
-        }),
-        None => Err(Error::Cancelled(Cancelled {
-            signal: cancellation
-                .signal()
-                .unwrap_or(deploy_kit_gha::Signal::Terminate),
-            cleanup: Some("the build was stopped".to_owned()),
-        })),
-    }
-}
-
-fn checked(docker: &Docker, args: &[String], stdin: Option<&str>) -> Result<String, Error> {
-    let ran = docker.run(args, stdin).map_err(|source| Error::NoDocker {
-        program: docker.program.clone(),
-        source,
-    })?;
-    if ran.success {
-        Ok(ran.output)
-    } else {
-        Err(Error::Docker {
-            command: args.first().cloned().unwrap_or_default(),
-            output: ran.output,
-        })
-    }
-}
-
-/// Each secret in its own 0600 file, for `--secret id=..,src=..` (never on argv).
-fn write_secrets(
-    dir: &Path,
-    secrets: &[(String, String)],
-) -> Result<Vec<(String, PathBuf)>, Error> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut files = Vec::new();
-    for (id, value) in secrets {
-        let path = dir.join(format!("secret-{id}"));
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)?;
-        std::io::Write::write_all(&mut file, value.as_bytes())?;
-        files.push((id.clone(), path));
-    }
-    Ok(files)
 }

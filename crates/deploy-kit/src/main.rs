@@ -17,92 +17,90 @@ struct Cli {
     command: Command,
 }
 
-// Parsed once at start-up and moved into its action: boxing the big variants would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Subcommand)]
-enum Command {
+/// What a signal does to a running action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnSignal {
+    /// It leaves nothing in AWS to clean up: the signal just stops it.
+    Stop,
+    /// It watches the signal itself, to leave things safe before it exits.
+    Watched,
+}
+
+/// One action: its subcommand name, how a signal reaches it, and its run.
+trait Action {
+    const NAME: &'static str;
+    const ON_SIGNAL: OnSignal;
+    async fn run(self, runner: &Runner) -> Result<(), Failure>;
+}
+
+/// Runs an action, raced against the signal unless it watches the signal itself.
+async fn launch<A: Action>(args: A, runner: &Runner) -> Result<(), Failure> {
+    match A::ON_SIGNAL {
+        OnSignal::Watched => args.run(runner).await,
+        OnSignal::Stop => runner.cancellation().run(args.run(runner)).await,
+    }
+}
+
+/// The subcommands, one line each: `Variant(module) = "name", on a signal`, after the help text.
+/// The module (an action crate, or a module path in one) has `Args` (clap) and
+/// `run(args, runner)`; the name is the subcommand's and the runner's. Adding an action is
+/// adding its line.
+macro_rules! actions {
+    ($($(#[doc = $doc:literal])* $variant:ident($($module:ident)::+) = $name:literal, $on_signal:ident;)+) => {
+        // Parsed once at start-up and moved into its action: boxing the big variants would buy
+        // nothing.
+        #[allow(clippy::large_enum_variant)]
+        #[derive(Debug, Subcommand)]
+        enum Command {
+            $($(#[doc = $doc])* #[command(name = $name)] $variant($($module)::+::Args),)+
+        }
+
+        $(impl Action for $($module)::+::Args {
+            const NAME: &'static str = $name;
+            const ON_SIGNAL: OnSignal = OnSignal::$on_signal;
+            async fn run(self, runner: &Runner) -> Result<(), Failure> {
+                $($module)::+::run(self, runner).await.map_err(Failure::from)
+            }
+        })+
+
+        impl Command {
+            fn action(&self) -> &'static str {
+                match self {
+                    $(Command::$variant(_) => <$($module)::+::Args as Action>::NAME,)+
+                }
+            }
+
+            async fn dispatch(self, runner: &Runner) -> Result<(), Failure> {
+                match self {
+                    $(Command::$variant(args) => launch(args, runner).await,)+
+                }
+            }
+        }
+    };
+}
+
+// oidc-login, render-taskdef and smoke-test leave nothing in AWS to clean up. ecs-blue-green
+// rolls back and run-migrations stops its task before they exit, build-push-ecr stops its build
+// and removes the builder it made, deploy-static finishes the HTML it started (the site is never
+// half old and half new).
+actions! {
     /// Log in, build and push to ECR: skip when the tag exists, registry cache, scan gate.
-    BuildPushEcr(deploy_kit_build_push_ecr::Args),
+    BuildPushEcr(deploy_kit_build_push_ecr) = "build-push-ecr", Watched;
     /// GitHub OIDC to AWS credentials for the steps after it (default chain outside Actions).
-    OidcLogin(deploy_kit_oidc_login::Args),
+    OidcLogin(deploy_kit_oidc_login) = "oidc-login", Stop;
     /// Render an ECS task definition (images, environment, secrets, command) and validate it.
-    RenderTaskdef(deploy_kit_render_taskdef::Args),
+    RenderTaskdef(deploy_kit_render_taskdef) = "render-taskdef", Stop;
     /// Check HTTP endpoints: wait for a first success, then gate on error rate and latency.
-    SmokeTest(deploy_kit_smoke_test::Args),
+    SmokeTest(deploy_kit_smoke_test) = "smoke-test", Stop;
     /// Deploy a task definition to an ECS service (blue/green, canary, linear, rolling), follow
     /// it, test green before production, roll back on failure, timeout and cancel.
-    EcsBlueGreen(deploy_kit_ecs_blue_green::Args),
+    EcsBlueGreen(deploy_kit_ecs_blue_green) = "ecs-blue-green", Watched;
     /// Run a one-off ECS task (migrations) from a service's configuration, stream its logs and
     /// judge its exit code; stop it on timeout and cancel.
-    RunMigrations(deploy_kit_run_migrations::Args),
+    RunMigrations(deploy_kit_run_migrations) = "run-migrations", Watched;
     /// Deploy a built web frontend to S3 behind CloudFront: only what changed, assets before
     /// HTML, stale files after, one minimal invalidation.
-    DeployStatic(deploy_kit_deploy_static::Args),
-}
-
-impl Command {
-    fn action(&self) -> &'static str {
-        match self {
-            Command::BuildPushEcr(_) => "build-push-ecr",
-            Command::OidcLogin(_) => "oidc-login",
-            Command::RenderTaskdef(_) => "render-taskdef",
-            Command::SmokeTest(_) => "smoke-test",
-            Command::EcsBlueGreen(_) => "ecs-blue-green",
-            Command::RunMigrations(_) => "run-migrations",
-            Command::DeployStatic(_) => "deploy-static",
-        }
-    }
-}
-
-async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
-    let cancellation = runner.cancellation().clone();
-    // oidc-login, render-taskdef and smoke-test leave nothing in AWS to clean up, so a signal
-    // just stops them; ecs-blue-green and run-migrations watch the signal themselves, to roll
-    // back or stop the task before they exit, and build-push-ecr to stop its build and remove
-    // the builder it made.
-    match command {
-        Command::EcsBlueGreen(args) => deploy_kit_ecs_blue_green::run(args, runner)
-            .await
-            .map_err(Failure::from),
-        Command::RunMigrations(args) => deploy_kit_run_migrations::run(args, runner)
-            .await
-            .map_err(Failure::from),
-        Command::BuildPushEcr(args) => deploy_kit_build_push_ecr::run(args, runner)
-            .await
-            .map_err(Failure::from),
-        // deploy-static watches the signal itself: it finishes the HTML it started, so the site
-        // is never half old and half new.
-        Command::DeployStatic(args) => deploy_kit_deploy_static::run(args, runner)
-            .await
-            .map_err(Failure::from),
-        Command::OidcLogin(args) => {
-            cancellation
-                .run(async {
-                    deploy_kit_oidc_login::run(args, runner)
-                        .await
-                        .map_err(Failure::from)
-                })
-                .await
-        }
-        Command::RenderTaskdef(args) => {
-            cancellation
-                .run(async {
-                    deploy_kit_render_taskdef::run(args, runner)
-                        .await
-                        .map_err(Failure::from)
-                })
-                .await
-        }
-        Command::SmokeTest(args) => {
-            cancellation
-                .run(async {
-                    deploy_kit_smoke_test::run(args, runner)
-                        .await
-                        .map_err(Failure::from)
-                })
-                .await
-        }
-    }
+    DeployStatic(deploy_kit_deploy_static) = "deploy-static", Watched;
 }
 
 fn main() -> ExitCode {
@@ -147,7 +145,7 @@ fn main() -> ExitCode {
                 runner.failure(error);
                 Exit::BadInput
             }
-            Ok(()) => match dispatch(cli.command, &runner).await {
+            Ok(()) => match cli.command.dispatch(&runner).await {
                 Ok(()) => Exit::Success,
                 Err(failure) => {
                     runner.failure(format_args!("{:#}", failure.error));

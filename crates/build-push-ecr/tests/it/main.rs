@@ -1,5 +1,7 @@
-//! build-push-ecr's pieces: inputs, both build command lines, the digest parsers, the gate. The
-//! docker-build path runs for real in crates/deploy-kit/tests/it/build_push_ecr.rs.
+//! build-push-ecr's pieces: inputs, both build command lines, the digest parsers, the gate
+//! (here), docker as a child process that streams and stops (`docker_process`), and fuzz
+//! regressions (`fuzz_regressions`). The docker-build path runs for real in
+//! crates/deploy-kit/tests/it/build_push_ecr.rs.
 #![allow(clippy::unwrap_used)] // a panic in a test is its failure
 
 use std::path::{Path, PathBuf};
@@ -253,6 +255,7 @@ fn the_gate_blocks_findings_at_or_above_the_threshold_unless_ignored() {
 }
 
 // Inputs the fuzzer found (fuzz/): refused as bad input naming it.
+mod docker_process;
 mod fuzz_regressions;
 
 #[test]

@@ -250,8 +250,9 @@ async fn without_a_builder_for_the_cache_the_build_goes_on_without_it_and_says_s
     );
 }
 
-/// The runner's SIGINT mid-build: the build is stopped, the builder made for it removed, the
-/// private login directory gone, exit 130, well within the runner's 7.5 s before SIGTERM.
+/// The runner's SIGINT mid-build: the build is stopped (its process gone), the builder made for
+/// it removed, the private login directory gone, exit 130, well within the runner's 7.5 s before
+/// SIGTERM.
 #[tokio::test]
 async fn a_cancel_mid_build_stops_it_and_removes_the_builder_and_the_login() {
     let f = fixture().await;
@@ -305,6 +306,17 @@ async fn a_cancel_mid_build_stops_it_and_removes_the_builder_and_the_login() {
         log.contains("cancelled by SIGINT; the build was stopped"),
         "{log}"
     );
+    // The build (the stand-in, mid-way through its long build) was killed, not left running:
+    // no process holds this run's private directory on its command line.
+    let run_dir = f.dir.path().display().to_string();
+    let alive: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
+        .filter(|cmdline| cmdline.contains("docker_standin.py") && cmdline.contains(&run_dir))
+        .collect();
+    assert!(alive.is_empty(), "the build is stopped: {alive:?}");
     let name = machine.call("create").unwrap()[3].clone();
     assert_eq!(
         machine.call("rm").unwrap()[2],
