@@ -188,7 +188,13 @@ pub struct Finding {
 
 /// Waits for the image's scan (basic or enhanced) and returns its findings; starts a scan when
 /// none exists. A scan that does not finish within `scan-timeout` is an error, not a hang.
-pub async fn scan(client: &Client, input: &Input, digest: &str) -> Result<Vec<Finding>, Error> {
+/// `poll_scale`: the test bed's time scale, which shrinks the wait between polls.
+pub async fn scan(
+    client: &Client,
+    input: &Input,
+    digest: &str,
+    poll_scale: f64,
+) -> Result<Vec<Finding>, Error> {
     let started = Instant::now();
     let image = ImageIdentifier::builder().image_digest(digest).build();
     let mut asked = false;
@@ -240,7 +246,7 @@ pub async fn scan(client: &Client, input: &Input, digest: &str) -> Result<Vec<Fi
                 input.scan_timeout,
             )));
         }
-        tokio::time::sleep(Duration::from_secs(5).mul_f64(input.poll_scale)).await;
+        tokio::time::sleep(Duration::from_secs(5).mul_f64(poll_scale)).await;
     }
 }
 

@@ -82,7 +82,6 @@ pub struct Input {
     pub scan_timeout: Duration,
     pub provenance: bool,
     pub push: bool,
-    pub poll_scale: f64,
 }
 
 impl Input {
@@ -134,7 +133,6 @@ impl Input {
             },
             provenance: input::flag("provenance", args.provenance.as_deref(), false)?,
             push: input::flag("push", args.push.as_deref(), true)?,
-            poll_scale: 1.0,
         })
     }
 }

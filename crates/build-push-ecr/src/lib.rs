@@ -198,7 +198,13 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     if input.scan
         && let Some(digest) = &built.digest
     {
-        built.findings = Some(cancellable(runner, ecr::scan(&client, &input, digest)).await?);
+        built.findings = Some(
+            cancellable(
+                runner,
+                ecr::scan(&client, &input, digest, env.time_scale()?),
+            )
+            .await?,
+        );
     }
     report(&input, &built, runner);
     gate(&input, &built)
@@ -214,9 +220,10 @@ fn parse(args: &Args, runner: &Runner) -> Result<Input, Error> {
         }
     }
     let env = runner.env();
-    let mut input = Input::from_args(args, env.commit_sha.as_deref())?;
+    let input = Input::from_args(args, env.commit_sha.as_deref())?;
     input.check_paths()?;
-    input.poll_scale = env.time_scale()?;
+    // Checked with the inputs, so a bad test-bed setting fails before any AWS call.
+    env.time_scale()?;
     Ok(input)
 }
 
