@@ -38,6 +38,8 @@ enum Command {
     /// Deploy a built web frontend to S3 behind CloudFront: only what changed, assets before
     /// HTML, stale files after, one minimal invalidation.
     DeployStatic(deploy_kit_deploy_static::Args),
+    /// Log the runner's docker in to ECR for later steps (and out, with --logout, at the end).
+    EcrLogin(deploy_kit_ecr_login::Args),
 }
 
 impl Command {
@@ -50,6 +52,7 @@ impl Command {
             Command::EcsBlueGreen(_) => "ecs-blue-green",
             Command::RunMigrations(_) => "run-migrations",
             Command::DeployStatic(_) => "deploy-static",
+            Command::EcrLogin(_) => "ecr-login",
         }
     }
 }
@@ -88,6 +91,16 @@ async fn dispatch(command: Command, runner: &Runner) -> Result<(), Failure> {
             cancellation
                 .run(async {
                     deploy_kit_render_taskdef::run(args, runner)
+                        .await
+                        .map_err(Failure::from)
+                })
+                .await
+        }
+        // ecr-login leaves nothing in AWS; a login cut short is one docker command.
+        Command::EcrLogin(args) => {
+            cancellation
+                .run(async {
+                    deploy_kit_ecr_login::run(args, runner)
                         .await
                         .map_err(Failure::from)
                 })
