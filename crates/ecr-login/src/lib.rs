@@ -75,13 +75,13 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let input = Input::from_args(&args)?;
     let docker = Docker::from_env(runner.env());
     match input {
-        Input::Logout => logout(&docker, runner),
+        Input::Logout => log_out(&docker, runner),
         Input::Login {
             registries,
             mask_password,
         } => {
             let logins = tokens(&registries, mask_password, runner).await?;
-            login(&docker, &logins, runner)
+            log_in(&docker, &logins, runner)
         }
     }
 }
@@ -129,7 +129,7 @@ async fn tokens(
 
 /// `docker login` to each registry; the ones that succeeded are recorded for the logout step
 /// even when a later one fails.
-fn login(docker: &Docker, logins: &[Login], runner: &Runner) -> Result<(), Error> {
+pub fn log_in(docker: &Docker, logins: &[Login], runner: &Runner) -> Result<(), Error> {
     let mut done: Vec<&Login> = Vec::new();
     let mut failed = None;
     for one in logins {
@@ -194,7 +194,7 @@ fn logged_in(runner: &Runner) -> Vec<String> {
 }
 
 /// `docker logout` of each registry the job's login steps recorded; every one is tried.
-fn logout(docker: &Docker, runner: &Runner) -> Result<(), Error> {
+pub fn log_out(docker: &Docker, runner: &Runner) -> Result<(), Error> {
     let hosts = logged_in(runner);
     if hosts.is_empty() {
         runner.info(format!(
