@@ -120,6 +120,21 @@ fn base64_decode(token: &str) -> Vec<u8> {
     child.wait_with_output().unwrap().stdout
 }
 
+/// A later step's plain docker, with nothing but the runner's config: the image pulled anew, and
+/// pushed under a second tag. The second image's name.
+fn pull_and_push(docker: &Docker, config: &Path, image: &str, registry: &str) -> String {
+    let (removed, out) = plain_docker(docker, config, &["rmi", image]);
+    assert!(removed, "{out}");
+    let (pulled, out) = plain_docker(docker, config, &["pull", image]);
+    assert!(pulled, "pull after login: {out}");
+    let second = format!("{registry}/team/app:second");
+    let (tagged, out) = plain_docker(docker, config, &["tag", image, &second]);
+    assert!(tagged, "{out}");
+    let (pushed, out) = plain_docker(docker, config, &["push", &second]);
+    assert!(pushed, "push after login: {out}");
+    second
+}
+
 #[tokio::test]
 async fn the_runners_docker_pulls_and_pushes_after_login_and_not_after_logout() {
     let bed = Bed::start(&[Component::Aws]).unwrap();
@@ -168,16 +183,7 @@ async fn the_runners_docker_pulls_and_pushes_after_login_and_not_after_logout() 
         auths(&config)
     );
 
-    // A later step's plain docker, with nothing but the runner's config.
-    let (removed, out) = plain_docker(&docker, &config, &["rmi", &image]);
-    assert!(removed, "{out}");
-    let (pulled, out) = plain_docker(&docker, &config, &["pull", &image]);
-    assert!(pulled, "pull after login: {out}");
-    let second = format!("{registry}/team/app:second");
-    let (tagged, out) = plain_docker(&docker, &config, &["tag", &image, &second]);
-    assert!(tagged, "{out}");
-    let (pushed, out) = plain_docker(&docker, &config, &["push", &second]);
-    assert!(pushed, "push after login: {out}");
+    let second = pull_and_push(&docker, &config, &image, &registry);
 
     // The final `logout: true` step: no AWS call, the login gone, the list cleared.
     super::iam::reset(&bed);
