@@ -171,6 +171,11 @@ async fn the_runners_docker_pulls_and_pushes_after_login_and_not_after_logout() 
         login.stderr
     );
     assert!(!login.summary.contains(&password), "{}", login.summary);
+    assert!(
+        !login.env.values().any(|v| v.contains(&password)),
+        "{:?}",
+        login.env
+    );
     assert!(login.summary.contains(&registry), "{}", login.summary);
     assert!(
         login.stderr.contains("ECR tokens last 12 hours"),
@@ -213,6 +218,28 @@ async fn the_runners_docker_pulls_and_pushes_after_login_and_not_after_logout() 
     assert!(
         out.to_lowercase().contains("auth"),
         "refused for want of a login: {out}"
+    );
+    drop(docker);
+}
+
+/// `mask-password: false`: no mask, a warning that says why it matters, the password still an
+/// output (for a job output to carry) and still never in a log line.
+#[tokio::test]
+async fn unmasked_only_when_asked_with_a_warning() {
+    let bed = Bed::start(&[Component::Aws]).unwrap();
+    let docker = Docker::start(&bed).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (password, _) = seed(&bed, &docker).await;
+    let config = dir.path().join("runner-docker");
+    let vars = [("INPUT_MASK_PASSWORD", "false")];
+    let login = ecr_login(&bed, &docker, dir.path(), &config, &vars);
+    assert_eq!(login.code, Some(0), "{}", login.stderr);
+    assert_eq!(login.outputs["docker-password"], password);
+    assert!(!login.stderr.contains(&password), "{}", login.stderr);
+    assert!(
+        login.stderr.contains("::warning") && login.stderr.contains("not masked"),
+        "{}",
+        login.stderr
     );
     drop(docker);
 }
