@@ -3,6 +3,7 @@
 // Reads the SDK's own settings (CA bundle, proxies, the refresh token) like the SDK does.
 #![allow(clippy::disallowed_methods)]
 
+pub mod ecr;
 pub mod refresh;
 pub mod retry;
 pub mod tls;

@@ -242,13 +242,11 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 pub fn login_args(registry: &str) -> Vec<String> {
-    ["login", "--username", "AWS", "--password-stdin", registry]
-        .map(str::to_owned)
-        .to_vec()
+    deploy_kit_aws::ecr::docker_login_args(registry, deploy_kit_aws::ecr::USER)
 }
 
 pub fn logout_args(registry: &str) -> Vec<String> {
-    vec!["logout".to_owned(), registry.to_owned()]
+    deploy_kit_aws::ecr::docker_logout_args(registry)
 }
 
 /// The build command. `uri` is `registry/repository`; `secret_files` are `(id, path)`.

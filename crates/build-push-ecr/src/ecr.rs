@@ -101,28 +101,22 @@ pub async fn repository(client: &Client, input: &Input) -> Result<(String, bool)
     }
 }
 
-/// `(user, password)` for `docker login`, from GetAuthorizationToken.
+/// `(user, password)` for `docker login`, from GetAuthorizationToken (deploy_kit_aws::ecr).
 pub async fn credentials(client: &Client, input: &Input) -> Result<(String, String), Error> {
-    let out = client
-        .get_authorization_token()
-        .send()
+    let logins = deploy_kit_aws::ecr::logins(client, &[])
         .await
-        .map_err(|e| aws("GetAuthorizationToken", &input.repository, &e))?;
-    let token = out
-        .authorization_data()
-        .first()
-        .and_then(|d| d.authorization_token())
-        .unwrap_or_default();
-    let decoded = aws_smithy_types::base64::decode(token).unwrap_or_default();
-    let text = String::from_utf8_lossy(&decoded).into_owned();
-    match text.split_once(':') {
-        Some((user, password)) => Ok((user.to_owned(), password.to_owned())),
-        None => Err(Error::Aws {
+        .map_err(|e| Error::Aws {
             call: "GetAuthorizationToken",
             repository: input.repository.clone(),
-            message: "the token is not `user:password` in base64".to_owned(),
-        }),
-    }
+            message: e.to_string(),
+        })?;
+    // Never empty: logins() refuses an answer without authorization data.
+    let login = logins.into_iter().next().ok_or_else(|| Error::Aws {
+        call: "GetAuthorizationToken",
+        repository: input.repository.clone(),
+        message: deploy_kit_aws::ecr::TokenError::Empty.to_string(),
+    })?;
+    Ok((login.username, login.password))
 }
 
 /// An image already in the repository: its digest, manifest and media type.

@@ -79,7 +79,8 @@ macro_rules! actions {
     };
 }
 
-// oidc-login, render-taskdef and smoke-test leave nothing in AWS to clean up. ecs-blue-green
+// oidc-login, render-taskdef, smoke-test and ecr-login leave nothing in AWS to clean up (a
+// login cut short is one docker command). ecs-blue-green
 // rolls back and run-migrations stops its task before they exit, build-push-ecr stops its build
 // and removes the builder it made, deploy-static finishes the HTML it started (the site is never
 // half old and half new).
@@ -101,6 +102,8 @@ actions! {
     /// Deploy a built web frontend to S3 behind CloudFront: only what changed, assets before
     /// HTML, stale files after, one minimal invalidation.
     DeployStatic(deploy_kit_deploy_static) = "deploy-static", Watched;
+    /// Log the runner's docker in to ECR for later steps (and out, with --logout, at the end).
+    EcrLogin(deploy_kit_ecr_login) = "ecr-login", Stop;
 }
 
 fn main() -> ExitCode {

@@ -46,6 +46,11 @@ pub(crate) fn actions() -> Vec<(&'static str, Command, &'static [&'static str])>
             deploy_kit_deploy_static::Args::augment_args(Command::new("deploy-static")),
             deploy_kit_deploy_static::OUTPUTS,
         ),
+        (
+            "ecr-login",
+            deploy_kit_ecr_login::Args::augment_args(Command::new("ecr-login")),
+            deploy_kit_ecr_login::OUTPUTS,
+        ),
     ]
 }
 

@@ -17,6 +17,8 @@ mod cli;
 mod act;
 // build-push-ecr against the bed's docker engine and registry behind ECR.
 mod build_push_ecr;
+// ecr-login against the bed's ECR and registry: later steps' docker pulls and pushes, logout.
+mod ecr_login;
 // The demo path: examples/workflows/deploy.yml through act against the bed.
 mod demo;
 // ecs-blue-green against the test bed: strategies, rollbacks, pre-flight, dry run.

@@ -48,6 +48,7 @@ fn our_inputs() -> BTreeMap<String, BTreeSet<String>> {
         "render-taskdef",
         "ecs-blue-green",
         "run-migrations",
+        "ecr-login",
     ]
     .into_iter()
     .map(|a| {

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use serde_yaml_ng::Value;
 
-const ACTIONS: [&str; 7] = [
+const ACTIONS: [&str; 8] = [
     "oidc-login",
     "build-push-ecr",
     "render-taskdef",
@@ -19,6 +19,7 @@ const ACTIONS: [&str; 7] = [
     "ecs-blue-green",
     "smoke-test",
     "deploy-static",
+    "ecr-login",
 ];
 
 fn repo() -> PathBuf {

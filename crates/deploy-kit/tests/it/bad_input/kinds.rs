@@ -215,6 +215,15 @@ pub const KINDS: &[(&str, &[(&str, Kind)])] = &[
             ("dry-run", Bool),
         ],
     ),
+    (
+        "ecr-login",
+        &[
+            ("registries", Ids),
+            ("registry-type", Choice),
+            ("mask-password", Bool),
+            ("logout", Bool),
+        ],
+    ),
 ];
 
 /// The largest value Linux lets through: one environment string is capped at 128 KiB

@@ -471,6 +471,16 @@ fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Base
             ]),
         },
         Baseline {
+            action: "ecr-login",
+            only: &[],
+            inputs: owned(&[
+                ("registries", "123456789012"),
+                ("registry-type", "private"),
+                ("mask-password", "true"),
+                ("logout", "false"),
+            ]),
+        },
+        Baseline {
             action: "deploy-static",
             only: &[],
             inputs: owned(&[
