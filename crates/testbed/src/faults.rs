@@ -87,7 +87,9 @@ impl FaultProxy {
             child,
         };
         if proxy.url.is_empty() {
-            return Err(BedError(format!("bed.tools.faults printed no URL: {line:?}")));
+            return Err(BedError(format!(
+                "bed.tools.faults printed no URL: {line:?}"
+            )));
         }
         Ok(proxy)
     }
