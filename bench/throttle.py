@@ -10,7 +10,7 @@ ecs-blue-green with the revision the migration ran (pre-flight, UpdateService, f
 BLUE_GREEN deployment to SUCCESSFUL). Three rounds, one after the other, on the same services:
 
 - no buckets: the bed without throttling, for the time the jobs take anyway;
-- `budget`: ECS's documented buckets (tests/bed/bed/throttle.py, preset `ecs`), deploy-kit's
+- `budget`: ECS's documented buckets (tests/bed/bed/plugins/throttle.py, preset `ecs`), deploy-kit's
   retry budget as shipped;
 - `SDK default`: the same buckets, with `DEPLOY_KIT_RETRY_BUDGET=0s`: a throttled call gets the
   SDK's standard three attempts, which is what the SDK (and the aws-actions) give;

@@ -75,7 +75,7 @@ def bed_down(state):
 def docker_up(state):
     """The bed's docker engine and registry; returns docker.env as a dict."""
     py = ROOT / "tests/bed/.venv/bin/python"
-    out = subprocess.run([str(py), "-m", "bed.docker", "start", "--state-dir", str(state),
+    out = subprocess.run([str(py), "-m", "bed.tools.docker", "start", "--state-dir", str(state),
                           "--parent-pid", str(os.getpid())], cwd=ROOT / "tests/bed",
                          capture_output=True, text=True)
     if out.returncode != 0:
@@ -84,7 +84,7 @@ def docker_up(state):
 
 
 def docker_down(state):
-    subprocess.run([str(ROOT / "tests/bed/.venv/bin/python"), "-m", "bed.docker", "stop",
+    subprocess.run([str(ROOT / "tests/bed/.venv/bin/python"), "-m", "bed.tools.docker", "stop",
                     "--state-dir", str(state)], cwd=ROOT / "tests/bed", check=False,
                    capture_output=True)
 

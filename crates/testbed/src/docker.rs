@@ -1,4 +1,4 @@
-//! The bed's docker engine and registry (`tests/bed/bed/docker.py`) for one test: dockerd on its
+//! The bed's docker engine and registry (`tests/bed/bed/tools/docker.py`) for one test: dockerd on its
 //! own socket in the bed's state dir, `docker-registry` on a loopback port, both stopped when
 //! dropped (and by themselves when the test process dies). While it runs, the bed's ECR answers
 //! image calls from that registry.
@@ -17,13 +17,13 @@ pub struct Docker {
 
 fn bed_docker(args: &[&str]) -> Result<Output, BedError> {
     Command::new(repo_root().join("tests/bed/.venv/bin/python"))
-        .args(["-m", "bed.docker"])
+        .args(["-m", "bed.tools.docker"])
         .args(args)
         .current_dir(repo_root().join("tests/bed"))
         .output()
         .map_err(|e| {
             BedError(format!(
-                "cannot run python -m bed.docker (did tests/bed/up run?): {e}"
+                "cannot run python -m bed.tools.docker (did tests/bed/up run?): {e}"
             ))
         })
 }

@@ -1,4 +1,4 @@
-//! A fault-injecting proxy in front of a bed (`tests/bed/bed/faults.py`): throttling, 500/503,
+//! A fault-injecting proxy in front of a bed (`tests/bed/bed/tools/faults.py`): throttling, 500/503,
 //! connection resets, truncated bodies and slow answers at a configurable rate. The process
 //! stops when this handle drops, when the test process exits, or after 15 minutes.
 //!
@@ -62,7 +62,7 @@ impl FaultProxy {
         };
         let mut child = Command::new(python)
             .current_dir(&bed)
-            .args(["-m", "bed.faults", "--upstream", upstream])
+            .args(["-m", "bed.tools.faults", "--upstream", upstream])
             .args(["--rate", &config.rate.to_string()])
             .args(["--seed", &config.seed.to_string()])
             .args(["--kinds", &config.kinds.join(",")])
@@ -71,7 +71,7 @@ impl FaultProxy {
             .stdout(Stdio::piped())
             .stdin(Stdio::null())
             .spawn()
-            .map_err(|e| BedError(format!("cannot start bed.faults: {e}")))?;
+            .map_err(|e| BedError(format!("cannot start bed.tools.faults: {e}")))?;
         let mut line = String::new();
         let mut stdout = child.stdout.take().map(BufReader::new);
         if let Some(stdout) = stdout.as_mut() {
@@ -87,7 +87,9 @@ impl FaultProxy {
             child,
         };
         if proxy.url.is_empty() {
-            return Err(BedError(format!("bed.faults printed no URL: {line:?}")));
+            return Err(BedError(format!(
+                "bed.tools.faults printed no URL: {line:?}"
+            )));
         }
         Ok(proxy)
     }

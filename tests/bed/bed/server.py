@@ -6,46 +6,15 @@ It writes DIR/plugin.env (KEY=value lines plug-ins add) and then, last and atomi
 It stops by itself: when --parent-pid exits, after --ttl seconds, or after --idle seconds without
 a request, so a crashed test never leaves a server behind.
 
-The plug-in contract. A module `bed.<name>` with `install(bed)` is loaded for each name in
-PLUGINS that exists (a missing one is noted on stderr). Through the `Bed` object it can:
+Plug-ins (bed/plugins) extend it through one contract, the `Bed` object below: the server
+imports each module named in bed.plugins.PLUGINS and calls its `install(bed)`; bed/plugins says
+what `bed` offers.
 
-  bed.add_target(x_amz_target, handler)
-      answer an AWS JSON-protocol request by its X-Amz-Target header, e.g.
-      "AmazonEC2ContainerServiceV20141113.ListServiceDeployments".
-      handler(bed, body: dict, environ) -> (status: int, body: dict), or None to let moto answer.
-  bed.add_response_filter(x_amz_target, fn)
-      rewrite moto's JSON answer: fn(bed, request_body, status, response_body) -> response_body.
-  bed.add_query_action(service, action, handler)
-      answer a query-protocol request (STS, ...) by the `Action=` form field; `service` is the
-      signing name in the Authorization header ("sts").
-      handler(bed, params: dict, environ) -> (status, xml: str), or None to let moto answer.
-  bed.add_path(prefix, handler)
-      answer every request whose path starts with `prefix` (a protocol moto lacks, e.g.
-      smithy-rpc-v2-cbor): handler(bed, environ, raw: bytes) -> (status, headers, body: bytes).
-  bed.add_control(path, handler)
-      serve /_bed/<path> (a path ending in "/" is a prefix).
-      handler(bed, method, query: dict, body: bytes, headers: dict)
-          -> (status, content_type, body: bytes)
-  bed.add_gate(fn)            fn(bed, target, body: dict, environ) -> None, or (status, body) to
-      refuse an AWS JSON-protocol request before any plug-in or moto sees it (throttling).
-  bed.add_rest_operation(fn)
-      name a REST-protocol request (S3, CloudFront) for the call log:
-      fn(bed, environ, signing_service) -> "s3:PutObject" (the IAM action) or None. Called once
-      per request, before anything answers it, so it may also record the request.
-  bed.add_ticker(fn)          fn(bed, now) runs every 0.1 s and before each request.
-  bed.moto(target, body, environ) -> (status, dict): a JSON call to moto itself (filters applied).
-  bed.error(code, message, status=400) -> (status, dict): an AWS JSON-protocol error.
-  bed.add_env(key, value)     a line `up` prints (and writes to DIR/env).
-  bed.state (dict for module state), bed.lock (held around handlers, filters and tickers),
-  bed.time_scale (float; durations are multiplied by it), bed.base_url, bed.state_dir (Path).
-
-Older plug-ins whose `install(app, state_dir)` wraps a WSGI app are wrapped around the whole bed.
 Built-in controls: GET /_bed/health, GET|POST /_bed/time-scale {"timeScale": x}.
 """
 
 import argparse
 import importlib
-import inspect
 import io
 import json
 import os
@@ -60,10 +29,9 @@ from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from bed import calls
+from bed.calls import CallLog, signing_service
+from bed.plugins import PLUGINS
 
-PLUGINS = ["scenarios", "ecs_deployments", "ecs_tasks", "sts", "ecr_scan", "ecr", "oidc", "throttle",
-           "cloudwatch", "static_site"]
 JSON_TYPE = "application/x-amz-json-1.1"
 
 
@@ -73,15 +41,6 @@ def _json_response(start_response, status, body, extra_headers=()):
                ("x-amzn-RequestId", str(uuid.uuid4())), *extra_headers]
     start_response(f"{status} {'OK' if status < 400 else 'Error'}", headers)
     return [data]
-
-
-def _signing_service(environ):
-    # "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/sts/aws4_request, ..."
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    try:
-        return auth.split("Credential=", 1)[1].split(",")[0].split("/")[3]
-    except IndexError:
-        return ""
 
 
 class Bed:
@@ -113,6 +72,14 @@ class Bed:
     def add_control(self, path, handler):
         self._controls[path.strip("/") + ("/" if path.endswith("/") else "")] = handler
 
+    def add_json_control(self, path, fn):
+        """A control with JSON both ways: fn(bed, method, query, payload) -> (status, obj)."""
+        def handler(bed, method, query, body, _headers):
+            payload = json.loads(body) if body.strip() else {}
+            status, obj = fn(bed, method, query, payload)
+            return status, "application/json", json.dumps(obj, default=str).encode()
+        self.add_control(path, handler)
+
     def add_path(self, prefix, handler):
         self._paths[prefix] = handler
 
@@ -126,7 +93,7 @@ class Bed:
         self._rest_operations.append(fn)
 
     def rest_operation(self, environ):
-        service = _signing_service(environ)
+        service = signing_service(environ)
         with self.lock:
             return next(filter(None, (fn(self, environ, service) for fn in self._rest_operations)),
                         None)
@@ -256,7 +223,7 @@ class Bed:
     def _query(self, environ, start_response):
         raw = self._read(environ)
         params = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace")).items()}
-        action, service = params.get("Action", ""), _signing_service(environ)
+        action, service = params.get("Action", ""), signing_service(environ)
         handler = self._queries.get((service, action))
         if handler is None and not service:
             # Unsigned calls (AssumeRoleWithWebIdentity needs no credentials) name no service.
@@ -307,107 +274,17 @@ def _time_scale_control(bed, method, _query, body, _headers):
     return 200, "application/json", json.dumps({"timeScale": bed.time_scale}).encode()
 
 
-def json_control(fn):
-    """Adapts fn(bed, method, query, payload) -> (status, obj) to a control handler."""
-    def handler(bed, method, query, body, _headers):
-        payload = json.loads(body) if body.strip() else {}
-        status, obj = fn(bed, method, query, payload)
-        return status, "application/json", json.dumps(obj, default=str).encode()
-    return handler
-
-
-# The IAM service prefix of a signing name where they differ.
-SIGNING_SERVICES = {"monitoring": "cloudwatch"}
-
-# The ECS create calls that take `tags` and then need ecs:TagResource as well.
-TAG_ON_CREATE = {f"ecs:{op}" for op in ("CreateCapacityProvider", "CreateCluster", "CreateService",
-                                       "CreateTaskSet", "RegisterContainerInstance",
-                                       "RegisterTaskDefinition", "RunTask", "StartTask")}
-
-# The IAM service prefix of each JSON-protocol target.
-TARGET_SERVICES = {"AmazonEC2ContainerServiceV20141113": "ecs",
-                   "AmazonEC2ContainerRegistry_V20150921": "ecr", "Logs_20140328": "logs"}
-
-
-class CallLog:
-    """Records the IAM name of every AWS request (`ecs:RunTask`, `sts:AssumeRole`, ...), outside
-    every plug-in, so a test can check what an action called against its policy in docs/iam.
-    GET /_bed/calls -> {"calls": [...]}; POST /_bed/calls {"reset": true} empties it."""
-
-    def __init__(self, app, bed):
-        self.app, self.bed = app, bed
-        bed.state["calls"] = []
-        bed.add_control("calls", json_control(self.control))
-
-    @staticmethod
-    def control(bed, method, _query, payload):
-        if method == "POST" and payload.get("reset"):
-            bed.state["calls"].clear()
-        return 200, {"calls": list(bed.state["calls"])}
-
-    def __call__(self, environ, start_response):
-        name = self.operation(environ) or self.bed.rest_operation(environ)
-        for logged in [name, self.tag_on_create(environ, name)] if name else []:
-            if logged:
-                self.bed.state["calls"].append(logged)
-                calls.record(calls.caller(environ), logged)
-        return self.app(environ, start_response)
-
-    @staticmethod
-    def tag_on_create(environ, name):
-        """`ecs:TagResource` when an ECS create call carries tags: AWS then also authorizes
-        ecs:TagResource (ECS developer guide, "Grant permission to tag resources on creation")."""
-        if name not in TAG_ON_CREATE:
-            return None
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            return None
-        return "ecs:TagResource" if isinstance(body, dict) and body.get("tags") else None
-
-    @staticmethod
-    def operation(environ):
-        if environ.get("PATH_INFO", "").startswith("/_bed/"):
-            return None
-        if environ.get("HTTP_SMITHY_PROTOCOL") and "/operation/" in environ.get("PATH_INFO", ""):
-            service = _signing_service(environ)
-            op = environ["PATH_INFO"].rsplit("/", 1)[-1]
-            return f"{SIGNING_SERVICES.get(service, service)}:{op}"
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if "." in target:
-            prefix, op = target.split(".", 1)
-            return f"{TARGET_SERVICES.get(prefix, prefix)}:{op}"
-        if "x-www-form-urlencoded" not in environ.get("CONTENT_TYPE", ""):
-            return None
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
-        action = parse_qs(raw.decode(errors="replace")).get("Action", [""])[0]
-        scope = environ.get("HTTP_AUTHORIZATION", "").split("Credential=")[-1].split("/")
-        service = scope[3] if len(scope) > 3 else "sts"  # the web identity call is unsigned
-        return f"{service}:{action}" if action else None
-
-
 def load_plugins(bed):
-    """Installs the plug-ins; returns the WSGI app to serve (older plug-ins wrap the bed)."""
-    app = bed
+    """Installs the plug-ins, in PLUGINS order (the contract: bed/plugins)."""
     for name in PLUGINS:
         try:
-            module = importlib.import_module(f"bed.{name}")
+            module = importlib.import_module(f"bed.plugins.{name}")
         except ModuleNotFoundError as err:
-            if err.name != f"bed.{name}":
+            if err.name != f"bed.plugins.{name}":
                 raise  # a plug-in that exists but fails to import is a bug worth seeing
-            print(f"bed: plug-in bed.{name} not present, skipped", file=sys.stderr)
+            print(f"bed: plug-in bed.plugins.{name} not present, skipped", file=sys.stderr)
             continue
-        params = list(inspect.signature(module.install).parameters)
-        if params and params[0] == "app":
-            app = module.install(app, str(bed.state_dir))
-        else:
-            module.install(bed)
-    return app
+        module.install(bed)
 
 
 def watch(server, bed, parent_pid, ttl, idle):
@@ -434,7 +311,8 @@ def main():
     server = make_server("127.0.0.1", 0, bed, threaded=True, request_handler=MotoRequestHandler)
     # Plug-ins see the final address (bed.base_url) when they install.
     bed.base_url = f"http://127.0.0.1:{server.server_port}"
-    server.app = CallLog(load_plugins(bed), bed)
+    load_plugins(bed)
+    server.app = CallLog(bed, bed)
     threading.Thread(target=watch, args=(server, bed, args.parent_pid, args.ttl, args.idle),
                      daemon=True).start()
     (state_dir / "plugin.env").write_text("".join(f"{k}={v}\n" for k, v in bed._env.items()))

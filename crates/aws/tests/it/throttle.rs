@@ -1,4 +1,4 @@
-//! The retry budget against the bed's ECS token buckets (`tests/bed/bed/throttle.py`): many
+//! The retry budget against the bed's ECS token buckets (`tests/bed/bed/plugins/throttle.py`): many
 //! registrations at once, as a monorepo's matrix makes them, all succeed, each once.
 
 use std::sync::{Arc, Mutex};

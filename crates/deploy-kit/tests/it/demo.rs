@@ -1,5 +1,5 @@
 //! The demo path: examples/workflows/deploy.yml, the file users copy, through act against the
-//! test bed (python -m bed.demo creates what it deploys to). Staging then production, with the
+//! test bed (python -m bed.tools.demo creates what it deploys to). Staging then production, with the
 //! digest staging tested; and the failing flag, which ends in a rollback and a red run.
 
 #![allow(clippy::print_stderr)] // the rollback's duration, shown with --nocapture
@@ -13,7 +13,7 @@ use deploy_kit_testbed::{Bed, Component, repo_root};
 
 use super::ecs_blue_green::http_server;
 
-/// A bed with python -m bed.demo's cluster `demo` (api-staging and api-production on revision 1
+/// A bed with python -m bed.tools.demo's cluster `demo` (api-staging and api-production on revision 1
 /// of family `api`, blue/green), the repository variables it prints, and the URLs of a healthy
 /// app. The other example workflows' tests (workflows.rs) use it too.
 pub(crate) struct Demo {
@@ -37,7 +37,7 @@ pub(crate) async fn demo(docker: bool, fail_staging: bool) -> Demo {
     setup
         .args([
             "-m",
-            "bed.demo",
+            "bed.tools.demo",
             "--state-dir",
             bed.var("BED_STATE_DIR").unwrap(),
         ])

@@ -1,5 +1,5 @@
 //! Faults between the binary and the bed: each action's main path runs through
-//! `tests/bed/bed/faults.py` (throttling, 429, 500, 503, connection resets, truncated bodies,
+//! `tests/bed/bed/tools/faults.py` (throttling, 429, 500, 503, connection resets, truncated bodies,
 //! slow answers) and must end as it does without faults, or fail clearly (exit 1 or 3 with an
 //! `::error::`) — never hang, never panic, never leave a deployment in flight or a task running.
 //!

@@ -1,6 +1,6 @@
 //! The other example workflows. tests/lint-workflows (actionlint and zizmor over every workflow)
 //! passes, and fails on the mistakes it is there for. Through act against the bed (python -m
-//! bed.demo creates the cluster): pull-request.yml's dry run shows the diff and writes nothing;
+//! bed.tools.demo creates the cluster): pull-request.yml's dry run shows the diff and writes nothing;
 //! rollback.yml goes back to the previous revision, then to the one it is given.
 
 use std::path::Path;

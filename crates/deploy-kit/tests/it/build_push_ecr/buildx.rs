@@ -1,5 +1,5 @@
 //! build-push-ecr's choice of buildx builder, against the docker stand-in
-//! (tests/bed/bed/docker_standin.py): buildx's documented behaviour per driver, in front of the
+//! (tests/bed/bed/tools/docker_standin.py): buildx's documented behaviour per driver, in front of the
 //! bed's real engine and registry, which build and push. A runner's HOME is a temporary
 //! directory, so its buildx state (`~/.docker/buildx`) is what the test put there.
 
@@ -27,7 +27,7 @@ impl Machine {
             format!(
                 "#!/bin/sh\nexec '{}' '{}' \"$@\"\n",
                 repo.join("tests/bed/.venv/bin/python").display(),
-                repo.join("tests/bed/bed/docker_standin.py").display()
+                repo.join("tests/bed/bed/tools/docker_standin.py").display()
             ),
         )
         .unwrap();

@@ -1,6 +1,6 @@
 """Fault injection between a client (the deploy-kit binary) and an upstream HTTP server (the bed).
 
-    python -m bed.faults --upstream URL [--rate 0.1] [--seed N] [--kinds K,K...]
+    python -m bed.tools.faults --upstream URL [--rate 0.1] [--seed N] [--kinds K,K...]
                          [--slow-seconds S] [--parent-pid PID] [--ttl S]
 
 It listens on 127.0.0.1 (ephemeral port), prints `FAULTS_URL=http://127.0.0.1:PORT` and
@@ -218,7 +218,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             status, headers, data = self.forward(body)
         except OSError as err:
-            data = f"bed.faults: upstream {self.server.upstream}: {err}".encode()
+            data = f"bed.tools.faults: upstream {self.server.upstream}: {err}".encode()
             return self.answer(502, [("Content-Type", "text/plain")], data)
         if kind == "truncate" and data:
             return self.truncate(status, headers, data)

@@ -125,6 +125,4 @@ def control(bed, method, _query, payload):
 
 
 def install(bed):
-    from bed.server import json_control
-
-    bed.add_control("scenario", json_control(control))
+    bed.add_json_control("scenario", control)

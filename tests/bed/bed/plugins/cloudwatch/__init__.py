@@ -5,7 +5,7 @@ CBOR. Operations: PutMetricAlarm, DescribeAlarms, DeleteAlarms, DescribeAlarmHis
 TagResource, ListTagsForResource. As CloudWatch does, and moto does not: PutMetricAlarm on an
 existing alarm keeps its state and ignores Tags (AWS API reference, PutMetricAlarm).
 
-The ALB metrics and the alarm evaluator are bed.alb_metrics; the ECS emulation (lifecycle.py)
+The ALB metrics and the alarm evaluator are alb_metrics here; the ECS emulation (lifecycle)
 asks it when an attached deployment alarm fires, and rolls back.
 
 Control: POST /_bed/alb {"name": "api"} makes an ALB with target groups NAME-blue and NAME-green
@@ -18,9 +18,10 @@ from datetime import datetime, timezone
 
 import cbor2
 
-from bed import alb_metrics, ecs_deployments, lifecycle, scenarios
-from bed.alb_metrics import ACCOUNT, _backend, _global_knob, _state, _utc
-from bed.server import json_control
+from bed.models import lifecycle
+from bed.plugins import ecs_deployments, scenarios
+from bed.plugins.cloudwatch import alb_metrics
+from bed.plugins.cloudwatch.alb_metrics import ACCOUNT, _backend, _global_knob, _state, _utc
 
 PREFIX = "/service/GraniteServiceVersion20100801/operation/"
 
@@ -248,6 +249,6 @@ def install(bed):
     scenarios.KNOBS.update(alb_metrics.KNOBS)
     bed.add_path(PREFIX, handle)
     bed.add_ticker(alb_metrics.tick)
-    bed.add_control("alb", json_control(alb_control))
-    bed.add_control("alarms", json_control(alarms_control))
+    bed.add_json_control("alb", alb_control)
+    bed.add_json_control("alarms", alarms_control)
     lifecycle.ALARM_WATCHERS.append(lambda dep: alb_metrics.first_alarm(bed, dep))

@@ -1,10 +1,9 @@
 """STS AssumeRoleWithWebIdentity as AWS answers it for GitHub's OIDC tokens, with failure knobs.
 
 moto accepts any token. Here the token is checked first, like AWS does, with the OIDC plug-in's
-verifier (bed.state["oidc_verify"](token) -> claims, else bed.oidc.verify(token, audience)):
-signature, issuer, expiry, audience. Then the role's trust conditions (knob `trust`), then moto
-hands out credentials. Knobs, POST /_bed/sts (GET shows them, the call count and the `jti` of
-the token each call carried, `tokenIds`):
+verifier (oidc.verify(token, audience)): signature, issuer, expiry, audience. Then the role's
+trust conditions (knob `trust`), then moto hands out credentials. Knobs, POST /_bed/sts (GET
+shows them, the call count and the `jti` of the token each call carried, `tokenIds`):
 
     {"reject": "AccessDenied" | "InvalidIdentityToken" | "ExpiredTokenException",
      "message": "...",                 optional, replaces the realistic default message
@@ -20,10 +19,11 @@ the token each call carried, `tokenIds`):
 import base64
 import fnmatch
 import json
-import sys
 import time
 import uuid
 from xml.sax.saxutils import escape
+
+from bed.plugins import oidc
 
 DEFAULTS = {"reject": None, "message": None, "failTimes": 0, "failWith": "IDPCommunicationError",
             "trust": {}, "audience": "sts.amazonaws.com", "verify": True}
@@ -62,17 +62,6 @@ def _error(knobs, code, message=None, **fmt):
     return error_xml(CODES_5XX.get(code, code), message or default.format(**fmt), status)
 
 
-def _verify(bed, token, audience):
-    """The token's claims, or raises ValueError as the OIDC plug-in does."""
-    verifier = bed.state.get("oidc_verify")
-    if verifier is not None:
-        return verifier(token)
-    oidc = sys.modules.get("bed.oidc")
-    if oidc is not None and hasattr(oidc, "verify"):
-        return oidc.verify(token, audience)
-    return None  # no OIDC plug-in: nothing to check against
-
-
 def assume_role_with_web_identity(bed, params, _environ):
     knobs = _knobs(bed)
     knobs["calls"] += 1
@@ -88,7 +77,7 @@ def assume_role_with_web_identity(bed, params, _environ):
     claims = {}
     if knobs["verify"]:
         try:
-            claims = _verify(bed, token, knobs["audience"]) or {}
+            claims = oidc.verify(token, knobs["audience"])
         except ValueError as err:
             text = str(err)
             if "expired" in text:
@@ -136,8 +125,6 @@ def control(bed, method, _query, payload):
 
 
 def install(bed):
-    from bed.server import json_control
-
     _knobs(bed)
     bed.add_query_action("sts", "AssumeRoleWithWebIdentity", assume_role_with_web_identity)
-    bed.add_control("sts", json_control(control))
+    bed.add_json_control("sts", control)

@@ -1,8 +1,8 @@
 """The bed's docker engine and registry.
 
-    python -m bed.docker install
-    python -m bed.docker start --state-dir DIR [--parent-pid PID] [--ttl SECONDS]
-    python -m bed.docker stop --state-dir DIR
+    python -m bed.tools.docker install
+    python -m bed.tools.docker start --state-dir DIR [--parent-pid PID] [--ttl SECONDS]
+    python -m bed.tools.docker stop --state-dir DIR
 
 `start` runs dockerd on its own socket under DIR (no bridge, no iptables: the sandbox has neither,
 and nothing here needs container networking) and Debian's `docker-registry` on 127.0.0.1 with
@@ -36,6 +36,7 @@ import sys
 import time
 
 from bed import calls
+from bed.registry import Registry, tag_is_immutable
 
 PACKAGES = {
     "docker.io": "/usr/sbin/dockerd",
@@ -105,7 +106,7 @@ def wait_for(check, what, log, seconds=30, fatal=True):
         time.sleep(0.1)
     if not fatal:
         return False
-    sys.stderr.write(f"bed.docker: {what} did not start within {seconds} s; log {log}:\n")
+    sys.stderr.write(f"bed.tools.docker: {what} did not start within {seconds} s; log {log}:\n")
     sys.stderr.write(open(log).read()[-4000:])
     sys.exit(1)
 
@@ -168,7 +169,7 @@ def start(state, parent_pid, ttl):
 
     # Unix socket paths are limited to 108 bytes; fail clearly instead of a cryptic bind error.
     if len(f"{state}/docker.sock") > 100:
-        sys.exit(f"bed.docker: state dir path too long for a unix socket: {state}")
+        sys.exit(f"bed.tools.docker: state dir path too long for a unix socket: {state}")
     dlog = os.path.join(state, "dockerd.log")
     start_dockerd(state, dlog, [])
 
@@ -210,9 +211,9 @@ def start(state, parent_pid, ttl):
     # serves the proxy, whose port it writes.
     proxy_port = os.path.join(state, "registry-proxy.port")
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "bed.docker", "watch", "--state-dir", state,
+        [sys.executable, "-m", "bed.tools.docker", "watch", "--state-dir", state,
          "--parent-pid", str(parent_pid), "--ttl", str(ttl), "--backend", address],
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=open(os.path.join(state, "registry-proxy.log"), "w"), start_new_session=True,
     )
@@ -330,8 +331,6 @@ def push_refusal(state, backend, method, path, body):
                 "registry with id '123456789012'")
     if ref is None or ref.startswith("sha256:"):
         return None
-    from bed.ecr import Registry, tag_is_immutable
-
     class Repo:
         image_tag_mutability = repo.get("imageTagMutability", "MUTABLE")
         image_tag_mutability_exclusion_filters = repo.get("imageTagMutabilityExclusionFilters")

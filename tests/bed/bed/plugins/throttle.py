@@ -26,8 +26,6 @@ document how long a registration holds its family: `concurrentRevisionSeconds` i
 
 import time
 
-from bed.server import json_control
-
 ECS_PREFIX = "AmazonEC2ContainerServiceV20141113."
 CONCURRENT_REVISION = ("Too many concurrent attempts to create a new revision of the specified "
                        "family.")
@@ -162,4 +160,4 @@ def gate(bed, target, body, _environ):
 def install(bed):
     _state(bed)
     bed.add_gate(gate)
-    bed.add_control("throttle", json_control(control))
+    bed.add_json_control("throttle", control)

@@ -17,17 +17,16 @@ Routes:
     GET  /_bed/oidc/.well-known/openid-configuration
     POST /_bed/oidc/verify             {"token", "audience"} -> claims or 400 {"error"}
 
-In-process, other bed modules (the STS patch) call `verify(token, audience)` of this module.
+The token routes answer 404 for another method. In-process, the STS plug-in calls
+`verify(token, audience)` of this module.
 """
 
 import base64
 import json
-import os
 import secrets
 import threading
 import time
 import uuid
-from urllib.parse import parse_qs
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -158,57 +157,65 @@ def jwks():
     return {"keys": [key]}
 
 
-def respond(start_response, status, body):
-    data = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-    return [data]
+def _json(status, body):
+    return status, "application/json", json.dumps(body).encode()
 
 
-def read_json(environ):
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    raw = environ["wsgi.input"].read(length) if length else b""
-    return json.loads(raw or b"{}")
+def _payload(body):
+    return json.loads(body or b"{}")
 
 
-def handle(environ, start_response):
-    path = environ.get("PATH_INFO", "")
-    method = environ.get("REQUEST_METHOD", "GET")
-    if path == "/_bed/oidc/token" and method == "GET":
-        if environ.get("HTTP_AUTHORIZATION", "") != f"Bearer {REQUEST_TOKEN}":
-            return respond(start_response, "401 Unauthorized", {"message": "Bad credentials"})
-        query = parse_qs(environ.get("QUERY_STRING", ""))
-        audience = (query.get("audience") or [None])[0]
-        return respond(start_response, "200 OK", {"value": sign(claims_for(audience))})
-    if path == "/_bed/oidc/claims" and method == "POST":
-        body = read_json(environ)
-        if not isinstance(body, dict):
-            return respond(start_response, "400 Bad Request", {"error": "expected a JSON object"})
-        with _lock:
-            _overrides.update(body)
-            current = dict(_overrides)
-        return respond(start_response, "200 OK", current)
-    if path == "/_bed/oidc/reset" and method == "POST":
-        with _lock:
-            _overrides.clear()
-        return respond(start_response, "200 OK", {})
-    if path == "/_bed/oidc/jwks":
-        return respond(start_response, "200 OK", jwks())
-    if path == "/_bed/oidc/.well-known/openid-configuration":
-        base = f"http://{environ.get('HTTP_HOST', '127.0.0.1')}/_bed/oidc"
-        return respond(start_response, "200 OK", {
-            "issuer": ISSUER, "jwks_uri": f"{base}/jwks",
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "response_types_supported": ["id_token"], "subject_types_supported": ["public"],
-            "claims_supported": sorted(default_claims()),
-        })
-    if path == "/_bed/oidc/verify" and method == "POST":
-        body = read_json(environ)
-        try:
-            claims = verify(body.get("token", ""), body.get("audience", "sts.amazonaws.com"))
-        except ValueError as err:
-            return respond(start_response, "400 Bad Request", {"error": str(err)})
-        return respond(start_response, "200 OK", claims)
-    return respond(start_response, "404 Not Found", {"error": f"no route {method} {path}"})
+def token_control(_bed, method, query, _body, headers):
+    if method != "GET":
+        return _not_found(method, "token")
+    if headers.get("authorization", "") != f"Bearer {REQUEST_TOKEN}":
+        return _json(401, {"message": "Bad credentials"})
+    return _json(200, {"value": sign(claims_for(query.get("audience")))})
+
+
+def claims_control(_bed, method, _query, body, _headers):
+    if method != "POST":
+        return _not_found(method, "claims")
+    overrides = _payload(body)
+    if not isinstance(overrides, dict):
+        return _json(400, {"error": "expected a JSON object"})
+    with _lock:
+        _overrides.update(overrides)
+        current = dict(_overrides)
+    return _json(200, current)
+
+
+def reset_control(_bed, method, _query, _body, _headers):
+    if method != "POST":
+        return _not_found(method, "reset")
+    with _lock:
+        _overrides.clear()
+    return _json(200, {})
+
+
+def openid_configuration(_bed, _method, _query, _body, headers):
+    base = f"http://{headers.get('host', '127.0.0.1')}/_bed/oidc"
+    return _json(200, {
+        "issuer": ISSUER, "jwks_uri": f"{base}/jwks",
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["id_token"], "subject_types_supported": ["public"],
+        "claims_supported": sorted(default_claims()),
+    })
+
+
+def verify_control(_bed, method, _query, body, _headers):
+    if method != "POST":
+        return _not_found(method, "verify")
+    request = _payload(body)
+    try:
+        claims = verify(request.get("token", ""), request.get("audience", "sts.amazonaws.com"))
+    except ValueError as err:
+        return _json(400, {"error": str(err)})
+    return _json(200, claims)
+
+
+def _not_found(method, route):
+    return _json(404, {"error": f"no route {method} /_bed/oidc/{route}"})
 
 
 def env(base_url):
@@ -219,17 +226,12 @@ def env(base_url):
     }
 
 
-def install(app, state_dir=None):
-    """Wraps the bed's WSGI app; writes the request token where `up` reads it."""
-    if state_dir:
-        tmp = os.path.join(state_dir, "oidc-request-token.tmp")
-        with open(tmp, "w") as f:
-            f.write(REQUEST_TOKEN)
-        os.replace(tmp, os.path.join(state_dir, "oidc-request-token"))
-
-    def wrapped(environ, start_response):
-        if environ.get("PATH_INFO", "").startswith("/_bed/oidc/"):
-            return handle(environ, start_response)
-        return app(environ, start_response)
-
-    return wrapped
+def install(bed):
+    for key, value in env(bed.base_url).items():
+        bed.add_env(key, value)
+    bed.add_control("oidc/token", token_control)
+    bed.add_control("oidc/claims", claims_control)
+    bed.add_control("oidc/reset", reset_control)
+    bed.add_control("oidc/jwks", lambda *_: _json(200, jwks()))
+    bed.add_control("oidc/.well-known/openid-configuration", openid_configuration)
+    bed.add_control("oidc/verify", verify_control)

@@ -1,6 +1,6 @@
 """Runs a workflow through act in host mode against the bed (tests/bed/run-workflow).
 
-    python -m bed.act WORKFLOW [--job J] [--event E] [--input k=v] [--secret k=v] [--env k=v]
+    python -m bed.tools.act WORKFLOW [--job J] [--event E] [--input k=v] [--secret k=v] [--env k=v]
                            [--var k=v]
                       [--as-action owner/repo@ref] [--local-repository owner/repo@ref=DIR]
                       [--artifacts DIR] [--timeout S]
@@ -34,7 +34,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-BED = Path(__file__).resolve().parent.parent  # tests/bed
+BED = Path(__file__).resolve().parents[2]  # tests/bed
 ROOT = BED.parent.parent
 DROPPED = ("GITHUB_", "ACTIONS_", "RUNNER_", "INPUT_", "AWS_", "STATE_")
 

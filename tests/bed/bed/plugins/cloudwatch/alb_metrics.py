@@ -1,5 +1,5 @@
 """ALB metrics per target group, generated from scenario knobs, and an evaluator of the metric-math
-alarms over them that moves an alarm as CloudWatch would (bed.cloudwatch serves the API).
+alarms over them that moves an alarm as CloudWatch would (the package serves the API).
 
 Metrics (namespace AWS/ApplicationELB, dimensions TargetGroup + LoadBalancer): per service
 behind those target groups, `requestsPerMinute` production requests (default 600), of which the
@@ -19,7 +19,7 @@ import math
 import re
 from datetime import datetime, timezone
 
-from bed import ecs_deployments, scenarios
+from bed.plugins import ecs_deployments, scenarios
 
 ACCOUNT = "123456789012"
 KNOBS = {

@@ -1,6 +1,6 @@
-"""ECR backed by the bed's real registry (bed.docker), so `docker push` and the ECR API agree.
+"""ECR backed by the bed's real registry (tools.docker), so `docker push` and the ECR API agree.
 
-When STATE_DIR/registry.json exists (bed.docker is running), the ECR image calls are answered
+When STATE_DIR/registry.json exists (tools.docker is running), the ECR image calls are answered
 from the registry's v2 API instead of moto's in-memory store: GetAuthorizationToken hands out the
 registry's own credentials (AWS:<password>) and its address; BatchGetImage, DescribeImages,
 ListImages, PutImage and BatchDeleteImage read and write manifests there, so digests are the ones
@@ -11,127 +11,20 @@ not know fails with RepositoryNotFoundException, as in ECR.
 
 import base64
 import datetime
-import fnmatch
 import hashlib
 import json
 import os
 import re
-import shutil
-import urllib.error
-import urllib.request
+
+from bed.registry import MANIFEST_TYPES, EcrError, Registry, tag_is_immutable
 
 TARGET = "AmazonEC2ContainerRegistry_V20150921."
-MANIFEST_TYPES = [
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-]
 HANDLED = {
     "GetAuthorizationToken", "BatchGetImage", "DescribeImages", "ListImages", "PutImage",
     "BatchDeleteImage",
 }
 # moto answers these; the registry's address replaces moto's made-up repositoryUri host.
 URI_REWRITTEN = {"CreateRepository", "DescribeRepositories"}
-
-
-class EcrError(Exception):
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-
-
-class Registry:
-    def __init__(self, info):
-        self.address, self.user, self.password = info["address"], info["user"], info["password"]
-        # The registry itself, behind the push-policy proxy that clients see (bed.docker).
-        self.backend = info.get("backend", self.address)
-        # The filesystem storage root: the v2 API has no push time and no untagged listing.
-        self.root = info.get("root")
-        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
-        self.auth = f"Basic {token}"
-
-    def call(self, method, path, body=None, headers=None):
-        req = urllib.request.Request(
-            f"http://{self.backend}/v2/{path}", data=body, method=method,
-            headers={"Authorization": self.auth, **(headers or {})},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return resp.status, dict(resp.headers), resp.read()
-        except urllib.error.HTTPError as err:
-            return err.code, dict(err.headers), err.read()
-
-    def tags(self, repo):
-        status, _, body = self.call("GET", f"{repo}/tags/list")
-        if status == 404:
-            return []  # nothing pushed yet
-        return json.loads(body).get("tags") or []
-
-    def manifest(self, repo, ref):
-        """(digest, media type, raw manifest) or None."""
-        status, headers, body = self.call(
-            "GET", f"{repo}/manifests/{ref}", headers={"Accept": ", ".join(MANIFEST_TYPES)}
-        )
-        if status != 200:
-            return None
-        digest = headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(body).hexdigest()
-        return digest, headers.get("Content-Type", MANIFEST_TYPES[0]), body
-
-    def put_manifest(self, repo, tag, raw, media_type):
-        status, headers, body = self.call(
-            "PUT", f"{repo}/manifests/{tag}", body=raw, headers={"Content-Type": media_type}
-        )
-        if status not in (200, 201):
-            if b"BLOB_UNKNOWN" in body:
-                # What ECR answers when a manifest references layers that were never pushed.
-                raise EcrError("LayersNotFoundException",
-                               f"Layers referenced by the manifest are missing: {body[:300]!r}")
-            raise EcrError("InvalidParameterException",
-                           f"registry refused the manifest: {body[:300]!r}")
-        return headers.get("Docker-Content-Digest") or "sha256:" + hashlib.sha256(raw).hexdigest()
-
-    def manifests_dir(self, repo):
-        return os.path.join(self.root or "", "docker/registry/v2/repositories", repo, "_manifests")
-
-    def revisions(self, repo):
-        """Every manifest digest stored for repo, tagged or not (filesystem storage)."""
-        top = os.path.join(self.manifests_dir(repo), "revisions", "sha256")
-        if not self.root or not os.path.isdir(top):
-            return []
-        return [f"sha256:{h}" for h in os.listdir(top) if os.path.exists(os.path.join(top, h, "link"))]
-
-    def pushed_at(self, repo, digest):
-        link = os.path.join(self.manifests_dir(repo), "revisions", *digest.split(":", 1), "link")
-        try:
-            return os.path.getmtime(link)
-        except OSError:
-            return datetime.datetime.now(datetime.timezone.utc).timestamp()
-
-    def untag(self, repo, tag):
-        # The v2 API deletes manifests, not tags; ECR removes just the tag when others remain.
-        shutil.rmtree(os.path.join(self.manifests_dir(repo), "tags", tag), ignore_errors=True)
-
-    def delete(self, repo, digest):
-        status, _, body = self.call("DELETE", f"{repo}/manifests/{digest}")
-        if status not in (200, 202, 404):
-            raise EcrError("ServerException", f"registry refused the delete: {body[:300]!r}", 500)
-
-    def images(self, repo):
-        """{digest: {"tags": [...], "type": media type, "raw": bytes}}, untagged ones included."""
-        found = {}
-        for tag in self.tags(repo):
-            got = self.manifest(repo, tag)
-            if got:
-                digest, media_type, raw = got
-                entry = found.setdefault(digest, {"tags": [], "type": media_type, "raw": raw})
-                entry["tags"].append(tag)
-        for digest in self.revisions(repo):
-            if digest not in found:
-                got = self.manifest(repo, digest)
-                if got:
-                    found[digest] = {"tags": [], "type": got[1], "raw": got[2]}
-        return found
 
 
 def media_type_of(raw, fallback):
@@ -148,17 +41,6 @@ def image_size(raw):
         return 0
     layers = sum(layer.get("size", 0) for layer in m.get("layers", []))
     return layers + m.get("config", {}).get("size", 0)
-
-
-def tag_is_immutable(repo, tag):
-    # IMMUTABLE(_WITH_EXCLUSION): fixed unless a WILDCARD filter matches; MUTABLE_WITH_EXCLUSION:
-    # fixed only where a filter matches.
-    mode = getattr(repo, "image_tag_mutability", "MUTABLE")
-    filters = getattr(repo, "image_tag_mutability_exclusion_filters", None) or []
-    matched = any(fnmatch.fnmatchcase(tag, f.get("filter", "")) for f in filters)
-    if mode.startswith("IMMUTABLE"):
-        return not matched
-    return mode == "MUTABLE_WITH_EXCLUSION" and matched
 
 
 def image_ids(digest, tags):
@@ -321,55 +203,38 @@ def account_region(environ):
     return os.environ.get("MOTO_ACCOUNT_ID", "123456789012"), region
 
 
-def rewrite_uris(app, environ, start_response, reg):
-    captured = {}
-
-    def capture(status, headers, exc_info=None):
-        captured["status"], captured["headers"] = status, headers
-        return lambda data: None
-
-    chunks = app(environ, capture)
-    try:
-        raw = b"".join(chunks)
-    finally:
-        if hasattr(chunks, "close"):
-            chunks.close()
-    if captured["status"].startswith("200"):
-        try:
-            result = json.loads(raw)
-            for repo in result.get("repositories", []) + [result.get("repository") or {}]:
-                if "repositoryUri" in repo:
-                    repo["repositoryUri"] = f"{reg.address}/{repo['repositoryName']}"
-            raw = json.dumps(result).encode()
-        except ValueError:
-            pass  # not JSON: pass it through untouched
-    headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-    start_response(captured["status"], headers + [("Content-Length", str(len(raw)))])
-    return [raw]
+def rewrite_uris(bed, _request, _status, result):
+    """moto's repositories with the registry's address in repositoryUri (while it runs)."""
+    reg = _ecr(bed).registry()
+    if reg is not None:
+        for repo in result.get("repositories", []) + [result.get("repository") or {}]:
+            if "repositoryUri" in repo:
+                repo["repositoryUri"] = f"{reg.address}/{repo['repositoryName']}"
+    return result
 
 
-def install(app, state_dir):
-    ecr = Ecr(state_dir)
-
-    def wrapped(environ, start_response):
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        op = target[len(TARGET):] if target.startswith(TARGET) else None
-        reg = ecr.registry() if op in HANDLED or op in URI_REWRITTEN else None
+def answer(op):
+    """The handler of an image call: the registry's answer while it runs, else moto's."""
+    def handler(bed, body, environ):
+        ecr = _ecr(bed)
+        reg = ecr.registry()
         if reg is None:
-            return app(environ, start_response)
-        if op in URI_REWRITTEN:
-            return rewrite_uris(app, environ, start_response, reg)
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b"{}"
+            return None
         account, region = account_region(environ)
         try:
-            status, result = "200 OK", ecr.dispatch(op, json.loads(raw or b"{}"), account, region, reg)
+            return 200, ecr.dispatch(op, body, account, region, reg)
         except EcrError as err:
-            status = f"{err.status} {'Bad Request' if err.status == 400 else 'Error'}"
-            result = {"__type": err.code, "message": err.message}
-        data = json.dumps(result).encode()
-        start_response(status, [("Content-Type", "application/x-amz-json-1.1"),
-                                ("Content-Length", str(len(data)))])
-        return [data]
+            return bed.error(err.code, err.message, err.status)
+    return handler
 
-    return wrapped
+
+def _ecr(bed):
+    return bed.state["ecr"]
+
+
+def install(bed):
+    bed.state["ecr"] = Ecr(str(bed.state_dir))
+    for op in sorted(HANDLED):
+        bed.add_target(TARGET + op, answer(op))
+    for op in sorted(URI_REWRITTEN):
+        bed.add_response_filter(TARGET + op, rewrite_uris)

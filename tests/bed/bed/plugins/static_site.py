@@ -25,8 +25,6 @@ from urllib.parse import parse_qs, unquote
 
 from moto.cloudfront import models as cloudfront
 
-from bed.server import json_control
-
 DEFAULT_SECONDS = 20.0
 _BED = {}
 
@@ -34,7 +32,7 @@ _BED = {}
 def install(bed):
     _BED["bed"] = bed
     bed.state["static_site"] = {"events": [], "seconds": DEFAULT_SECONDS}
-    bed.add_control("static-site", json_control(_control))
+    bed.add_json_control("static-site", _control)
     bed.add_rest_operation(_observe)
     _patch_invalidations()
 

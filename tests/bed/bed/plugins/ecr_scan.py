@@ -15,8 +15,6 @@ Severities are ECR's: CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED. An 
 scanned is ScanNotFoundException, as in ECR (images are not looked up: they live in the registry).
 """
 
-from bed.server import json_control
-
 TARGET = "AmazonEC2ContainerRegistry_V20150921."
 SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED"]
 
@@ -31,7 +29,7 @@ def _settings(bed, repo):
 
 def _image_digest(bed, body, _environ):
     """The image the request names: its digest (or tag). Images live in the registry behind
-    bed.ecr, which moto cannot see, so they are taken as named."""
+    the ECR plug-in, which moto cannot see, so they are taken as named."""
     image = body.get("imageId") or {}
     name = image.get("imageDigest") or image.get("imageTag")
     if not name:
@@ -123,4 +121,4 @@ def install(bed):
     _state(bed)
     bed.add_target(TARGET + "StartImageScan", start_image_scan)
     bed.add_target(TARGET + "DescribeImageScanFindings", describe_image_scan_findings)
-    bed.add_control("ecr-scan", json_control(control))
+    bed.add_json_control("ecr-scan", control)

@@ -1,6 +1,6 @@
 """The demo's AWS: what examples/workflows/deploy.yml deploys to, created in a running bed.
 
-    python -m bed.demo --state-dir DIR [--fail-staging]
+    python -m bed.tools.demo --state-dir DIR [--fail-staging]
 
 Creates cluster `demo`, services `api-staging` and `api-production` (FARGATE, blue/green behind
 a load balancer with a test listener, circuit breaker with rollback, one of moto's subnets), the
@@ -24,7 +24,7 @@ from pathlib import Path
 import boto3
 
 ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012"
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def env_of(state):
@@ -51,8 +51,8 @@ def ok_server():
 
 
 def load_balancer(endpoint, name):
-    """A load balancer with a blue and a green target group in the bed's ELBv2 (bed.cloudwatch),
-    so `max-5xx-rate` finds real target groups: their ARNs."""
+    """A load balancer with a blue and a green target group in the bed's ELBv2
+    (bed.plugins.cloudwatch), so `max-5xx-rate` finds real target groups: their ARNs."""
     request = urllib.request.Request(f"{endpoint}/_bed/alb", data=json.dumps({"name": name}).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=30) as response:

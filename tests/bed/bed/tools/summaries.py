@@ -5,7 +5,7 @@ markdown's other lines (a composite action's twice). This reads act's output on 
 each summary once, in order, and renders its markdown readably: headings underlined, tables
 aligned in columns, code ticks dropped.
 
-    ... | python -m bed.summaries
+    ... | python -m bed.tools.summaries
 """
 
 import re

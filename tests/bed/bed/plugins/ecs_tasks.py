@@ -34,7 +34,7 @@ import uuid
 from moto.ecs import models
 from moto.logs.models import logs_backends
 
-from bed import scenarios
+from bed.plugins import scenarios
 
 ECS = "AmazonEC2ContainerServiceV20141113."
 PROVISIONING, PENDING, DEPROVISIONING = 1.0, 2.0, 1.0

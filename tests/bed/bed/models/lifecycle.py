@@ -23,7 +23,7 @@ PENDING_SECONDS = 1
 STOPPABLE = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED",
              "ROLLBACK_IN_PROGRESS")
 TERMINAL = {"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
-# CloudWatch alarms that move by themselves (bed.cloudwatch): fn(deployment) -> (time, alarm
+# CloudWatch alarms that move by themselves (bed.plugins.cloudwatch): fn(deployment) -> (time, alarm
 # name, reason) when one of the deployment's alarms goes into ALARM, else None.
 ALARM_WATCHERS = []
 DEFAULTS = {"canaryPercent": 5.0, "canaryBakeTimeInMinutes": 10,

@@ -15,8 +15,8 @@ Control: GET /_bed/deployments[?service=NAME] -> every deployment with its statu
 import random
 import string
 
-from bed import ecs_views, lifecycle, scenarios
-from bed.server import json_control
+from bed.models import ecs_views, lifecycle
+from bed.plugins import scenarios
 
 ECS = "AmazonEC2ContainerServiceV20141113."
 STRATEGIES = ("ROLLING", "BLUE_GREEN", "CANARY", "LINEAR")
@@ -348,5 +348,5 @@ def install(bed):
                         ("DescribeServiceRevisions", describe_service_revisions)]:
         bed.add_target(ECS + op, handler)
     bed.add_response_filter(ECS + "DescribeServices", describe_services)
-    bed.add_control("deployments", json_control(deployments_control))
+    bed.add_json_control("deployments", deployments_control)
     bed.add_ticker(tick)
