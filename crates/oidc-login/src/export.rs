@@ -1,0 +1,86 @@
+//! What oidc-login hands to the later steps: `$GITHUB_ENV` exports (the credentials, the region,
+//! and what a refresh needs) and step outputs.
+
+use aws_credential_types::Credentials;
+use deploy_kit_aws::refresh;
+use deploy_kit_gha::Runner;
+
+use crate::{Error, Input};
+
+pub fn export(
+    input: &Input,
+    credentials: &Credentials,
+    refreshable: bool,
+    runner: &Runner,
+) -> Result<(), Error> {
+    if !input.output_env_credentials {
+        return Ok(());
+    }
+    let mut vars = vec![
+        ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            credentials.secret_access_key().to_owned(),
+        ),
+        (
+            "AWS_SESSION_TOKEN",
+            credentials.session_token().unwrap_or_default().to_owned(),
+        ),
+        ("AWS_REGION", input.region.clone()),
+        ("AWS_DEFAULT_REGION", input.region.clone()),
+    ];
+    if refreshable && let Some(role) = &input.role_to_assume {
+        vars.extend([
+            (refresh::ENV_ROLE, role.clone()),
+            (refresh::ENV_AUDIENCE, input.audience.clone()),
+            (refresh::ENV_SESSION_NAME, input.session_name.clone()),
+            (refresh::ENV_DURATION, input.duration_seconds.to_string()),
+            (
+                refresh::ENV_CHAIN,
+                input.role_chain.clone().unwrap_or_default(),
+            ),
+            (
+                refresh::ENV_EXTERNAL_ID,
+                input.external_id.clone().unwrap_or_default(),
+            ),
+            (refresh::ENV_SESSION, input.session.to_json()),
+        ]);
+    }
+    for (name, value) in vars {
+        runner
+            .export_variable(name, &value)
+            .map_err(Error::Export)?;
+    }
+    Ok(())
+}
+
+pub fn outputs(
+    input: &Input,
+    credentials: &Credentials,
+    account: &str,
+    arn: &str,
+    runner: &Runner,
+) {
+    let mut outputs = vec![
+        ("aws-account-id", account.to_owned()),
+        ("authenticated-arn", arn.to_owned()),
+    ];
+    if input.output_credentials {
+        outputs.extend([
+            ("aws-access-key-id", credentials.access_key_id().to_owned()),
+            (
+                "aws-secret-access-key",
+                credentials.secret_access_key().to_owned(),
+            ),
+            (
+                "aws-session-token",
+                credentials.session_token().unwrap_or_default().to_owned(),
+            ),
+        ]);
+    }
+    for (name, value) in outputs {
+        if let Err(error) = runner.set_output(name, &value) {
+            runner.warning(format!("cannot set output `{name}`: {error}"));
+        }
+    }
+}
