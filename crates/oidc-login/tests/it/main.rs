@@ -192,3 +192,156 @@ fn the_explanation_shows_the_claims_and_a_matching_condition() {
     );
     assert!(claims::decode("not-a-jwt").is_none());
 }
+
+/// configure-aws-credentials' inputs: their defaults, the run's tags on AssumeRole (with the
+/// custom ones), transitive keys only of tags the session has, `disable-retry` over
+/// `retry-max-attempts`, and each bad value refused naming its input.
+#[test]
+fn session_policies_tags_and_the_other_configure_aws_credentials_inputs() {
+    let mut env = actions();
+    env.vars
+        .insert("GITHUB_REPOSITORY".into(), "org/app".into());
+    env.vars
+        .insert("GITHUB_REF".into(), "refs/heads/feat#1".into());
+    let input = Input::from_args(&args(), &env).unwrap();
+    assert!(input.output_env_credentials);
+    assert_eq!(input.timeout, None);
+    assert_eq!(input.session.policy, None);
+    assert_eq!(
+        input.session.tags,
+        [
+            ("GitHub".to_owned(), "Actions".to_owned()),
+            ("Repository".to_owned(), "org/app".to_owned()),
+            ("Branch".to_owned(), "refs/heads/feat_1".to_owned()),
+        ]
+    );
+    let given = Args {
+        custom_tags: Some(r#"{"Team": "payments"}"#.into()),
+        transitive_tag_keys: Some("Team\nBaseRef".into()),
+        managed_session_policies: Some("arn:aws:iam::aws:policy/ReadOnlyAccess".into()),
+        disable_retry: Some("true".into()),
+        retry_max_attempts: Some("9".into()),
+        action_timeout_s: Some("30".into()),
+        ..args()
+    };
+    let input = Input::from_args(&given, &env).unwrap();
+    assert_eq!(input.session.tags.last().unwrap().0, "Team");
+    assert_eq!(
+        input.session.transitive_tag_keys,
+        ["Team"],
+        "no BaseRef tag on a push"
+    );
+    assert_eq!(input.session.policy_arns.len(), 1);
+    assert_eq!(input.max_attempts, 1);
+    assert_eq!(input.timeout, Some(std::time::Duration::from_secs(30)));
+    let skipped = Input::from_args(
+        &Args {
+            role_skip_session_tagging: Some("true".into()),
+            ..given
+        },
+        &env,
+    )
+    .unwrap();
+    assert!(skipped.session.tags.is_empty() && skipped.session.transitive_tag_keys.is_empty());
+    assert_eq!(skipped.session.policy_arns.len(), 1, "policies stay");
+
+    let refused = |args: Args| Input::from_args(&args, &env).unwrap_err().input;
+    let bad: [(Args, &str); 9] = [
+        (
+            Args {
+                inline_session_policy: Some("[]".into()),
+                ..args()
+            },
+            "inline-session-policy",
+        ),
+        (
+            Args {
+                managed_session_policies: Some("ReadOnlyAccess".into()),
+                ..args()
+            },
+            "managed-session-policies",
+        ),
+        (
+            Args {
+                role_skip_session_tagging: Some("maybe".into()),
+                ..args()
+            },
+            "role-skip-session-tagging",
+        ),
+        (
+            Args {
+                transitive_tag_keys: Some("a;b".into()),
+                ..args()
+            },
+            "transitive-tag-keys",
+        ),
+        (
+            Args {
+                custom_tags: Some(r#"{"Actor": "x"}"#.into()),
+                ..args()
+            },
+            "custom-tags",
+        ),
+        (
+            Args {
+                web_identity_token_file: Some("/nonexistent/token".into()),
+                ..args()
+            },
+            "web-identity-token-file",
+        ),
+        (
+            Args {
+                sts_endpoint: Some("sts.amazonaws.com".into()),
+                ..args()
+            },
+            "sts-endpoint",
+        ),
+        (
+            Args {
+                output_env_credentials: Some("maybe".into()),
+                ..args()
+            },
+            "output-env-credentials",
+        ),
+        (
+            Args {
+                action_timeout_s: Some("-1".into()),
+                ..args()
+            },
+            "action-timeout-s",
+        ),
+    ];
+    for (args, input) in bad {
+        assert_eq!(refused(args), input);
+    }
+}
+
+#[test]
+fn a_relative_token_file_is_found_in_the_workspace() {
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::write(workspace.path().join("token"), "header.payload.sig\n").unwrap();
+    let mut env = actions();
+    env.vars.insert(
+        "GITHUB_WORKSPACE".into(),
+        workspace.path().display().to_string(),
+    );
+    let args = Args {
+        web_identity_token_file: Some("token".into()),
+        ..args()
+    };
+    let input = Input::from_args(&args, &env).unwrap();
+    assert_eq!(input.token_file, Some(workspace.path().join("token")));
+    let without_role = Args {
+        role_to_assume: None,
+        ..args
+    };
+    let error = Input::from_args(
+        &without_role,
+        &RunnerEnv {
+            vars: env.vars.clone(),
+            ..RunnerEnv::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(error.input, "web-identity-token-file");
+}
