@@ -258,3 +258,24 @@ pub fn web_identity_client(config: &aws_types::SdkConfig) -> aws_sdk_sts::Client
     builder.set_credentials_provider(None);
     aws_sdk_sts::Client::from_conf(builder.build())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SessionOptions;
+
+    #[test]
+    fn session_options_survive_the_environment_a_refresh_reads() {
+        let options = SessionOptions {
+            policy: Some(r#"{"Version":"2012-10-17","Statement":[]}"#.to_owned()),
+            policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".to_owned()],
+            tags: vec![("Team".to_owned(), "payments".to_owned())],
+            transitive_tag_keys: vec!["Team".to_owned()],
+        };
+        assert_eq!(SessionOptions::from_json(&options.to_json()), Some(options));
+        assert_eq!(
+            SessionOptions::from_json(&SessionOptions::default().to_json()),
+            Some(SessionOptions::default())
+        );
+        assert_eq!(SessionOptions::from_json("not json"), None);
+    }
+}

@@ -5,7 +5,24 @@ use aws_credential_types::Credentials;
 use deploy_kit_aws::refresh;
 use deploy_kit_gha::Runner;
 
+use deploy_kit_aws::web_identity::SessionOptions;
+
 use crate::{Error, Input};
+
+/// The session options a refresh must re-apply, empty when none (an earlier login's are then
+/// cleared). Tags only matter with `role-chain`: the web identity call takes none.
+fn refreshed_session(input: &Input) -> String {
+    let mut session = input.session.clone();
+    if input.role_chain.is_none() {
+        session.tags.clear();
+        session.transitive_tag_keys.clear();
+    }
+    if session == SessionOptions::default() {
+        String::new()
+    } else {
+        session.to_json()
+    }
+}
 
 pub fn export(
     input: &Input,
@@ -43,7 +60,7 @@ pub fn export(
                 refresh::ENV_EXTERNAL_ID,
                 input.external_id.clone().unwrap_or_default(),
             ),
-            (refresh::ENV_SESSION, input.session.to_json()),
+            (refresh::ENV_SESSION, refreshed_session(input)),
         ]);
     }
     for (name, value) in vars {

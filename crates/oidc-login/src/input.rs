@@ -327,10 +327,11 @@ fn sts_endpoint(text: &str) -> Result<String, InputError> {
     let rest = text
         .strip_prefix("https://")
         .or_else(|| text.strip_prefix("http://"));
-    let valid = rest.is_some_and(|rest| {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        !host.is_empty() && rest.bytes().all(|b| (b'!'..=b'~').contains(&b))
-    });
+    let valid = text.len() <= 2048
+        && rest.is_some_and(|rest| {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            !host.is_empty() && rest.bytes().all(|b| (b'!'..=b'~').contains(&b))
+        });
     if !valid {
         return Err(InputError::new(
             "sts-endpoint",

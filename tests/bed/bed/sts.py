@@ -3,8 +3,9 @@
 moto accepts any token. Here the token is checked first, like AWS does, with the OIDC plug-in's
 verifier (bed.state["oidc_verify"](token) -> claims, else bed.oidc.verify(token, audience)):
 signature, issuer, expiry, audience. Then the role's trust conditions (knob `trust`), then moto
-hands out credentials. Knobs, POST /_bed/sts (GET shows them, the call count and the `jti` of
-the token each call carried, `tokenIds`):
+hands out credentials. Knobs, POST /_bed/sts (GET shows them, the call count, the `jti` of
+the token each call carried, `tokenIds`, and the session options of every AssumeRole and
+AssumeRoleWithWebIdentity, `sessions`: action, Policy, PolicyArns, Tags, TransitiveTagKeys):
 
     {"reject": "AccessDenied" | "InvalidIdentityToken" | "ExpiredTokenException",
      "message": "...",                 optional, replaces the realistic default message
@@ -73,9 +74,36 @@ def _verify(bed, token, audience):
     return None  # no OIDC plug-in: nothing to check against
 
 
+def _members(params, name, field=None):
+    """`Name.member.N[.Field]` query parameters, in order."""
+    found, n = [], 1
+    while (key := f"{name}.member.{n}" + (f".{field}" if field else "")) in params:
+        found.append(params[key])
+        n += 1
+    return found
+
+
+def _record_session(bed, params):
+    # What a test checks that the client sent: moto keeps none of it.
+    _knobs(bed).setdefault("sessions", []).append({
+        "action": params.get("Action"),
+        "RoleArn": params.get("RoleArn"),
+        "Policy": params.get("Policy"),
+        "PolicyArns": _members(params, "PolicyArns", "arn"),
+        "Tags": dict(zip(_members(params, "Tags", "Key"), _members(params, "Tags", "Value"))),
+        "TransitiveTagKeys": _members(params, "TransitiveTagKeys"),
+    })
+
+
+def assume_role(bed, params, _environ):
+    _record_session(bed, params)
+    return None  # moto answers
+
+
 def assume_role_with_web_identity(bed, params, _environ):
     knobs = _knobs(bed)
     knobs["calls"] += 1
+    _record_session(bed, params)
     # Which token each call carried (its `jti`), so a test can tell a retry reused one.
     knobs.setdefault("tokenIds", []).append(_unverified_claim(params.get("WebIdentityToken", ""), "jti"))
     if knobs["failTimes"] > 0:
@@ -122,7 +150,7 @@ def control(bed, method, _query, payload):
     if method == "POST":
         if payload.get("reset"):
             knobs.clear()
-            knobs.update({**DEFAULTS, "calls": 0, "tokenIds": []})
+            knobs.update({**DEFAULTS, "calls": 0, "tokenIds": [], "sessions": []})
         unknown = sorted(set(payload) - set(DEFAULTS) - {"reset"})
         if unknown:
             raise ValueError(f"unknown STS knob(s) {unknown}; known: {sorted(DEFAULTS)}")
@@ -140,4 +168,5 @@ def install(bed):
 
     _knobs(bed)
     bed.add_query_action("sts", "AssumeRoleWithWebIdentity", assume_role_with_web_identity)
+    bed.add_query_action("sts", "AssumeRole", assume_role)
     bed.add_control("sts", json_control(control))
