@@ -204,24 +204,7 @@ impl Input {
             Some(text) => session_name(text),
             None => default_session_name(&env.run),
         };
-        let allowed: Vec<String> = input::set(args.allowed_account_ids.as_deref())
-            .map(|text| {
-                text.split([',', '\n', ' '])
-                    .map(str::trim)
-                    .filter(|id| !id.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(bad) = allowed.iter().find(|id| !is_account(id)) {
-            return Err(InputError::new(
-                "allowed-account-ids",
-                format!(
-                    "`{}` is not a 12-digit account id",
-                    input::truncate(bad, 40)
-                ),
-            ));
-        }
+        let allowed = allowed_account_ids(args)?;
         let role_chain = input::set(args.role_chain.as_deref())
             .map(|text| role_arn("role-chain", text))
             .transpose()?;
@@ -276,13 +259,41 @@ impl Input {
                 args.output_env_credentials.as_deref(),
                 true,
             )?,
-            timeout: input::set(args.action_timeout_s.as_deref())
-                .map(|text| input::number("action-timeout-s", text, 0..=86_400))
-                .transpose()?
-                .filter(|&seconds| seconds > 0)
-                .map(Duration::from_secs),
+            timeout: timeout(args)?,
         })
     }
+}
+
+/// Account ids separated by commas, spaces or lines.
+fn allowed_account_ids(args: &Args) -> Result<Vec<String>, InputError> {
+    let allowed: Vec<String> = input::set(args.allowed_account_ids.as_deref())
+        .map(|text| {
+            text.split([',', '\n', ' '])
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(bad) = allowed.iter().find(|id| !is_account(id)) {
+        return Err(InputError::new(
+            "allowed-account-ids",
+            format!(
+                "`{}` is not a 12-digit account id",
+                input::truncate(bad, 40)
+            ),
+        ));
+    }
+    Ok(allowed)
+}
+
+/// `action-timeout-s`: seconds, 0 (or unset) for none.
+fn timeout(args: &Args) -> Result<Option<Duration>, InputError> {
+    Ok(input::set(args.action_timeout_s.as_deref())
+        .map(|text| input::number("action-timeout-s", text, 0..=86_400))
+        .transpose()?
+        .filter(|&seconds| seconds > 0)
+        .map(Duration::from_secs))
 }
 
 /// `retry-max-attempts` (default 6), or 1 with `disable-retry: true`, which wins as it does in

@@ -281,7 +281,7 @@ mod tests {
         assert_eq!(arns.len(), 2);
         assert!(policy_arns("arn:aws:iam::123456789012:role/deploy").is_err());
         assert!(policy_arns("ReadOnlyAccess").is_err());
-        let eleven = vec!["arn:aws:iam::aws:policy/P"; 11].join("\n");
+        let eleven = ["arn:aws:iam::aws:policy/P"; 11].join("\n");
         assert!(
             policy_arns(&eleven)
                 .unwrap_err()

@@ -244,75 +244,40 @@ fn session_policies_tags_and_the_other_configure_aws_credentials_inputs() {
     .unwrap();
     assert!(skipped.session.tags.is_empty() && skipped.session.transitive_tag_keys.is_empty());
     assert_eq!(skipped.session.policy_arns.len(), 1, "policies stay");
+}
 
-    let refused = |args: Args| Input::from_args(&args, &env).unwrap_err().input;
-    let bad: [(Args, &str); 9] = [
-        (
-            Args {
-                inline_session_policy: Some("[]".into()),
-                ..args()
-            },
-            "inline-session-policy",
-        ),
-        (
-            Args {
-                managed_session_policies: Some("ReadOnlyAccess".into()),
-                ..args()
-            },
-            "managed-session-policies",
-        ),
-        (
-            Args {
-                role_skip_session_tagging: Some("maybe".into()),
-                ..args()
-            },
-            "role-skip-session-tagging",
-        ),
-        (
-            Args {
-                transitive_tag_keys: Some("a;b".into()),
-                ..args()
-            },
-            "transitive-tag-keys",
-        ),
-        (
-            Args {
-                custom_tags: Some(r#"{"Actor": "x"}"#.into()),
-                ..args()
-            },
-            "custom-tags",
-        ),
-        (
-            Args {
-                web_identity_token_file: Some("/nonexistent/token".into()),
-                ..args()
-            },
-            "web-identity-token-file",
-        ),
-        (
-            Args {
-                sts_endpoint: Some("sts.amazonaws.com".into()),
-                ..args()
-            },
-            "sts-endpoint",
-        ),
-        (
-            Args {
-                output_env_credentials: Some("maybe".into()),
-                ..args()
-            },
-            "output-env-credentials",
-        ),
-        (
-            Args {
-                action_timeout_s: Some("-1".into()),
-                ..args()
-            },
-            "action-timeout-s",
-        ),
+/// Each of configure-aws-credentials' inputs refuses a bad value, naming itself.
+#[test]
+fn each_new_input_refuses_a_bad_value_naming_itself() {
+    let bad = [
+        ("inline-session-policy", "[]"),
+        ("managed-session-policies", "ReadOnlyAccess"),
+        ("role-skip-session-tagging", "maybe"),
+        ("transitive-tag-keys", "a;b"),
+        ("custom-tags", r#"{"Actor": "x"}"#),
+        ("web-identity-token-file", "/nonexistent/token"),
+        ("sts-endpoint", "sts.amazonaws.com"),
+        ("output-env-credentials", "maybe"),
+        ("action-timeout-s", "-1"),
+        ("disable-retry", "2"),
     ];
-    for (args, input) in bad {
-        assert_eq!(refused(args), input);
+    for (name, value) in bad {
+        let mut given = args();
+        let slot = match name {
+            "inline-session-policy" => &mut given.inline_session_policy,
+            "managed-session-policies" => &mut given.managed_session_policies,
+            "role-skip-session-tagging" => &mut given.role_skip_session_tagging,
+            "transitive-tag-keys" => &mut given.transitive_tag_keys,
+            "custom-tags" => &mut given.custom_tags,
+            "web-identity-token-file" => &mut given.web_identity_token_file,
+            "sts-endpoint" => &mut given.sts_endpoint,
+            "output-env-credentials" => &mut given.output_env_credentials,
+            "action-timeout-s" => &mut given.action_timeout_s,
+            _ => &mut given.disable_retry,
+        };
+        *slot = Some(value.into());
+        let error = Input::from_args(&given, &actions()).unwrap_err();
+        assert_eq!(error.input, name, "{error}");
     }
 }
 
