@@ -71,6 +71,15 @@ pub fn export(
     Ok(())
 }
 
+/// The outputs that name the identity, without credentials.
+pub fn identity_outputs(account: &str, arn: &str, runner: &Runner) {
+    for (name, value) in [("aws-account-id", account), ("authenticated-arn", arn)] {
+        if let Err(error) = runner.set_output(name, value) {
+            runner.warning(format!("cannot set output `{name}`: {error}"));
+        }
+    }
+}
+
 pub fn outputs(
     input: &Input,
     credentials: &Credentials,
@@ -78,25 +87,20 @@ pub fn outputs(
     arn: &str,
     runner: &Runner,
 ) {
-    let mut outputs = vec![
-        ("aws-account-id", account.to_owned()),
-        ("authenticated-arn", arn.to_owned()),
-    ];
-    if input.output_credentials {
-        outputs.extend([
-            ("aws-access-key-id", credentials.access_key_id().to_owned()),
-            (
-                "aws-secret-access-key",
-                credentials.secret_access_key().to_owned(),
-            ),
-            (
-                "aws-session-token",
-                credentials.session_token().unwrap_or_default().to_owned(),
-            ),
-        ]);
+    identity_outputs(account, arn, runner);
+    if !input.output_credentials {
+        return;
     }
-    for (name, value) in outputs {
-        if let Err(error) = runner.set_output(name, &value) {
+    let secrets = [
+        ("aws-access-key-id", credentials.access_key_id()),
+        ("aws-secret-access-key", credentials.secret_access_key()),
+        (
+            "aws-session-token",
+            credentials.session_token().unwrap_or_default(),
+        ),
+    ];
+    for (name, value) in secrets {
+        if let Err(error) = runner.set_output(name, value) {
             runner.warning(format!("cannot set output `{name}`: {error}"));
         }
     }

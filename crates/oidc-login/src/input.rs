@@ -35,6 +35,8 @@ pub struct Input {
     pub output_env_credentials: bool,
     /// `action-timeout-s`: the whole step's limit (none when 0 or unset).
     pub timeout: Option<Duration>,
+    /// `use-existing-credentials`: keep working credentials the job already has.
+    pub use_existing_credentials: bool,
 }
 
 /// `arn:<partition>:iam::<12 digits>:role/<path/>name`, in the characters IAM allows: a role name
@@ -260,6 +262,11 @@ impl Input {
                 true,
             )?,
             timeout: timeout(args)?,
+            use_existing_credentials: input::flag(
+                "use-existing-credentials",
+                args.use_existing_credentials.as_deref(),
+                false,
+            )?,
         })
     }
 }

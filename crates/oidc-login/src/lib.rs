@@ -89,6 +89,9 @@ pub struct Args {
     /// A limit in seconds for the whole step (default none).
     #[arg(long, env = "INPUT_ACTION_TIMEOUT_S")]
     pub action_timeout_s: Option<String>,
+    /// `true`: keep the job's working credentials instead of logging in again (default false).
+    #[arg(long, env = "INPUT_USE_EXISTING_CREDENTIALS")]
+    pub use_existing_credentials: Option<String>,
 }
 
 /// The outputs `action.yml` declares (the last three only with `output-credentials`).
@@ -179,6 +182,9 @@ async fn login(input: &Input, runner: &Runner) -> Result<(), Error> {
         loader = loader.endpoint_url(url);
     }
     let config = loader.load().await;
+    if input.use_existing_credentials && existing(&config, input, runner).await {
+        return Ok(());
+    }
     let obtained = obtain(&config, input, runner).await?;
     let credentials = obtained.credentials;
     // Before anything else is printed: the secrets, then (if asked) the account.
@@ -221,6 +227,51 @@ async fn login(input: &Input, runner: &Runner) -> Result<(), Error> {
         runner.warning(format!("cannot write the step summary: {error}"));
     }
     Ok(())
+}
+
+/// `use-existing-credentials`: the credentials the job already has, when they work and belong
+/// to an allowed account; then nothing new is fetched or exported (as configure-aws-credentials,
+/// which also skips the login), and the identity outputs are set.
+async fn existing(config: &aws_types::SdkConfig, input: &Input, runner: &Runner) -> bool {
+    let Some(provider) = config.credentials_provider() else {
+        return false;
+    };
+    let Ok(credentials) = provider.provide_credentials().await else {
+        runner.info("no existing credentials: logging in");
+        return false;
+    };
+    let identity = match sts_client(config, credentials)
+        .get_caller_identity()
+        .send()
+        .await
+    {
+        Ok(identity) => identity,
+        Err(error) => {
+            let error = deploy_kit_aws::describe_error(&error);
+            runner.info(format!(
+                "the existing credentials do not work ({error}): logging in"
+            ));
+            return false;
+        }
+    };
+    let account = identity.account().unwrap_or_default();
+    let arn = identity.arn().unwrap_or_default();
+    if !input.allowed_account_ids.is_empty()
+        && !input.allowed_account_ids.iter().any(|id| id == account)
+    {
+        runner.info(format!(
+            "the existing credentials belong to account {account}, which `allowed-account-ids` does not list: logging in"
+        ));
+        return false;
+    }
+    if input.mask_account_id {
+        runner.mask(account);
+    }
+    export::identity_outputs(account, arn, runner);
+    runner.notice(format!(
+        "the existing credentials work ({arn}): nothing new fetched (`use-existing-credentials`)"
+    ));
+    true
 }
 
 /// A token (the file's, else GitHub's) when there is one; otherwise the default chain

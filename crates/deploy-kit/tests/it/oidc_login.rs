@@ -509,3 +509,41 @@ fn outputs_without_the_environment_and_the_step_timeout() {
     assert!(hung.took < Duration::from_secs(10), "{:?}", hung.took);
     assert!(hung.exported.is_empty(), "{:?}", hung.exported);
 }
+
+/// `use-existing-credentials`: working credentials of an allowed account are kept (no STS role
+/// call, nothing exported); of another account, the login runs as usual.
+#[test]
+fn existing_credentials_are_kept_when_they_work() {
+    let f = fixture();
+    let kept = f.run(
+        &[
+            ("role-to-assume", ROLE),
+            ("use-existing-credentials", "true"),
+        ],
+        false,
+    );
+    assert_eq!(kept.code, Some(0), "{}", kept.stderr);
+    assert!(
+        kept.stderr.contains("nothing new fetched"),
+        "{}",
+        kept.stderr
+    );
+    assert!(kept.exported.is_empty(), "{:?}", kept.exported);
+    assert_eq!(kept.outputs["aws-account-id"], "123456789012");
+    assert!(sessions(&f).is_empty(), "no AssumeRole: {:?}", sessions(&f));
+
+    let elsewhere = f.run(
+        &[
+            ("role-to-assume", ROLE),
+            ("use-existing-credentials", "true"),
+            ("allowed-account-ids", "111111111111"),
+        ],
+        false,
+    );
+    assert!(
+        elsewhere.stderr.contains("logging in"),
+        "{}",
+        elsewhere.stderr
+    );
+    assert_eq!(sessions(&f).len(), 1, "the role was assumed");
+}

@@ -260,6 +260,7 @@ fn each_new_input_refuses_a_bad_value_naming_itself() {
         ("output-env-credentials", "maybe"),
         ("action-timeout-s", "-1"),
         ("disable-retry", "2"),
+        ("use-existing-credentials", "yes please"),
     ];
     for (name, value) in bad {
         let mut given = args();
@@ -273,6 +274,7 @@ fn each_new_input_refuses_a_bad_value_naming_itself() {
             "sts-endpoint" => &mut given.sts_endpoint,
             "output-env-credentials" => &mut given.output_env_credentials,
             "action-timeout-s" => &mut given.action_timeout_s,
+            "use-existing-credentials" => &mut given.use_existing_credentials,
             _ => &mut given.disable_retry,
         };
         *slot = Some(value.into());

@@ -77,6 +77,7 @@ pub const KINDS: &[(&str, &[(&str, Kind)])] = &[
             ("sts-endpoint", Url),
             ("output-env-credentials", Bool),
             ("action-timeout-s", Count),
+            ("use-existing-credentials", Bool),
         ],
     ),
     (

@@ -379,6 +379,7 @@ fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Base
                 ("custom-tags", r#"{"Team": "core"}"#),
                 ("output-env-credentials", "true"),
                 ("action-timeout-s", "600"),
+                ("use-existing-credentials", "false"),
             ]),
         },
         Baseline {
