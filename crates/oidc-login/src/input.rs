@@ -186,17 +186,7 @@ fn default_session_name(run: &RunIdentity) -> String {
 impl Input {
     /// In Actions a role is required (the token exchange needs one); the run names the session.
     pub fn from_args(args: &Args, env: &RunnerEnv) -> Result<Self, InputError> {
-        let in_actions = env.in_actions;
-        let role_to_assume = match input::set(args.role_to_assume.as_deref()) {
-            Some(text) => Some(role_arn("role-to-assume", text)?),
-            None if in_actions => {
-                return Err(InputError::new(
-                    "role-to-assume",
-                    "is required in GitHub Actions: the ARN of the role the workflow's OIDC token may assume",
-                ));
-            }
-            None => None,
-        };
+        let role_to_assume = role_to_assume(args, env.in_actions)?;
         let region = region(input::required("aws-region", args.aws_region.as_deref())?)?;
         let duration = input::set(args.role_duration_seconds.as_deref())
             .map(|text| input::number("role-duration-seconds", text, 900..=43_200))
@@ -268,6 +258,18 @@ impl Input {
                 false,
             )?,
         })
+    }
+}
+
+/// Required in Actions: the token exchange needs a role.
+fn role_to_assume(args: &Args, in_actions: bool) -> Result<Option<String>, InputError> {
+    match input::set(args.role_to_assume.as_deref()) {
+        Some(text) => role_arn("role-to-assume", text).map(Some),
+        None if in_actions => Err(InputError::new(
+            "role-to-assume",
+            "is required in GitHub Actions: the ARN of the role the workflow's OIDC token may assume",
+        )),
+        None => Ok(None),
     }
 }
 
