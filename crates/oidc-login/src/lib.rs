@@ -6,7 +6,11 @@
 //! token: the default credential chain, with `role-to-assume` assumed through AssumeRole. The
 //! credentials are masked before anything else prints, then exported through `$GITHUB_ENV`
 //! with what later deploy-kit steps need to refresh them ([`deploy_kit_aws::refresh`]).
+//! configure-aws-credentials' options keep their names and meaning: a token file instead of
+//! GitHub's token, another STS endpoint, session policies and tags ([`session`]), working
+//! credentials kept ([`ambient`]), a limit for the whole step.
 
+mod ambient;
 pub mod claims;
 mod exchange;
 mod export;
@@ -15,11 +19,10 @@ mod session;
 
 use aws_config::Region;
 use aws_credential_types::Credentials;
-use aws_credential_types::provider::ProvideCredentials;
 use deploy_kit_aws::web_identity::{
     ChainedRole, Roles, SessionOptions, TokenSource, assume_role, sts_client,
 };
-use deploy_kit_gha::{Classify, Exit, InputError, Runner, RunnerEnv};
+use deploy_kit_gha::{Classify, Exit, InputError, Runner};
 
 pub use input::{Input, session_name};
 
@@ -156,7 +159,7 @@ impl Classify for Error {
 }
 
 /// Where the credentials came from, said once.
-struct Obtained {
+pub(crate) struct Obtained {
     credentials: Credentials,
     source: String,
     /// The exchange later steps can re-run (GitHub OIDC only).
@@ -182,7 +185,7 @@ async fn login(input: &Input, runner: &Runner) -> Result<(), Error> {
         loader = loader.endpoint_url(url);
     }
     let config = loader.load().await;
-    if input.use_existing_credentials && existing(&config, input, runner).await {
+    if input.use_existing_credentials && ambient::existing(&config, input, runner).await {
         return Ok(());
     }
     let obtained = obtain(&config, input, runner).await?;
@@ -227,51 +230,6 @@ async fn login(input: &Input, runner: &Runner) -> Result<(), Error> {
         runner.warning(format!("cannot write the step summary: {error}"));
     }
     Ok(())
-}
-
-/// `use-existing-credentials`: the credentials the job already has, when they work and belong
-/// to an allowed account; then nothing new is fetched or exported (as configure-aws-credentials,
-/// which also skips the login), and the identity outputs are set.
-async fn existing(config: &aws_types::SdkConfig, input: &Input, runner: &Runner) -> bool {
-    let Some(provider) = config.credentials_provider() else {
-        return false;
-    };
-    let Ok(credentials) = provider.provide_credentials().await else {
-        runner.info("no existing credentials: logging in");
-        return false;
-    };
-    let identity = match sts_client(config, credentials)
-        .get_caller_identity()
-        .send()
-        .await
-    {
-        Ok(identity) => identity,
-        Err(error) => {
-            let error = deploy_kit_aws::describe_error(&error);
-            runner.info(format!(
-                "the existing credentials do not work ({error}): logging in"
-            ));
-            return false;
-        }
-    };
-    let account = identity.account().unwrap_or_default();
-    let arn = identity.arn().unwrap_or_default();
-    if !input.allowed_account_ids.is_empty()
-        && !input.allowed_account_ids.iter().any(|id| id == account)
-    {
-        runner.info(format!(
-            "the existing credentials belong to account {account}, which `allowed-account-ids` does not list: logging in"
-        ));
-        return false;
-    }
-    if input.mask_account_id {
-        runner.mask(account);
-    }
-    export::identity_outputs(account, arn, runner);
-    runner.notice(format!(
-        "the existing credentials work ({arn}): nothing new fetched (`use-existing-credentials`)"
-    ));
-    true
 }
 
 /// A token (the file's, else GitHub's) when there is one; otherwise the default chain
@@ -319,7 +277,7 @@ async fn obtain(
             }
         }
         (None, _) if env.in_actions && !env.act => return Err(Error::NoIdToken),
-        (_, role) => default_chain(config, input, role.as_deref(), env).await?,
+        (_, role) => ambient::default_chain(config, input, role.as_deref(), env).await?,
     };
     let Some(chain) = &input.role_chain else {
         if input.custom_tags && first.web_identity {
@@ -357,7 +315,7 @@ fn roles(input: &Input, role: &str) -> Roles {
 
 /// AssumeRole with the session policies and tags; a refusal of a tagged call says how to allow
 /// the tags.
-async fn assume(
+pub(crate) async fn assume(
     sts: &aws_sdk_sts::Client,
     role: &ChainedRole,
     input: &Input,
@@ -377,57 +335,4 @@ async fn assume(
                 message: format!("{}{hint}", deploy_kit_aws::describe_error(&e)),
             }
         })
-}
-
-/// The default credential chain (env, profile, SSO, ...), and `role` assumed with it.
-async fn default_chain(
-    config: &aws_types::SdkConfig,
-    input: &Input,
-    role: Option<&str>,
-    env: &RunnerEnv,
-) -> Result<Obtained, Error> {
-    let provider = config
-        .credentials_provider()
-        .ok_or_else(|| Error::NoCredentials("no credential provider".to_owned()))?;
-    let base = provider
-        .provide_credentials()
-        .await
-        .map_err(|e| Error::NoCredentials(e.to_string()))?;
-    let label = if env.var("AWS_ACCESS_KEY_ID").is_some() {
-        "the environment's AWS_ACCESS_KEY_ID".to_owned()
-    } else if let Some(profile) = env.var("AWS_PROFILE") {
-        format!("profile `{profile}`")
-    } else {
-        "the default credential chain".to_owned()
-    };
-    let Some(role) = role else {
-        return Ok(Obtained {
-            credentials: base,
-            source: label,
-            refreshable: false,
-            web_identity: false,
-        });
-    };
-    let chained = ChainedRole {
-        role_arn: role.to_owned(),
-        external_id: input
-            .external_id
-            .clone()
-            .filter(|_| input.role_chain.is_none()),
-    };
-    let sts = sts_client(config, base);
-    // With a chain to follow, the policies and tags are for that last role.
-    let none = SessionOptions::default();
-    let session = if input.role_chain.is_some() {
-        &none
-    } else {
-        &input.session
-    };
-    let credentials = assume(&sts, &chained, input, session).await?;
-    Ok(Obtained {
-        credentials,
-        source: format!("{label}, then role `{role}` (AssumeRole)"),
-        refreshable: false,
-        web_identity: false,
-    })
 }
