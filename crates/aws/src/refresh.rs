@@ -9,7 +9,7 @@ use aws_credential_types::provider::{self, ProvideCredentials, error::Credential
 use aws_types::SdkConfig;
 
 use crate::web_identity::{
-    ChainedRole, Roles, TokenSource, assume_role, assume_with_token, sts_client,
+    ChainedRole, Roles, SessionOptions, TokenSource, assume_role, assume_with_token, sts_client,
     web_identity_client,
 };
 
@@ -19,6 +19,9 @@ pub const ENV_SESSION_NAME: &str = "DEPLOY_KIT_OIDC_SESSION_NAME";
 pub const ENV_DURATION: &str = "DEPLOY_KIT_OIDC_DURATION";
 pub const ENV_CHAIN: &str = "DEPLOY_KIT_OIDC_CHAIN";
 pub const ENV_EXTERNAL_ID: &str = "DEPLOY_KIT_OIDC_EXTERNAL_ID";
+/// The session policies and tags ([`SessionOptions::to_json`]), so a refresh narrows and tags
+/// the new session as oidc-login did the first.
+pub const ENV_SESSION: &str = "DEPLOY_KIT_OIDC_SESSION";
 
 /// Re-runs the GitHub OIDC exchange (and the role chain) on demand.
 #[derive(Debug, Clone)]
@@ -58,6 +61,11 @@ impl WebIdentityRefresh {
                 role_arn,
                 external_id: var(ENV_EXTERNAL_ID),
             }),
+            // Unreadable options would refresh into a broader session than the first: no refresh.
+            session: match var(ENV_SESSION) {
+                Some(text) => SessionOptions::from_json(&text)?,
+                None => SessionOptions::default(),
+            },
         };
         Some(Self::new(config.clone(), source, roles))
     }
@@ -97,6 +105,7 @@ impl WebIdentityRefresh {
                     chain,
                     &self.roles.session_name,
                     self.roles.duration_seconds,
+                    &self.roles.session,
                 )
                 .await
                 .map_err(|e| crate::describe_error(&e))

@@ -8,6 +8,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_sts::error::SdkError;
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
+use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 /// Where a job asks GitHub for an OIDC token (`ACTIONS_ID_TOKEN_REQUEST_URL` / `_TOKEN`).
@@ -93,13 +94,80 @@ fn encode(text: &str) -> String {
 }
 
 /// The role to assume with the token, and an optional second role assumed with the first
-/// session (a per-environment deploy role).
+/// session (a per-environment deploy role). `session` narrows and tags the last of them, the
+/// one whose credentials are used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Roles {
     pub role_arn: String,
     pub session_name: String,
     pub duration_seconds: i32,
     pub chain: Option<ChainedRole>,
+    pub session: SessionOptions,
+}
+
+/// Session policies (`Policy`, `PolicyArns`: both calls take them) and session tags (`Tags`,
+/// `TransitiveTagKeys`: AssumeRole only; AssumeRoleWithWebIdentity takes its tags from the
+/// token's claims).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionOptions {
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+    pub tags: Vec<(String, String)>,
+    pub transitive_tag_keys: Vec<String>,
+}
+
+impl SessionOptions {
+    fn policy_arns(&self) -> Option<Vec<PolicyDescriptorType>> {
+        (!self.policy_arns.is_empty()).then(|| {
+            self.policy_arns
+                .iter()
+                .map(|arn| PolicyDescriptorType::builder().arn(arn).build())
+                .collect()
+        })
+    }
+
+    fn tags(&self) -> Option<Vec<Tag>> {
+        (!self.tags.is_empty()).then(|| {
+            self.tags
+                .iter()
+                .filter_map(|(key, value)| Tag::builder().key(key).value(value).build().ok())
+                .collect()
+        })
+    }
+
+    /// As one JSON object, for the environment a later step's refresh reads ([`Self::from_json`]).
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "policy": self.policy,
+            "policyArns": self.policy_arns,
+            "tags": self.tags,
+            "transitiveTagKeys": self.transitive_tag_keys,
+        })
+        .to_string()
+    }
+
+    /// The options [`Self::to_json`] wrote; `None` when the text is not that.
+    pub fn from_json(text: &str) -> Option<Self> {
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        let strings = |key: &str| -> Option<Vec<String>> {
+            value[key]
+                .as_array()?
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        };
+        let tags = value["tags"]
+            .as_array()?
+            .iter()
+            .map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            policy: value["policy"].as_str().map(str::to_owned),
+            policy_arns: strings("policyArns")?,
+            tags,
+            transitive_tag_keys: strings("transitiveTagKeys")?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,18 +179,22 @@ pub struct ChainedRole {
 pub type WebIdentityError = SdkError<AssumeRoleWithWebIdentityError, HttpResponse>;
 pub type AssumeRoleFailure = SdkError<AssumeRoleError, HttpResponse>;
 
-/// `AssumeRoleWithWebIdentity` (an unsigned call: `sts` needs no credentials).
+/// `AssumeRoleWithWebIdentity` (an unsigned call: `sts` needs no credentials), with the session
+/// policies when no chained role follows.
 pub async fn assume_with_token(
     sts: &aws_sdk_sts::Client,
     roles: &Roles,
     token: &str,
 ) -> Result<Credentials, WebIdentityError> {
+    let last = roles.chain.is_none();
     let out = sts
         .assume_role_with_web_identity()
         .role_arn(&roles.role_arn)
         .role_session_name(&roles.session_name)
         .duration_seconds(roles.duration_seconds)
         .web_identity_token(token)
+        .set_policy(roles.session.policy.clone().filter(|_| last))
+        .set_policy_arns(roles.session.policy_arns().filter(|_| last))
         .send()
         .await?;
     Ok(out
@@ -132,19 +204,27 @@ pub async fn assume_with_token(
         .unwrap_or_else(|| Credentials::new("", "", None, None, "GitHub OIDC")))
 }
 
-/// `AssumeRole` of `role` with `sts` (a client carrying the first session's credentials).
+/// `AssumeRole` of `role` with `sts` (a client carrying the first session's credentials), with
+/// the session policies and tags of `session`.
 pub async fn assume_role(
     sts: &aws_sdk_sts::Client,
     role: &ChainedRole,
     session_name: &str,
     duration_seconds: i32,
+    session: &SessionOptions,
 ) -> Result<Credentials, AssumeRoleFailure> {
+    let transitive =
+        (!session.transitive_tag_keys.is_empty()).then(|| session.transitive_tag_keys.clone());
     let out = sts
         .assume_role()
         .role_arn(&role.role_arn)
         .role_session_name(session_name)
         .duration_seconds(duration_seconds)
         .set_external_id(role.external_id.clone())
+        .set_policy(session.policy.clone())
+        .set_policy_arns(session.policy_arns())
+        .set_tags(session.tags())
+        .set_transitive_tag_keys(transitive)
         .send()
         .await?;
     Ok(out
@@ -177,4 +257,25 @@ pub fn web_identity_client(config: &aws_types::SdkConfig) -> aws_sdk_sts::Client
         .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled());
     builder.set_credentials_provider(None);
     aws_sdk_sts::Client::from_conf(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionOptions;
+
+    #[test]
+    fn session_options_survive_the_environment_a_refresh_reads() {
+        let options = SessionOptions {
+            policy: Some(r#"{"Version":"2012-10-17","Statement":[]}"#.to_owned()),
+            policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".to_owned()],
+            tags: vec![("Team".to_owned(), "payments".to_owned())],
+            transitive_tag_keys: vec!["Team".to_owned()],
+        };
+        assert_eq!(SessionOptions::from_json(&options.to_json()), Some(options));
+        assert_eq!(
+            SessionOptions::from_json(&SessionOptions::default().to_json()),
+            Some(SessionOptions::default())
+        );
+        assert_eq!(SessionOptions::from_json("not json"), None);
+    }
 }

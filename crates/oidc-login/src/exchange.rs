@@ -3,6 +3,7 @@
 //! errors, throttling, IDPCommunicationError and 5xx are retried with jittered exponential
 //! backoff, a fresh token each attempt, and a timeout per attempt.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
@@ -29,6 +30,41 @@ const PERMANENT: [&str; 7] = [
     "RegionDisabledException",
 ];
 
+/// Where each attempt's token comes from: GitHub's endpoint (a fresh token each time), or a
+/// file (`web-identity-token-file`, read again each time: its owner may rotate it).
+pub enum Token {
+    GitHub(TokenSource),
+    File(PathBuf),
+}
+
+/// A [`Token`] ready to fetch: GitHub's with its HTTP client.
+enum Fetch<'a> {
+    GitHub(&'a TokenSource, reqwest::Client),
+    File(&'a Path),
+}
+
+impl Fetch<'_> {
+    async fn get(&self) -> Result<String, Attempt> {
+        match self {
+            Fetch::GitHub(source, http) => match source.fetch(http, TOKEN_TIMEOUT).await {
+                Ok(token) => Ok(token),
+                Err(TokenError::Transient(reason)) => Err(Attempt::Retry(reason)),
+                Err(refused @ TokenError::Refused(_)) => {
+                    Err(Attempt::Fail(Error::Token(refused.to_string())))
+                }
+            },
+            Fetch::File(path) => std::fs::read_to_string(path)
+                .map(|token| token.trim().to_owned())
+                .map_err(|e| {
+                    Attempt::Fail(Error::Token(format!(
+                        "cannot read the web identity token file `{}`: {e}",
+                        path.display()
+                    )))
+                }),
+        }
+    }
+}
+
 enum Attempt {
     Done(Credentials),
     Retry(String),
@@ -37,20 +73,26 @@ enum Attempt {
 
 pub async fn web_identity(
     config: &aws_types::SdkConfig,
-    source: &TokenSource,
+    token: &Token,
     roles: &Roles,
     max_attempts: u32,
     scale: f64,
     runner: &Runner,
 ) -> Result<Credentials, Error> {
     // The same roots as the SDK's client, read once (crates/aws tls.rs).
-    let http = deploy_kit_aws::tls::reqwest_client(&source.url, |name| {
-        runner.env().var(name).map(str::to_owned)
-    });
+    let fetch = match token {
+        Token::GitHub(source) => Fetch::GitHub(
+            source,
+            deploy_kit_aws::tls::reqwest_client(&source.url, |name| {
+                runner.env().var(name).map(str::to_owned)
+            }),
+        ),
+        Token::File(path) => Fetch::File(path),
+    };
     let sts = web_identity_client(config);
     let mut last = String::new();
     for attempt in 1..=max_attempts {
-        match once(&http, &sts, source, roles).await {
+        match once(&fetch, &sts, roles).await {
             Attempt::Done(credentials) => return Ok(credentials),
             Attempt::Fail(error) => return Err(error),
             Attempt::Retry(reason) => last = reason,
@@ -59,8 +101,12 @@ pub async fn web_identity(
             break;
         }
         let delay = backoff(attempt);
+        let fresh = match token {
+            Token::GitHub(_) => "a new token",
+            Token::File(_) => "the file's token",
+        };
         runner.warning(format!(
-            "attempt {attempt} of {max_attempts}: {last}; retrying in {} with a new token",
+            "attempt {attempt} of {max_attempts}: {last}; retrying in {} with {fresh}",
             format_duration(delay)
         ));
         tokio::time::sleep(delay.mul_f64(scale)).await;
@@ -72,18 +118,10 @@ pub async fn web_identity(
     })
 }
 
-async fn once(
-    http: &reqwest::Client,
-    sts: &aws_sdk_sts::Client,
-    source: &TokenSource,
-    roles: &Roles,
-) -> Attempt {
-    let token = match source.fetch(http, TOKEN_TIMEOUT).await {
+async fn once(fetch: &Fetch<'_>, sts: &aws_sdk_sts::Client, roles: &Roles) -> Attempt {
+    let token = match fetch.get().await {
         Ok(token) => token,
-        Err(TokenError::Transient(reason)) => return Attempt::Retry(reason),
-        Err(refused @ TokenError::Refused(_)) => {
-            return Attempt::Fail(Error::Token(refused.to_string()));
-        }
+        Err(attempt) => return attempt,
     };
     match tokio::time::timeout(STS_TIMEOUT, assume_with_token(sts, roles, &token)).await {
         Err(_) => Attempt::Retry(format!(

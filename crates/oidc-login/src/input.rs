@@ -1,5 +1,9 @@
 //! The typed input: every `Args` field parsed and checked before any request.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use deploy_kit_aws::web_identity::SessionOptions;
 use deploy_kit_gha::input::{self, InputError};
 use deploy_kit_gha::{RunIdentity, RunnerEnv};
 
@@ -19,6 +23,20 @@ pub struct Input {
     pub mask_account_id: bool,
     pub output_credentials: bool,
     pub max_attempts: u32,
+    /// Session policies and tags for the last role assumed ([`crate::session`]).
+    pub session: SessionOptions,
+    /// `custom-tags` was given (they are dropped, with a warning, when no AssumeRole happens).
+    pub custom_tags: bool,
+    /// `web-identity-token-file`, resolved against the workspace: its token instead of GitHub's.
+    pub token_file: Option<PathBuf>,
+    /// `sts-endpoint`: every STS call goes there.
+    pub sts_endpoint: Option<String>,
+    /// `output-env-credentials`: export the credentials and region through `$GITHUB_ENV`.
+    pub output_env_credentials: bool,
+    /// `action-timeout-s`: the whole step's limit (none when 0 or unset).
+    pub timeout: Option<Duration>,
+    /// `use-existing-credentials`: keep working credentials the job already has.
+    pub use_existing_credentials: bool,
 }
 
 /// `arn:<partition>:iam::<12 digits>:role/<path/>name`, in the characters IAM allows: a role name
@@ -168,17 +186,7 @@ fn default_session_name(run: &RunIdentity) -> String {
 impl Input {
     /// In Actions a role is required (the token exchange needs one); the run names the session.
     pub fn from_args(args: &Args, env: &RunnerEnv) -> Result<Self, InputError> {
-        let in_actions = env.in_actions;
-        let role_to_assume = match input::set(args.role_to_assume.as_deref()) {
-            Some(text) => Some(role_arn("role-to-assume", text)?),
-            None if in_actions => {
-                return Err(InputError::new(
-                    "role-to-assume",
-                    "is required in GitHub Actions: the ARN of the role the workflow's OIDC token may assume",
-                ));
-            }
-            None => None,
-        };
+        let role_to_assume = role_to_assume(args, env.in_actions)?;
         let region = region(input::required("aws-region", args.aws_region.as_deref())?)?;
         let duration = input::set(args.role_duration_seconds.as_deref())
             .map(|text| input::number("role-duration-seconds", text, 900..=43_200))
@@ -188,30 +196,22 @@ impl Input {
             Some(text) => session_name(text),
             None => default_session_name(&env.run),
         };
-        let allowed: Vec<String> = input::set(args.allowed_account_ids.as_deref())
-            .map(|text| {
-                text.split([',', '\n', ' '])
-                    .map(str::trim)
-                    .filter(|id| !id.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(bad) = allowed.iter().find(|id| !is_account(id)) {
-            return Err(InputError::new(
-                "allowed-account-ids",
-                format!(
-                    "`{}` is not a 12-digit account id",
-                    input::truncate(bad, 40)
-                ),
-            ));
-        }
+        let allowed = allowed_account_ids(args)?;
         let role_chain = input::set(args.role_chain.as_deref())
             .map(|text| role_arn("role-chain", text))
             .transpose()?;
         let external_id = input::set(args.role_external_id.as_deref())
             .map(external_id)
             .transpose()?;
+        let token_file = input::set(args.web_identity_token_file.as_deref())
+            .map(|text| token_file(text, env))
+            .transpose()?;
+        if token_file.is_some() && role_to_assume.is_none() {
+            return Err(InputError::new(
+                "web-identity-token-file",
+                "needs `role-to-assume`, the role the file's token may assume",
+            ));
+        }
         if external_id.is_some() && role_chain.is_none() && role_to_assume.is_none() {
             return Err(InputError::new(
                 "role-external-id",
@@ -239,10 +239,127 @@ impl Input {
                 args.output_credentials.as_deref(),
                 false,
             )?,
-            max_attempts: input::set(args.retry_max_attempts.as_deref())
-                .map(|text| input::number("retry-max-attempts", text, 1..=20))
-                .transpose()?
-                .map_or(6, |n| u32::try_from(n).unwrap_or(6)),
+            max_attempts: max_attempts(args)?,
+            session: crate::session::options(args, env)?,
+            custom_tags: input::set(args.custom_tags.as_deref()).is_some(),
+            token_file,
+            sts_endpoint: input::set(args.sts_endpoint.as_deref())
+                .map(sts_endpoint)
+                .transpose()?,
+            output_env_credentials: input::flag(
+                "output-env-credentials",
+                args.output_env_credentials.as_deref(),
+                true,
+            )?,
+            timeout: timeout(args)?,
+            use_existing_credentials: input::flag(
+                "use-existing-credentials",
+                args.use_existing_credentials.as_deref(),
+                false,
+            )?,
         })
     }
+}
+
+/// Required in Actions: the token exchange needs a role.
+fn role_to_assume(args: &Args, in_actions: bool) -> Result<Option<String>, InputError> {
+    match input::set(args.role_to_assume.as_deref()) {
+        Some(text) => role_arn("role-to-assume", text).map(Some),
+        None if in_actions => Err(InputError::new(
+            "role-to-assume",
+            "is required in GitHub Actions: the ARN of the role the workflow's OIDC token may assume",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Account ids separated by commas, spaces or lines.
+fn allowed_account_ids(args: &Args) -> Result<Vec<String>, InputError> {
+    let allowed: Vec<String> = input::set(args.allowed_account_ids.as_deref())
+        .map(|text| {
+            text.split([',', '\n', ' '])
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(bad) = allowed.iter().find(|id| !is_account(id)) {
+        return Err(InputError::new(
+            "allowed-account-ids",
+            format!(
+                "`{}` is not a 12-digit account id",
+                input::truncate(bad, 40)
+            ),
+        ));
+    }
+    Ok(allowed)
+}
+
+/// `action-timeout-s`: seconds, 0 (or unset) for none.
+fn timeout(args: &Args) -> Result<Option<Duration>, InputError> {
+    Ok(input::set(args.action_timeout_s.as_deref())
+        .map(|text| input::number("action-timeout-s", text, 0..=86_400))
+        .transpose()?
+        .filter(|&seconds| seconds > 0)
+        .map(Duration::from_secs))
+}
+
+/// `retry-max-attempts` (default 6), or 1 with `disable-retry: true`, which wins as it does in
+/// configure-aws-credentials.
+fn max_attempts(args: &Args) -> Result<u32, InputError> {
+    let attempts = input::set(args.retry_max_attempts.as_deref())
+        .map(|text| input::number("retry-max-attempts", text, 1..=20))
+        .transpose()?
+        .map_or(6, |n| u32::try_from(n).unwrap_or(6));
+    let disabled = input::flag("disable-retry", args.disable_retry.as_deref(), false)?;
+    Ok(if disabled { 1 } else { attempts })
+}
+
+/// A readable file, relative paths against `GITHUB_WORKSPACE` (the checkout) when it is set.
+fn token_file(text: &str, env: &RunnerEnv) -> Result<PathBuf, InputError> {
+    let given = PathBuf::from(text);
+    let path = match env.var("GITHUB_WORKSPACE") {
+        Some(workspace) if given.is_relative() => PathBuf::from(workspace).join(given),
+        _ => given,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(token) if !token.trim().is_empty() => Ok(path),
+        Ok(_) => Err(InputError::new(
+            "web-identity-token-file",
+            format!(
+                "`{}` is empty: it must hold the web identity token (a JWT)",
+                path.display()
+            ),
+        )),
+        Err(error) => Err(InputError::new(
+            "web-identity-token-file",
+            format!(
+                "cannot read `{}`: {error} (a path to the token file; relative paths are from the workspace)",
+                input::truncate(&path.display().to_string(), 200)
+            ),
+        )),
+    }
+}
+
+/// An `http://` or `https://` URL with a host, and nothing the SDK would refuse later.
+fn sts_endpoint(text: &str) -> Result<String, InputError> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    let valid = text.len() <= 2048
+        && rest.is_some_and(|rest| {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            !host.is_empty() && rest.bytes().all(|b| (b'!'..=b'~').contains(&b))
+        });
+    if !valid {
+        return Err(InputError::new(
+            "sts-endpoint",
+            format!(
+                "{} is not an endpoint URL: use https://HOST[:PORT], e.g. https://sts.eu-west-1.amazonaws.com",
+                quoted(text)
+            ),
+        ));
+    }
+    Ok(text.to_owned())
 }

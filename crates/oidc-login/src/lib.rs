@@ -6,17 +6,23 @@
 //! token: the default credential chain, with `role-to-assume` assumed through AssumeRole. The
 //! credentials are masked before anything else prints, then exported through `$GITHUB_ENV`
 //! with what later deploy-kit steps need to refresh them ([`deploy_kit_aws::refresh`]).
+//! configure-aws-credentials' options keep their names and meaning: a token file instead of
+//! GitHub's token, another STS endpoint, session policies and tags ([`session`]), working
+//! credentials kept ([`ambient`]), a limit for the whole step.
 
+mod ambient;
 pub mod claims;
 mod exchange;
+mod export;
 mod input;
+mod session;
 
 use aws_config::Region;
 use aws_credential_types::Credentials;
-use aws_credential_types::provider::ProvideCredentials;
-use deploy_kit_aws::refresh;
-use deploy_kit_aws::web_identity::{ChainedRole, Roles, TokenSource, assume_role, sts_client};
-use deploy_kit_gha::{Classify, Exit, InputError, Runner, RunnerEnv};
+use deploy_kit_aws::web_identity::{
+    ChainedRole, Roles, SessionOptions, TokenSource, assume_role, sts_client,
+};
+use deploy_kit_gha::{Classify, Exit, InputError, Runner};
 
 pub use input::{Input, session_name};
 
@@ -56,6 +62,39 @@ pub struct Args {
     /// Attempts for transient failures (default 6).
     #[arg(long, env = "INPUT_RETRY_MAX_ATTEMPTS")]
     pub retry_max_attempts: Option<String>,
+    /// `true`: one attempt, no retry (wins over retry-max-attempts).
+    #[arg(long, env = "INPUT_DISABLE_RETRY")]
+    pub disable_retry: Option<String>,
+    /// An IAM policy document (JSON) that narrows the session.
+    #[arg(long, env = "INPUT_INLINE_SESSION_POLICY")]
+    pub inline_session_policy: Option<String>,
+    /// IAM policy ARNs, one a line, that narrow the session.
+    #[arg(long, env = "INPUT_MANAGED_SESSION_POLICIES")]
+    pub managed_session_policies: Option<String>,
+    /// `true`: no session tags on AssumeRole (default false).
+    #[arg(long, env = "INPUT_ROLE_SKIP_SESSION_TAGGING")]
+    pub role_skip_session_tagging: Option<String>,
+    /// Session tag keys, one a line, made transitive.
+    #[arg(long, env = "INPUT_TRANSITIVE_TAG_KEYS")]
+    pub transitive_tag_keys: Option<String>,
+    /// More session tags, a JSON object.
+    #[arg(long, env = "INPUT_CUSTOM_TAGS")]
+    pub custom_tags: Option<String>,
+    /// A file holding a web identity token, used instead of GitHub's.
+    #[arg(long, env = "INPUT_WEB_IDENTITY_TOKEN_FILE")]
+    pub web_identity_token_file: Option<String>,
+    /// The STS endpoint URL (default: the region's).
+    #[arg(long, env = "INPUT_STS_ENDPOINT")]
+    pub sts_endpoint: Option<String>,
+    /// Export the credentials through `$GITHUB_ENV` (default true).
+    #[arg(long, env = "INPUT_OUTPUT_ENV_CREDENTIALS")]
+    pub output_env_credentials: Option<String>,
+    /// A limit in seconds for the whole step (default none).
+    #[arg(long, env = "INPUT_ACTION_TIMEOUT_S")]
+    pub action_timeout_s: Option<String>,
+    /// `true`: keep the job's working credentials instead of logging in again (default false).
+    #[arg(long, env = "INPUT_USE_EXISTING_CREDENTIALS")]
+    pub use_existing_credentials: Option<String>,
 }
 
 /// The outputs `action.yml` declares (the last three only with `output-credentials`).
@@ -105,33 +144,51 @@ pub enum Error {
     AccountNotAllowed { account: String, allowed: String },
     #[error("cannot export the credentials: {0}")]
     Export(std::io::Error),
+    #[error("`action-timeout-s` ran out: no credentials within {0} s; nothing was exported")]
+    TimedOut(u64),
 }
 
 impl Classify for Error {
     fn exit(&self) -> Exit {
         match self {
             Error::Input(_) | Error::NoIdToken | Error::AccountNotAllowed { .. } => Exit::BadInput,
+            Error::TimedOut(_) => Exit::TimedOut,
             _ => Exit::Failed,
         }
     }
 }
 
 /// Where the credentials came from, said once.
-struct Obtained {
+pub(crate) struct Obtained {
     credentials: Credentials,
     source: String,
     /// The exchange later steps can re-run (GitHub OIDC only).
     refreshable: bool,
+    /// Through AssumeRoleWithWebIdentity, which takes no session tags.
+    web_identity: bool,
 }
 
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
-    let in_actions = runner.env().in_actions;
     let input = Input::from_args(&args, runner.env())?;
-    let config = deploy_kit_aws::config_loader("oidc-login")
-        .region(Region::new(input.region.clone()))
-        .load()
-        .await;
-    let obtained = obtain(&config, &input, in_actions, runner).await?;
+    match input.timeout {
+        None => login(&input, runner).await,
+        Some(limit) => tokio::time::timeout(limit, login(&input, runner))
+            .await
+            .map_err(|_| Error::TimedOut(limit.as_secs()))?,
+    }
+}
+
+async fn login(input: &Input, runner: &Runner) -> Result<(), Error> {
+    let mut loader =
+        deploy_kit_aws::config_loader("oidc-login").region(Region::new(input.region.clone()));
+    if let Some(url) = &input.sts_endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    let config = loader.load().await;
+    if input.use_existing_credentials && ambient::existing(&config, input, runner).await {
+        return Ok(());
+    }
+    let obtained = obtain(&config, input, runner).await?;
     let credentials = obtained.credentials;
     // Before anything else is printed: the secrets, then (if asked) the account.
     runner.mask(credentials.access_key_id());
@@ -155,8 +212,8 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
             allowed: input.allowed_account_ids.join(", "),
         });
     }
-    export(&input, &credentials, obtained.refreshable, runner)?;
-    outputs(&input, &credentials, &account, &arn, runner);
+    export::export(input, &credentials, obtained.refreshable, runner)?;
+    export::outputs(input, &credentials, &account, &arn, runner);
     let expiry = credentials
         .expiry()
         .map(|at| format!("; they expire at {}", aws_smithy_types::DateTime::from(at)))
@@ -175,27 +232,38 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     Ok(())
 }
 
-/// GitHub OIDC when a token can be had; otherwise the default chain (locally, under act).
+/// A token (the file's, else GitHub's) when there is one; otherwise the default chain
+/// (locally, under act). Then the chained role.
 async fn obtain(
     config: &aws_types::SdkConfig,
     input: &Input,
-    in_actions: bool,
     runner: &Runner,
 ) -> Result<Obtained, Error> {
     let env = runner.env();
-    let source = env.id_token_request.as_ref().map(|request| TokenSource {
+    let github = env.id_token_request.as_ref().map(|request| TokenSource {
         url: request.url.clone(),
         bearer: request.bearer.clone(),
         audience: input.audience.clone(),
     });
-    let under_act = env.act;
-    let first = match (source, &input.role_to_assume) {
-        (Some(source), Some(role)) => {
-            let roles = roles(input, role);
+    let token = match (&input.token_file, github) {
+        (Some(path), _) => Some(exchange::Token::File(path.clone())),
+        (None, github) => github.map(exchange::Token::GitHub),
+    };
+    let first = match (token, &input.role_to_assume) {
+        (Some(token), Some(role)) => {
+            let (source, refreshable) = match &token {
+                exchange::Token::File(path) => {
+                    (format!("the token in `{}`", path.display()), false)
+                }
+                // A refresh asks GitHub and the region's STS again: not for another endpoint.
+                exchange::Token::GitHub(_) => {
+                    ("GitHub OIDC".to_owned(), input.sts_endpoint.is_none())
+                }
+            };
             let credentials = exchange::web_identity(
                 config,
-                &source,
-                &roles,
+                &token,
+                &roles(input, role),
                 input.max_attempts,
                 env.time_scale()?,
                 runner,
@@ -203,158 +271,68 @@ async fn obtain(
             .await?;
             Obtained {
                 credentials,
-                source: format!("GitHub OIDC (role `{role}`)"),
-                refreshable: true,
+                source: format!("{source} (role `{role}`)"),
+                refreshable,
+                web_identity: true,
             }
         }
-        (None, _) if in_actions && !under_act => return Err(Error::NoIdToken),
-        (_, role) => default_chain(config, input, role.as_deref(), env).await?,
+        (None, _) if env.in_actions && !env.act => return Err(Error::NoIdToken),
+        (_, role) => ambient::default_chain(config, input, role.as_deref(), env).await?,
     };
-    match &input.role_chain {
-        None => Ok(first),
-        Some(chain) => {
-            let role = ChainedRole {
-                role_arn: chain.clone(),
-                external_id: input.external_id.clone(),
-            };
-            let sts = sts_client(config, first.credentials);
-            let credentials = assume_role(&sts, &role, &input.session_name, input.duration_seconds)
-                .await
-                .map_err(|e| Error::AssumeRole {
-                    role: chain.clone(),
-                    message: deploy_kit_aws::describe_error(&e),
-                })?;
-            Ok(Obtained {
-                credentials,
-                source: format!("{}, then role `{chain}`", first.source),
-                refreshable: first.refreshable,
-            })
+    let Some(chain) = &input.role_chain else {
+        if input.custom_tags && first.web_identity {
+            runner.warning("`custom-tags` are not sent: AssumeRoleWithWebIdentity takes no session tags (the token's claims tag the session); they go on the AssumeRole of `role-chain`");
         }
-    }
+        return Ok(first);
+    };
+    let role = ChainedRole {
+        role_arn: chain.clone(),
+        external_id: input.external_id.clone(),
+    };
+    let sts = sts_client(config, first.credentials);
+    let credentials = assume(&sts, &role, input, &input.session).await?;
+    Ok(Obtained {
+        credentials,
+        source: format!("{}, then role `{chain}`", first.source),
+        refreshable: first.refreshable,
+        web_identity: false,
+    })
 }
 
+/// The web identity call: session policies go on it when no chained role follows.
 fn roles(input: &Input, role: &str) -> Roles {
     Roles {
         role_arn: role.to_owned(),
         session_name: input.session_name.clone(),
         duration_seconds: input.duration_seconds,
-        chain: None,
+        chain: input.role_chain.as_ref().map(|chain| ChainedRole {
+            role_arn: chain.clone(),
+            external_id: input.external_id.clone(),
+        }),
+        session: input.session.clone(),
     }
 }
 
-/// The default credential chain (env, profile, SSO, ...), and `role` assumed with it.
-async fn default_chain(
-    config: &aws_types::SdkConfig,
+/// AssumeRole with the session policies and tags; a refusal of a tagged call says how to allow
+/// the tags.
+pub(crate) async fn assume(
+    sts: &aws_sdk_sts::Client,
+    role: &ChainedRole,
     input: &Input,
-    role: Option<&str>,
-    env: &RunnerEnv,
-) -> Result<Obtained, Error> {
-    let provider = config
-        .credentials_provider()
-        .ok_or_else(|| Error::NoCredentials("no credential provider".to_owned()))?;
-    let base = provider
-        .provide_credentials()
+    session: &SessionOptions,
+) -> Result<Credentials, Error> {
+    assume_role(sts, role, &input.session_name, input.duration_seconds, session)
         .await
-        .map_err(|e| Error::NoCredentials(e.to_string()))?;
-    let label = if env.var("AWS_ACCESS_KEY_ID").is_some() {
-        "the environment's AWS_ACCESS_KEY_ID".to_owned()
-    } else if let Some(profile) = env.var("AWS_PROFILE") {
-        format!("profile `{profile}`")
-    } else {
-        "the default credential chain".to_owned()
-    };
-    let Some(role) = role else {
-        return Ok(Obtained {
-            credentials: base,
-            source: label,
-            refreshable: false,
-        });
-    };
-    let chained = ChainedRole {
-        role_arn: role.to_owned(),
-        external_id: input
-            .external_id
-            .clone()
-            .filter(|_| input.role_chain.is_none()),
-    };
-    let sts = sts_client(config, base);
-    let credentials = assume_role(&sts, &chained, &input.session_name, input.duration_seconds)
-        .await
-        .map_err(|e| Error::AssumeRole {
-            role: role.to_owned(),
-            message: deploy_kit_aws::describe_error(&e),
-        })?;
-    Ok(Obtained {
-        credentials,
-        source: format!("{label}, then role `{role}` (AssumeRole)"),
-        refreshable: false,
-    })
-}
-
-fn export(
-    input: &Input,
-    credentials: &Credentials,
-    refreshable: bool,
-    runner: &Runner,
-) -> Result<(), Error> {
-    let mut vars = vec![
-        ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_owned()),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            credentials.secret_access_key().to_owned(),
-        ),
-        (
-            "AWS_SESSION_TOKEN",
-            credentials.session_token().unwrap_or_default().to_owned(),
-        ),
-        ("AWS_REGION", input.region.clone()),
-        ("AWS_DEFAULT_REGION", input.region.clone()),
-    ];
-    if refreshable && let Some(role) = &input.role_to_assume {
-        vars.extend([
-            (refresh::ENV_ROLE, role.clone()),
-            (refresh::ENV_AUDIENCE, input.audience.clone()),
-            (refresh::ENV_SESSION_NAME, input.session_name.clone()),
-            (refresh::ENV_DURATION, input.duration_seconds.to_string()),
-            (
-                refresh::ENV_CHAIN,
-                input.role_chain.clone().unwrap_or_default(),
-            ),
-            (
-                refresh::ENV_EXTERNAL_ID,
-                input.external_id.clone().unwrap_or_default(),
-            ),
-        ]);
-    }
-    for (name, value) in vars {
-        runner
-            .export_variable(name, &value)
-            .map_err(Error::Export)?;
-    }
-    Ok(())
-}
-
-fn outputs(input: &Input, credentials: &Credentials, account: &str, arn: &str, runner: &Runner) {
-    let mut outputs = vec![
-        ("aws-account-id", account.to_owned()),
-        ("authenticated-arn", arn.to_owned()),
-    ];
-    if input.output_credentials {
-        outputs.extend([
-            ("aws-access-key-id", credentials.access_key_id().to_owned()),
-            (
-                "aws-secret-access-key",
-                credentials.secret_access_key().to_owned(),
-            ),
-            (
-                "aws-session-token",
-                credentials.session_token().unwrap_or_default().to_owned(),
-            ),
-        ]);
-    }
-    for (name, value) in outputs {
-        if let Err(error) = runner.set_output(name, &value) {
-            runner.warning(format!("cannot set output `{name}`: {error}"));
-        }
-    }
+        .map_err(|e| {
+            let denied = e.as_service_error().and_then(|s| s.meta().code()) == Some("AccessDenied");
+            let hint = if denied && !session.tags.is_empty() {
+                "\nThe session is tagged (configure-aws-credentials' tags): the role's trust policy must allow `sts:TagSession` as well as `sts:AssumeRole` for the caller, or set `role-skip-session-tagging: true`."
+            } else {
+                ""
+            };
+            Error::AssumeRole {
+                role: role.role_arn.clone(),
+                message: format!("{}{hint}", deploy_kit_aws::describe_error(&e)),
+            }
+        })
 }

@@ -47,6 +47,7 @@ async fn expired_sessions_are_replaced_by_a_new_exchange_mid_operation() {
             // A 2 s session: it is over before the second call.
             duration_seconds: 2,
             chain: None,
+            session: Default::default(),
         },
     );
     let refreshing = config

@@ -171,13 +171,13 @@ fn every_aws_actions_input_has_a_row_with_a_verdict() {
 fn the_check_fails_on_a_broken_guide() {
     let guide = guide();
     let dropped = guide.replace(
-        "| `sts-endpoint` | — | not accepted |",
-        "| `sts-endpont` | — | not accepted |",
+        "| `force-skip-oidc` | — | not accepted |",
+        "| `force-skip-odic` | — | not accepted |",
     );
     let found = problems(&dropped).join("\n");
-    assert!(found.contains("`sts-endpoint`: no row"), "{found}");
+    assert!(found.contains("`force-skip-oidc`: no row"), "{found}");
     assert!(
-        found.contains("`sts-endpont`: not an input of theirs"),
+        found.contains("`force-skip-odic`: not an input of theirs"),
         "{found}"
     );
 

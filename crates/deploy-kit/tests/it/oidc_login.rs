@@ -337,3 +337,213 @@ fn bad_input_exits_2_naming_it() {
     }
     assert_eq!(f.sts_state()["calls"], 0, "no call for bad input");
 }
+
+/// The STS calls' session options as the bed recorded them, in order.
+fn sessions(f: &Fixture) -> Vec<serde_json::Value> {
+    f.sts_state()["sessions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// configure-aws-credentials' session options: policies on the last role assumed, tags (the
+/// run's and custom ones) only on AssumeRole, and the same options recorded for the refresh.
+#[test]
+fn session_policies_and_tags_go_where_configure_aws_credentials_puts_them() {
+    let f = fixture();
+    let chained = "arn:aws:iam::123456789012:role/staging-deploy";
+    let policy = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecs:*", "Resource": "*"}]}"#;
+    let managed = "arn:aws:iam::aws:policy/AmazonECS_FullAccess";
+    let mut inputs = vec![
+        ("role-to-assume", ROLE),
+        ("inline-session-policy", policy),
+        ("managed-session-policies", managed),
+        ("custom-tags", r#"{"Team": "payments"}"#),
+        ("transitive-tag-keys", "Team\nBaseRef"),
+    ];
+    let alone = f.run(&inputs, true);
+    assert_eq!(alone.code, Some(0), "{}", alone.stderr);
+    assert!(
+        alone.stderr.contains("`custom-tags` are not sent"),
+        "{}",
+        alone.stderr
+    );
+    inputs.push(("role-chain", chained));
+    let run = f.run(&inputs, true);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let calls = sessions(&f);
+    let [first, web, chain] = &calls[..] else {
+        panic!("three STS calls: {calls:?}");
+    };
+    // Alone, the web identity session is the last: it gets the policies, and no tags.
+    assert_eq!(first["action"], "AssumeRoleWithWebIdentity");
+    assert!(
+        first["Policy"].as_str().unwrap().contains("ecs:*"),
+        "{first}"
+    );
+    assert_eq!(first["PolicyArns"], serde_json::json!([managed]));
+    assert_eq!(first["Tags"], serde_json::json!({}));
+    // Chained, the policies move to the chained role, which is tagged.
+    assert_eq!(web["Policy"], serde_json::Value::Null, "{web}");
+    assert_eq!(web["PolicyArns"], serde_json::json!([]));
+    assert_eq!(chain["action"], "AssumeRole");
+    assert_eq!(chain["RoleArn"], chained);
+    assert!(
+        chain["Policy"].as_str().unwrap().contains("ecs:*"),
+        "{chain}"
+    );
+    assert_eq!(chain["PolicyArns"], serde_json::json!([managed]));
+    assert_eq!(chain["Tags"]["GitHub"], "Actions", "{chain}");
+    assert_eq!(chain["Tags"]["Team"], "payments", "{chain}");
+    assert_eq!(chain["TransitiveTagKeys"], serde_json::json!(["Team"]));
+    let recorded = &run.exported["DEPLOY_KIT_OIDC_SESSION"];
+    assert!(
+        recorded.contains("ecs:*") && recorded.contains("payments"),
+        "{recorded}"
+    );
+
+    inputs.push(("role-skip-session-tagging", "true"));
+    let untagged = f.run(&inputs, true);
+    assert_eq!(untagged.code, Some(0), "{}", untagged.stderr);
+    let last = sessions(&f).pop().unwrap();
+    assert_eq!(last["Tags"], serde_json::json!({}), "{last}");
+    assert_eq!(last["TransitiveTagKeys"], serde_json::json!([]));
+    assert_eq!(
+        last["PolicyArns"],
+        serde_json::json!([managed]),
+        "policies stay"
+    );
+}
+
+/// `web-identity-token-file` wins over the runner's token; `sts-endpoint` takes every STS call;
+/// neither leaves a refresh behind (it would ask GitHub and the region's STS).
+#[test]
+fn a_token_file_and_a_custom_sts_endpoint() {
+    let f = fixture();
+    // Any token: this test is about which token is sent, not about verifying it.
+    f.sts_knobs(r#"{"verify": false}"#);
+    // The payload is base64url of {"jti":"from-the-file"}.
+    let file = f.dir.path().join("token");
+    std::fs::write(&file, "e30.eyJqdGkiOiJmcm9tLXRoZS1maWxlIn0.c2ln\n").unwrap();
+    let path = file.display().to_string();
+    let run = f.run(
+        &[("role-to-assume", ROLE), ("web-identity-token-file", &path)],
+        true,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        f.sts_state()["tokenIds"],
+        serde_json::json!(["from-the-file"])
+    );
+    assert!(
+        run.stderr.contains("through the token in"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.exported.contains_key("DEPLOY_KIT_OIDC_ROLE"),
+        "no refresh"
+    );
+
+    let endpoint = f.bed.endpoint_url().to_owned();
+    let through = f.run(
+        &[("role-to-assume", ROLE), ("sts-endpoint", &endpoint)],
+        true,
+    );
+    assert_eq!(through.code, Some(0), "{}", through.stderr);
+    assert!(
+        !through.exported.contains_key("DEPLOY_KIT_OIDC_ROLE"),
+        "no refresh"
+    );
+    let nowhere = f.run(
+        &[
+            ("role-to-assume", ROLE),
+            ("sts-endpoint", "http://127.0.0.1:9"),
+            ("disable-retry", "true"),
+        ],
+        true,
+    );
+    assert_eq!(nowhere.code, Some(1), "{}", nowhere.stderr);
+    assert!(
+        nowhere.stderr.contains("failed 1 times"),
+        "{}",
+        nowhere.stderr
+    );
+    assert_eq!(f.sts_state()["calls"], 2, "the bed's STS was not asked");
+}
+
+/// `output-env-credentials: false` exports nothing; `action-timeout-s` ends a step that hangs
+/// with exit 3 and nothing exported.
+#[test]
+fn outputs_without_the_environment_and_the_step_timeout() {
+    let f = fixture();
+    let run = f.run(
+        &[
+            ("role-to-assume", ROLE),
+            ("output-env-credentials", "false"),
+            ("output-credentials", "true"),
+        ],
+        true,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.exported.is_empty(), "{:?}", run.exported);
+    assert!(!run.outputs["aws-access-key-id"].is_empty());
+
+    // A listener that never answers: STS hangs until the step's limit.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let hung = f.run(
+        &[
+            ("role-to-assume", ROLE),
+            ("sts-endpoint", &endpoint),
+            ("action-timeout-s", "1"),
+        ],
+        true,
+    );
+    assert_eq!(hung.code, Some(3), "{}", hung.stderr);
+    assert!(
+        hung.stderr.contains("`action-timeout-s` ran out"),
+        "{}",
+        hung.stderr
+    );
+    assert!(hung.took < Duration::from_secs(10), "{:?}", hung.took);
+    assert!(hung.exported.is_empty(), "{:?}", hung.exported);
+}
+
+/// `use-existing-credentials`: working credentials of an allowed account are kept (no STS role
+/// call, nothing exported); of another account, the login runs as usual.
+#[test]
+fn existing_credentials_are_kept_when_they_work() {
+    let f = fixture();
+    let kept = f.run(
+        &[
+            ("role-to-assume", ROLE),
+            ("use-existing-credentials", "true"),
+        ],
+        false,
+    );
+    assert_eq!(kept.code, Some(0), "{}", kept.stderr);
+    assert!(
+        kept.stderr.contains("nothing new fetched"),
+        "{}",
+        kept.stderr
+    );
+    assert!(kept.exported.is_empty(), "{:?}", kept.exported);
+    assert_eq!(kept.outputs["aws-account-id"], "123456789012");
+    assert!(sessions(&f).is_empty(), "no AssumeRole: {:?}", sessions(&f));
+
+    let elsewhere = f.run(
+        &[
+            ("role-to-assume", ROLE),
+            ("use-existing-credentials", "true"),
+            ("allowed-account-ids", "111111111111"),
+        ],
+        false,
+    );
+    assert!(
+        elsewhere.stderr.contains("logging in"),
+        "{}",
+        elsewhere.stderr
+    );
+    assert_eq!(sessions(&f).len(), 1, "the role was assumed");
+}

@@ -192,3 +192,123 @@ fn the_explanation_shows_the_claims_and_a_matching_condition() {
     );
     assert!(claims::decode("not-a-jwt").is_none());
 }
+
+/// configure-aws-credentials' inputs: their defaults, the run's tags on AssumeRole (with the
+/// custom ones), transitive keys only of tags the session has, `disable-retry` over
+/// `retry-max-attempts`, and each bad value refused naming its input.
+#[test]
+fn session_policies_tags_and_the_other_configure_aws_credentials_inputs() {
+    let mut env = actions();
+    env.vars
+        .insert("GITHUB_REPOSITORY".into(), "org/app".into());
+    env.vars
+        .insert("GITHUB_REF".into(), "refs/heads/feat#1".into());
+    let input = Input::from_args(&args(), &env).unwrap();
+    assert!(input.output_env_credentials);
+    assert_eq!(input.timeout, None);
+    assert_eq!(input.session.policy, None);
+    assert_eq!(
+        input.session.tags,
+        [
+            ("GitHub".to_owned(), "Actions".to_owned()),
+            ("Repository".to_owned(), "org/app".to_owned()),
+            ("Branch".to_owned(), "refs/heads/feat_1".to_owned()),
+        ]
+    );
+    let given = Args {
+        custom_tags: Some(r#"{"Team": "payments"}"#.into()),
+        transitive_tag_keys: Some("Team\nBaseRef".into()),
+        managed_session_policies: Some("arn:aws:iam::aws:policy/ReadOnlyAccess".into()),
+        disable_retry: Some("true".into()),
+        retry_max_attempts: Some("9".into()),
+        action_timeout_s: Some("30".into()),
+        ..args()
+    };
+    let input = Input::from_args(&given, &env).unwrap();
+    assert_eq!(input.session.tags.last().unwrap().0, "Team");
+    assert_eq!(
+        input.session.transitive_tag_keys,
+        ["Team"],
+        "no BaseRef tag on a push"
+    );
+    assert_eq!(input.session.policy_arns.len(), 1);
+    assert_eq!(input.max_attempts, 1);
+    assert_eq!(input.timeout, Some(std::time::Duration::from_secs(30)));
+    let skipped = Input::from_args(
+        &Args {
+            role_skip_session_tagging: Some("true".into()),
+            ..given
+        },
+        &env,
+    )
+    .unwrap();
+    assert!(skipped.session.tags.is_empty() && skipped.session.transitive_tag_keys.is_empty());
+    assert_eq!(skipped.session.policy_arns.len(), 1, "policies stay");
+}
+
+/// Each of configure-aws-credentials' inputs refuses a bad value, naming itself.
+#[test]
+fn each_new_input_refuses_a_bad_value_naming_itself() {
+    let bad = [
+        ("inline-session-policy", "[]"),
+        ("managed-session-policies", "ReadOnlyAccess"),
+        ("role-skip-session-tagging", "maybe"),
+        ("transitive-tag-keys", "a;b"),
+        ("custom-tags", r#"{"Actor": "x"}"#),
+        ("web-identity-token-file", "/nonexistent/token"),
+        ("sts-endpoint", "sts.amazonaws.com"),
+        ("output-env-credentials", "maybe"),
+        ("action-timeout-s", "-1"),
+        ("disable-retry", "2"),
+        ("use-existing-credentials", "yes please"),
+    ];
+    for (name, value) in bad {
+        let mut given = args();
+        let slot = match name {
+            "inline-session-policy" => &mut given.inline_session_policy,
+            "managed-session-policies" => &mut given.managed_session_policies,
+            "role-skip-session-tagging" => &mut given.role_skip_session_tagging,
+            "transitive-tag-keys" => &mut given.transitive_tag_keys,
+            "custom-tags" => &mut given.custom_tags,
+            "web-identity-token-file" => &mut given.web_identity_token_file,
+            "sts-endpoint" => &mut given.sts_endpoint,
+            "output-env-credentials" => &mut given.output_env_credentials,
+            "action-timeout-s" => &mut given.action_timeout_s,
+            "use-existing-credentials" => &mut given.use_existing_credentials,
+            _ => &mut given.disable_retry,
+        };
+        *slot = Some(value.into());
+        let error = Input::from_args(&given, &actions()).unwrap_err();
+        assert_eq!(error.input, name, "{error}");
+    }
+}
+
+#[test]
+fn a_relative_token_file_is_found_in_the_workspace() {
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::write(workspace.path().join("token"), "header.payload.sig\n").unwrap();
+    let mut env = actions();
+    env.vars.insert(
+        "GITHUB_WORKSPACE".into(),
+        workspace.path().display().to_string(),
+    );
+    let args = Args {
+        web_identity_token_file: Some("token".into()),
+        ..args()
+    };
+    let input = Input::from_args(&args, &env).unwrap();
+    assert_eq!(input.token_file, Some(workspace.path().join("token")));
+    let without_role = Args {
+        role_to_assume: None,
+        ..args
+    };
+    let error = Input::from_args(
+        &without_role,
+        &RunnerEnv {
+            vars: env.vars.clone(),
+            ..RunnerEnv::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(error.input, "web-identity-token-file");
+}

@@ -3,7 +3,9 @@
 moto accepts any token. Here the token is checked first, like AWS does, with the OIDC plug-in's
 verifier (oidc.verify(token, audience)): signature, issuer, expiry, audience. Then the role's
 trust conditions (knob `trust`), then moto hands out credentials. Knobs, POST /_bed/sts (GET
-shows them, the call count and the `jti` of the token each call carried, `tokenIds`):
+shows them, the call count, the `jti` of the token each call carried, `tokenIds`, and the
+session options of every AssumeRole and AssumeRoleWithWebIdentity, `sessions`: action, Policy,
+PolicyArns, Tags, TransitiveTagKeys):
 
     {"reject": "AccessDenied" | "InvalidIdentityToken" | "ExpiredTokenException",
      "message": "...",                 optional, replaces the realistic default message
@@ -62,9 +64,36 @@ def _error(knobs, code, message=None, **fmt):
     return error_xml(CODES_5XX.get(code, code), message or default.format(**fmt), status)
 
 
+def _members(params, name, field=None):
+    """`Name.member.N[.Field]` query parameters, in order."""
+    found, n = [], 1
+    while (key := f"{name}.member.{n}" + (f".{field}" if field else "")) in params:
+        found.append(params[key])
+        n += 1
+    return found
+
+
+def _record_session(bed, params):
+    # What a test checks that the client sent: moto keeps none of it.
+    _knobs(bed).setdefault("sessions", []).append({
+        "action": params.get("Action"),
+        "RoleArn": params.get("RoleArn"),
+        "Policy": params.get("Policy"),
+        "PolicyArns": _members(params, "PolicyArns", "arn"),
+        "Tags": dict(zip(_members(params, "Tags", "Key"), _members(params, "Tags", "Value"))),
+        "TransitiveTagKeys": _members(params, "TransitiveTagKeys"),
+    })
+
+
+def assume_role(bed, params, _environ):
+    _record_session(bed, params)
+    return None  # moto answers
+
+
 def assume_role_with_web_identity(bed, params, _environ):
     knobs = _knobs(bed)
     knobs["calls"] += 1
+    _record_session(bed, params)
     # Which token each call carried (its `jti`), so a test can tell a retry reused one.
     knobs.setdefault("tokenIds", []).append(_unverified_claim(params.get("WebIdentityToken", ""), "jti"))
     if knobs["failTimes"] > 0:
@@ -111,7 +140,7 @@ def control(bed, method, _query, payload):
     if method == "POST":
         if payload.get("reset"):
             knobs.clear()
-            knobs.update({**DEFAULTS, "calls": 0, "tokenIds": []})
+            knobs.update({**DEFAULTS, "calls": 0, "tokenIds": [], "sessions": []})
         unknown = sorted(set(payload) - set(DEFAULTS) - {"reset"})
         if unknown:
             raise ValueError(f"unknown STS knob(s) {unknown}; known: {sorted(DEFAULTS)}")
@@ -128,3 +157,4 @@ def install(bed):
     _knobs(bed)
     bed.add_query_action("sts", "AssumeRoleWithWebIdentity", assume_role_with_web_identity)
     bed.add_json_control("sts", control)
+    bed.add_query_action("sts", "AssumeRole", assume_role)

@@ -365,6 +365,21 @@ fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Base
                 ("mask-account-id", "false"),
                 ("output-credentials", "false"),
                 ("retry-max-attempts", "2"),
+                ("disable-retry", "false"),
+                (
+                    "inline-session-policy",
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                ),
+                (
+                    "managed-session-policies",
+                    "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                ),
+                ("role-skip-session-tagging", "false"),
+                ("transitive-tag-keys", "Team"),
+                ("custom-tags", r#"{"Team": "core"}"#),
+                ("output-env-credentials", "true"),
+                ("action-timeout-s", "600"),
+                ("use-existing-credentials", "false"),
             ]),
         },
         Baseline {
