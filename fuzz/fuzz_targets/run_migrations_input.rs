@@ -7,7 +7,8 @@
 #![no_main]
 
 use deploy_kit_fuzz::Fields;
-use deploy_kit_run_migrations::{Args, Input, RunIdentity};
+use deploy_kit_gha::RunIdentity;
+use deploy_kit_run_migrations::{Args, Input};
 use libfuzzer_sys::fuzz_target;
 
 fn args(fields: &mut Fields<'_>) -> Args {
@@ -47,10 +48,11 @@ fuzz_target!(|data: &[u8]| {
         attempt: fields.next_str().to_owned(),
         job: fields.next_str().to_owned(),
         step: fields.next_str().to_owned(),
+        ..RunIdentity::default()
     };
     match Input::from_args(&args, &run) {
         Ok(input) => {
-            assert!(!input.service.is_empty());
+            assert!(!input.service.name.is_empty());
             assert!(!input.start_timeout.is_zero() && !input.timeout.is_zero());
             if let Some(command) = &input.command {
                 assert!(!command.is_empty());
