@@ -41,6 +41,28 @@ pub struct Report {
 }
 
 impl Report {
+    /// What is known before the deployment starts.
+    pub fn new(
+        input: &crate::Input,
+        service: &crate::Service,
+        plan: &crate::Plan,
+        console_url: String,
+    ) -> Self {
+        let images = match &plan.target {
+            deploy_kit_ecs::Target::Register(file) => deploy_kit_ecs::images(&file.json),
+            deploy_kit_ecs::Target::Existing(_) => Vec::new(),
+        };
+        Self {
+            cluster: input.service.cluster.clone(),
+            service: input.service.name.clone(),
+            strategy: service.strategy_label().to_owned(),
+            previous_task_definition: service.task_definition.clone(),
+            images,
+            console_url: Some(console_url),
+            ..Self::default()
+        }
+    }
+
     /// Takes the stages and call counts of a follow.
     pub fn record(&mut self, outcome: &Outcome) {
         self.stages.clone_from(&outcome.stages);
@@ -50,6 +72,22 @@ impl Report {
         if !outcome.status.is_empty() {
             self.status.clone_from(&outcome.status);
         }
+    }
+
+    /// What the deployment came to, once it ended.
+    pub fn take(&mut self, record: crate::deploy::Record) {
+        self.task_definition = record.task_definition;
+        self.service_deployment_arn = record.service_deployment_arn;
+        if let Some(followed) = &record.followed {
+            self.record(followed);
+        }
+        if let Some(settled) = &record.rollback {
+            self.record_rollback(settled);
+        }
+        self.status = record.status;
+        self.followed_for = record.followed_for;
+        self.smoke_summary = record.smoke_summary;
+        self.smoke_failure = record.smoke_failure;
     }
 
     pub fn record_rollback(&mut self, settled: &Outcome) {
