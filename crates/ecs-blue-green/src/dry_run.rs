@@ -222,7 +222,7 @@ pub async fn show(
         markdown.push('\n');
     }
     markdown.push_str("```\n");
-    crate::write_summary(runner, &markdown);
+    crate::summary::write_summary(runner, &markdown);
     runner.notice("dry run: nothing was written");
     Ok(())
 }

@@ -146,7 +146,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     // Reads only: a cancel here stops at once, with nothing written to undo.
     let (service, plan, gate) = runner
         .cancellation()
-        .run(prepare(&config, &input, poll_scale, runner))
+        .run(prepare(&config, &client, &input, poll_scale, runner))
         .await?;
     if input.dry_run {
         if let Some(gate) = &gate {
@@ -184,24 +184,23 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     }
     report.duration = runner.started().elapsed();
     report.failure = result.as_ref().err().map(ToString::to_string);
-    write_outputs(&report, runner);
-    write_summary(runner, &report.markdown());
+    report.write(runner);
     result
 }
 
 /// Pre-flight, the task definition to send, the 5xx-rate gate's reads: the plan. Reads only.
 async fn prepare(
     config: &deploy_kit_aws::Aws,
+    client: &aws_sdk_ecs::Client,
     input: &Input,
     poll_scale: f64,
     runner: &Runner,
 ) -> Result<(Service, Plan, Option<rate_gate::Armed>), Error> {
-    let client = config.ecs();
-    let service = preflight::check(&client, input).await?;
+    let service = preflight::check(client, input).await?;
     let running = service.task_definition.as_deref();
     let target = input
         .task_definition
-        .target(&client, &input.service, running)
+        .target(client, &input.service, running)
         .await?;
     if let (TaskDefinition::Revision(asked), Target::Existing(arn)) =
         (&input.task_definition, &target)
@@ -218,36 +217,4 @@ async fn prepare(
     let gate = rate_gate::read(config, input, &service).await?;
     let plan = Plan::new(input, &service, target, gate.as_ref(), poll_scale);
     Ok((service, plan, gate))
-}
-
-/// The step summary is a report, not the result: a write failure is a warning.
-pub(crate) fn write_summary(runner: &Runner, markdown: &str) {
-    if let Err(error) = runner.summary(markdown) {
-        runner.warning(format!("cannot write the step summary: {error}"));
-    }
-}
-
-fn write_outputs(report: &summary::Report, runner: &Runner) {
-    let outputs = [
-        ("task-definition-arn", report.task_definition.clone()),
-        (
-            "previous-task-definition-arn",
-            report.previous_task_definition.clone().unwrap_or_default(),
-        ),
-        (
-            "service-deployment-arn",
-            report.service_deployment_arn.clone().unwrap_or_default(),
-        ),
-        ("status", report.status.clone()),
-        (
-            "console-url",
-            report.console_url.clone().unwrap_or_default(),
-        ),
-        ("duration-seconds", report.duration.as_secs().to_string()),
-    ];
-    for (name, value) in outputs {
-        if let Err(error) = runner.set_output(name, &value) {
-            runner.warning(format!("cannot set output `{name}`: {error}"));
-        }
-    }
 }

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use deploy_kit_gha::format_duration;
 use deploy_kit_gha::summary::{Table, code, escape_cell};
+use deploy_kit_gha::{Runner, format_duration};
 
 use crate::watch::Outcome;
 
@@ -95,6 +95,12 @@ impl Report {
         self.event_calls += settled.event_calls;
         self.status.clone_from(&settled.status);
         self.rollback_status = Some(settled.status.clone());
+    }
+
+    /// The outputs and the step summary, whatever the end.
+    pub fn write(&self, runner: &Runner) {
+        write_outputs(self, runner);
+        write_summary(runner, &self.markdown());
     }
 
     /// The Markdown for `$GITHUB_STEP_SUMMARY`.
@@ -229,4 +235,36 @@ pub fn console_url(region: &str, cluster: &str, service: &str) -> String {
     format!(
         "https://{region}.console.aws.amazon.com/ecs/v2/clusters/{cluster}/services/{service}/deployments?region={region}"
     )
+}
+
+/// The step summary is a report, not the result: a write failure is a warning.
+pub(crate) fn write_summary(runner: &Runner, markdown: &str) {
+    if let Err(error) = runner.summary(markdown) {
+        runner.warning(format!("cannot write the step summary: {error}"));
+    }
+}
+
+fn write_outputs(report: &Report, runner: &Runner) {
+    let outputs = [
+        ("task-definition-arn", report.task_definition.clone()),
+        (
+            "previous-task-definition-arn",
+            report.previous_task_definition.clone().unwrap_or_default(),
+        ),
+        (
+            "service-deployment-arn",
+            report.service_deployment_arn.clone().unwrap_or_default(),
+        ),
+        ("status", report.status.clone()),
+        (
+            "console-url",
+            report.console_url.clone().unwrap_or_default(),
+        ),
+        ("duration-seconds", report.duration.as_secs().to_string()),
+    ];
+    for (name, value) in outputs {
+        if let Err(error) = runner.set_output(name, &value) {
+            runner.warning(format!("cannot set output `{name}`: {error}"));
+        }
+    }
 }
