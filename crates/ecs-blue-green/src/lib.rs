@@ -100,7 +100,7 @@ pub struct Args {
     /// Copy tags to tasks from `SERVICE`, `TASK_DEFINITION` or `NONE` (default: the service's).
     #[arg(long, env = "INPUT_PROPAGATE_TAGS")]
     pub propagate_tags: Option<String>,
-    /// How long to follow the deployment, e.g. `30m` (default [`DEFAULT_TIMEOUT`]).
+    /// How long to follow the deployment, e.g. `45m`; empty: the default (`DEFAULT_TIMEOUT`).
     #[arg(long, env = "INPUT_TIMEOUT")]
     pub timeout: Option<String>,
     /// Roll back with StopServiceDeployment when the timeout passes (default true).
