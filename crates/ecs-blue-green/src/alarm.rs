@@ -85,7 +85,7 @@ where
 {
     GateError::Aws {
         call,
-        service: input.service.clone(),
+        service: input.service.name.clone(),
         message: deploy_kit_aws::describe_error(error),
     }
 }
@@ -136,8 +136,8 @@ pub async fn plan(
     let arns = target_group_arns(service);
     if arns.is_empty() {
         return Err(GateError::NoTargetGroup {
-            cluster: input.cluster.clone(),
-            service: input.service.clone(),
+            cluster: input.service.cluster.clone(),
+            service: input.service.name.clone(),
         });
     }
     let described = elb
@@ -158,7 +158,7 @@ pub async fn plan(
         let (Some(load_balancer), Some(target_group)) = (lb, arn_suffix(arn, "targetgroup/"))
         else {
             return Err(GateError::NoLoadBalancer {
-                service: input.service.clone(),
+                service: input.service.name.clone(),
                 arn: arn.clone(),
             });
         };
@@ -167,7 +167,7 @@ pub async fn plan(
             load_balancer,
         });
     }
-    let name = alarm_name(&input.cluster, &input.service);
+    let name = alarm_name(&input.service.cluster, &input.service.name);
     let existing = cloudwatch
         .describe_alarms()
         .alarm_names(&name)
@@ -202,8 +202,8 @@ pub async fn plan(
         name,
         gate: gate.clone(),
         targets,
-        cluster: input.cluster.clone(),
-        service: input.service.clone(),
+        cluster: input.service.cluster.clone(),
+        service: input.service.name.clone(),
     })
 }
 

@@ -1,39 +1,93 @@
-//! The deployment, from the registered task definition to the final status: UpdateService, find
-//! the service deployment it started, follow it, answer our PAUSE hook with the smoke checks,
-//! and roll back on timeout and cancel.
+//! The deployment, in call order: register (or take) the task definition, UpdateService, find
+//! the service deployment it started, follow it answering our PAUSE hook with the smoke checks,
+//! roll back on timeout and cancel, take our hook out. What happened is returned as a
+//! [`Record`], which the caller puts in the report once the flow has ended.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{CreatedAt, ServiceDeployment, ServiceDeploymentRollbackMonitorsStatus};
 use aws_smithy_types::DateTime;
 use deploy_kit_gha::{Cancelled, Runner, Signal};
 
-use crate::input::{Input, TaskDefinitionSource};
+use crate::input::Input;
+use crate::plan::Plan;
 use crate::preflight::Service;
 use crate::rollback::roll_back;
-use crate::summary::Report;
+use crate::status::IN_PROGRESS;
 use crate::watch::{Follower, Outcome, Step, Watch};
-use crate::{Error, aws_error, hook, update};
+use crate::{Error, hook, update};
+
+/// What the deployment acts on: decided before, read only here.
+pub struct Deployment<'a> {
+    pub client: &'a Client,
+    pub input: &'a Input,
+    pub service: &'a Service,
+    pub plan: &'a Plan,
+    pub console_url: &'a str,
+    pub runner: &'a Runner,
+}
+
+/// What happened, for the outputs and the summary.
+#[derive(Debug, Default)]
+pub struct Record {
+    pub task_definition: String,
+    pub service_deployment_arn: Option<String>,
+    /// The last status known (ECS's, [`IN_PROGRESS`] when left running).
+    pub status: String,
+    /// The follow, up to where it stopped.
+    pub followed: Option<Outcome>,
+    pub followed_for: Duration,
+    /// The rollback asked for on timeout or cancel, as far as it was followed.
+    pub rollback: Option<Outcome>,
+    pub smoke_summary: Option<String>,
+    pub smoke_failure: Option<String>,
+}
+
+/// Registers (or takes) the task definition, starts the deployment and, unless `wait: false`,
+/// follows it to its end.
+pub async fn deploy(d: &Deployment<'_>, record: &mut Record) -> Result<(), Error> {
+    let cancellation = d.runner.cancellation();
+    cancellation.check("nothing was deployed")?;
+    record.task_definition = d.plan.target.arn(d.client, d.runner).await?;
+    cancellation.check("nothing was deployed")?;
+    let arn = start(d, &record.task_definition).await?;
+    d.runner.info(format!("service deployment {arn} started"));
+    record.service_deployment_arn = Some(arn.clone());
+    record.status = IN_PROGRESS.to_owned();
+    if !d.input.wait {
+        d.runner.notice(format!(
+            "service deployment {arn} started; not waiting for it (wait: false)"
+        ));
+        return Ok(());
+    }
+    let followed = Instant::now();
+    let result = follow_answering_pause(d, &arn, record).await;
+    record.followed_for = followed.elapsed();
+    if d.input.test_checks.is_some() {
+        hook::take_out(d.client, d.input, &record.status, d.runner).await;
+    }
+    result
+}
 
 /// Sends UpdateService with the task definition and the deployment configuration; the ARN of
 /// the service deployment it started.
-pub async fn start(
-    client: &Client,
-    input: &Input,
-    service: &Service,
-    task_definition: &str,
-) -> Result<String, Error> {
-    let configuration =
-        update::deployment_configuration(input, service.config.as_ref(), &service.strategy);
+pub async fn start(d: &Deployment<'_>, task_definition: &str) -> Result<String, Error> {
+    let (client, input) = (d.client, d.input);
+    let configuration = update::deployment_configuration(
+        input,
+        &d.plan.alarms,
+        d.service.config.as_ref(),
+        &d.service.strategy,
+    );
     // ECS stamps createdAt with its own clock: allow for skew, and tell ours from the ones
     // listed before the update.
     let since = DateTime::from(SystemTime::now() - Duration::from_secs(60));
     let before = recent(client, input, since).await?;
     client
         .update_service()
-        .cluster(&input.cluster)
-        .service(&input.service)
+        .cluster(&input.service.cluster)
+        .service(&input.service.name)
         .task_definition(task_definition)
         .deployment_configuration(configuration)
         .set_desired_count(input.desired_count)
@@ -42,12 +96,12 @@ pub async fn start(
         .set_propagate_tags(input.propagate_tags.clone())
         .send()
         .await
-        .map_err(|e| aws_error(input, "UpdateService", &e))?;
+        .map_err(|e| input.service.aws_error("UpdateService", &e))?;
     // ListServiceDeployments can lag UpdateService by a moment. A failed list is asked again
     // too: giving up now would leave the deployment just started unfollowed.
     for attempt in 0..10u32 {
         if attempt > 0 {
-            tokio::time::sleep(Duration::from_secs_f64(0.5 * input.poll_scale)).await;
+            tokio::time::sleep(Duration::from_secs_f64(0.5 * d.plan.poll_scale)).await;
         }
         let listed = match recent(client, input, since).await {
             Err(_) if attempt < 9 => continue,
@@ -57,9 +111,9 @@ pub async fn start(
             return Ok(arn);
         }
     }
-    Err(Error::Failed(format!(
-        "UpdateService of service `{}` in cluster `{}` started no service deployment: the service already runs `{task_definition}` with this configuration. Set `force-new-deployment: true` to deploy it again",
-        input.service, input.cluster
+    Err(Error::failed(format!(
+        "UpdateService of {} started no service deployment: the service already runs `{task_definition}` with this configuration. Set `force-new-deployment: true` to deploy it again",
+        input.service
     )))
 }
 
@@ -67,12 +121,12 @@ pub async fn start(
 async fn recent(client: &Client, input: &Input, since: DateTime) -> Result<Vec<String>, Error> {
     let listed = client
         .list_service_deployments()
-        .cluster(&input.cluster)
-        .service(&input.service)
+        .cluster(&input.service.cluster)
+        .service(&input.service.name)
         .created_at(CreatedAt::builder().after(since).build())
         .send()
         .await
-        .map_err(|e| aws_error(input, "ListServiceDeployments", &e))?;
+        .map_err(|e| input.service.aws_error("ListServiceDeployments", &e))?;
     let mut found: Vec<_> = listed
         .service_deployments()
         .iter()
@@ -93,42 +147,31 @@ enum Ended {
 }
 
 /// Follows the deployment to its end, answering our PAUSE hook; rolls back on timeout and
-/// cancel as the inputs say. Fills `report` on the way.
-pub async fn follow(
-    client: &Client,
-    input: &Input,
-    service: &Service,
+/// cancel as the inputs say.
+async fn follow_answering_pause(
+    d: &Deployment<'_>,
     arn: &str,
-    report: &mut Report,
-    runner: &Runner,
+    record: &mut Record,
 ) -> Result<(), Error> {
-    // The bake's length is known (the input's, or the service's own): the watcher sleeps
-    // through it.
-    let bake = input.bake_time.or_else(|| {
-        service
-            .config
-            .as_ref()
-            .and_then(|c| c.bake_time_in_minutes())
-            .and_then(|minutes| u64::try_from(minutes).ok())
-            .map(|minutes| Duration::from_secs(minutes * 60))
-    });
-    let console_url = report.console_url.clone();
     let watch = Watch {
-        cluster: &input.cluster,
-        service: &input.service,
+        cluster: &d.input.service.cluster,
+        service: &d.input.service.name,
         arn,
-        timeout: input.timeout,
-        bake,
-        poll_scale: input.poll_scale,
+        timeout: d.plan.timeout,
+        bake: d.plan.bake,
+        poll_scale: d.plan.poll_scale,
         events: true,
-        console_url: console_url.as_deref(),
+        console_url: Some(d.console_url),
     };
     // The whole follow (stages, events, the smoke checks) in one collapsible group.
-    let group = runner.group(format!("service deployment {arn}"));
-    let mut follower = Follower::new(client, watch.clone(), runner);
-    let ended = follow_answering(client, input, arn, &mut follower, report, runner).await;
+    let group = d.runner.group(format!("service deployment {arn}"));
+    let mut follower = Follower::new(d.client, watch.clone(), d.runner);
+    let ended = answer_pauses(d, arn, &mut follower, record).await;
     drop(group);
-    report.record(follower.outcome());
+    record.followed = Some(follower.outcome().clone());
+    if !follower.outcome().status.is_empty() {
+        record.status.clone_from(&follower.outcome().status);
+    }
     let ended = match ended {
         Ok(ended) => ended,
         Err(error) => {
@@ -139,67 +182,58 @@ pub async fn follow(
     match ended {
         Ended::Done(outcome) => {
             follower.finish(format!("status {}", outcome.status));
-            report.status.clone_from(&outcome.status);
             if outcome.succeeded() {
                 return Ok(());
             }
-            Err(Error::Failed(explain(input, arn, &outcome, report)))
+            Err(Error::failed(explain(d.input, arn, &outcome, record)))
         }
         Ended::TimedOut(message) => {
             follower.finish("timed out");
-            if !input.rollback_on_timeout {
-                report.status = "IN_PROGRESS".to_owned();
-                return Err(Error::TimedOut(format!(
+            if !d.input.rollback_on_timeout {
+                record.status = IN_PROGRESS.to_owned();
+                return Err(Error::timed_out(format!(
                     "{message}; left running (rollback-on-timeout is false)"
                 )));
             }
-            let settled = roll_back(client, &watch, "timeout", runner).await?;
-            report.record_rollback(&settled);
-            Err(Error::TimedOut(format!(
-                "{message}; {}",
-                rolled_back(arn, &settled)
-            )))
+            let rolled_back = roll_back_and_record(d, &watch, "timeout", record).await?;
+            Err(Error::timed_out(format!("{message}; {rolled_back}")))
         }
         Ended::Cancelled(signal) => {
             follower.finish(format!("cancelled by {signal}"));
-            let cleanup = if input.rollback_on_cancel {
-                let settled = roll_back(client, &watch, "cancelled", runner).await?;
-                report.record_rollback(&settled);
-                rolled_back(arn, &settled)
+            let cleanup = if d.input.rollback_on_cancel {
+                roll_back_and_record(d, &watch, "cancelled", record).await?
             } else {
-                report.status = "IN_PROGRESS".to_owned();
+                record.status = IN_PROGRESS.to_owned();
                 format!("service deployment {arn} left running (rollback-on-cancel is false)")
             };
-            Err(Error::Cancelled(Cancelled {
+            Err(Cancelled {
                 signal,
                 cleanup: Some(cleanup),
-            }))
+            }
+            .into())
         }
     }
 }
 
 /// The follow loop with the cancellation and the PAUSE hook answered by the smoke checks.
-async fn follow_answering(
-    client: &Client,
-    input: &Input,
+async fn answer_pauses(
+    d: &Deployment<'_>,
     arn: &str,
     follower: &mut Follower<'_>,
-    report: &mut Report,
-    runner: &Runner,
+    record: &mut Record,
 ) -> Result<Ended, Error> {
-    let cancellation = runner.cancellation();
+    let cancellation = d.runner.cancellation();
     loop {
         let step = tokio::select! {
-            step = follower.next(input.test_checks.is_some()) => step,
+            step = follower.next(d.input.test_checks.is_some()) => step?,
             signal = cancellation.cancelled() => return Ok(Ended::Cancelled(signal)),
         };
         let hook_id = match step {
-            Ok(Step::Done(outcome)) => return Ok(Ended::Done(outcome)),
-            Ok(Step::Paused { hook_id }) => hook_id,
-            Err(Error::TimedOut(message)) => return Ok(Ended::TimedOut(message)),
-            Err(error) => return Err(error),
+            Step::Done(outcome) => return Ok(Ended::Done(outcome)),
+            Step::TimedOut(message) => return Ok(Ended::TimedOut(message)),
+            Step::Paused { hook_id } => hook_id,
         };
-        let Some(checks) = &input.test_checks else {
+        let Some(checks) = &d.input.test_checks else {
             continue;
         };
         let urls: Vec<String> = checks
@@ -207,29 +241,28 @@ async fn follow_answering(
             .iter()
             .map(|url| deploy_kit_gha::shown_url(url.as_str()))
             .collect();
-        runner.info(format!(
+        d.runner.info(format!(
             "green is on the test listener: running the smoke checks ({})",
             urls.join(", ")
         ));
-        let verdict = match deploy_kit_smoke_test::run_checks(checks, runner, cancellation).await {
-            Ok(verdict) => verdict,
+        let passed = match deploy_kit_smoke_test::run_checks(checks, d.runner, cancellation).await {
+            Ok(verdict) => {
+                record.smoke_summary = Some(verdict.summary("Smoke test of the test listener"));
+                record.smoke_failure = verdict.error().map(|error| error.to_string());
+                verdict.error().is_none()
+            }
             Err(deploy_kit_smoke_test::Error::Cancelled(cancelled)) => {
                 return Ok(Ended::Cancelled(cancelled.signal));
             }
+            // Not a verdict: the checks could not run. Roll back rather than guess.
             Err(error) => {
-                // Not a verdict: the checks could not run. Roll back rather than guess.
-                report.smoke_failure = Some(error.to_string());
-                hook::answer(client, input, arn, &hook_id, false).await?;
+                record.smoke_failure = Some(error.to_string());
+                hook::answer(d.client, d.input, d.plan, arn, &hook_id, false).await?;
                 continue;
             }
         };
-        report.smoke_summary = Some(verdict.summary("Smoke test of the test listener"));
-        let passed = verdict.error().is_none();
-        if let Some(error) = verdict.error() {
-            report.smoke_failure = Some(error.to_string());
-        }
-        hook::answer(client, input, arn, &hook_id, passed).await?;
-        runner.info(if passed {
+        hook::answer(d.client, d.input, d.plan, arn, &hook_id, passed).await?;
+        d.runner.info(if passed {
             "smoke checks passed: production traffic may move (ContinueServiceDeployment CONTINUE)"
         } else {
             "smoke checks failed: rolling back (ContinueServiceDeployment ROLLBACK)"
@@ -237,23 +270,33 @@ async fn follow_answering(
     }
 }
 
-/// What asking for the rollback came to. SUCCESSFUL: the deployment completed before
-/// StopServiceDeployment reached ECS, and nothing was undone.
-fn rolled_back(arn: &str, settled: &Outcome) -> String {
-    if settled.succeeded() {
+/// Rolls back (timeout, cancel) and says what that came to. SUCCESSFUL: the deployment
+/// completed before StopServiceDeployment reached ECS, and nothing was undone.
+async fn roll_back_and_record(
+    d: &Deployment<'_>,
+    watch: &Watch<'_>,
+    why: &str,
+    record: &mut Record,
+) -> Result<String, Error> {
+    let arn = watch.arn;
+    let settled = roll_back(d.client, watch, why, d.runner).await?;
+    record.status.clone_from(&settled.status);
+    let said = if settled.succeeded() {
         format!("service deployment {arn} had already completed: SUCCESSFUL")
     } else if settled.status == crate::rollback::REQUESTED {
         format!("service deployment {arn}: rollback requested, ECS carries it on")
     } else {
         format!("service deployment {arn} rolled back: {}", settled.status)
-    }
+    };
+    record.rollback = Some(settled);
+    Ok(said)
 }
 
 /// Why a deployment did not succeed, spelled out: the status, which monitor fired, which hook,
 /// the smoke failure, and ECS's own reason.
-fn explain(input: &Input, arn: &str, outcome: &Outcome, report: &Report) -> String {
+fn explain(input: &Input, arn: &str, outcome: &Outcome, record: &Record) -> String {
     let mut causes = Vec::new();
-    if let Some(smoke) = &report.smoke_failure {
+    if let Some(smoke) = &record.smoke_failure {
         causes.push(format!(
             "the smoke checks of the test listener failed: {smoke}"
         ));
@@ -271,8 +314,8 @@ fn explain(input: &Input, arn: &str, outcome: &Outcome, report: &Report) -> Stri
         causes.join("; ")
     };
     format!(
-        "service deployment {arn} of service `{}` in cluster `{}` ended {}: {why}",
-        input.service, input.cluster, outcome.status
+        "service deployment {arn} of {} ended {}: {why}",
+        input.service, outcome.status
     )
 }
 
@@ -297,55 +340,4 @@ fn monitor_causes(deployment: &ServiceDeployment) -> Vec<String> {
         ));
     }
     causes
-}
-
-/// Registers (or takes) the task definition, starts the deployment and, unless `wait: false`,
-/// follows it to its end.
-pub async fn deploy_and_follow(
-    client: &Client,
-    input: &Input,
-    service: &Service,
-    file: Option<&deploy_kit_render_taskdef::register::TaskFile>,
-    report: &mut Report,
-    runner: &Runner,
-) -> Result<(), Error> {
-    runner.cancellation().check("nothing was deployed")?;
-    let task_definition = match (file, &input.task_definition) {
-        (Some(file), _) => {
-            let arn = deploy_kit_render_taskdef::register::register(client, file).await?;
-            runner.info(format!("registered {arn}"));
-            arn
-        }
-        (None, TaskDefinitionSource::Arn(arn)) => arn.clone(),
-        (None, TaskDefinitionSource::File(path)) => {
-            return Err(Error::Failed(format!(
-                "internal: {} was not read",
-                path.display()
-            )));
-        }
-        (None, TaskDefinitionSource::Revision(asked)) => {
-            return Err(Error::Failed(format!(
-                "internal: revision `{asked}` was not resolved"
-            )));
-        }
-    };
-    report.task_definition.clone_from(&task_definition);
-    runner.cancellation().check("nothing was deployed")?;
-    let arn = start(client, input, service, &task_definition).await?;
-    runner.info(format!("service deployment {arn} started"));
-    report.service_deployment_arn = Some(arn.clone());
-    report.status = "IN_PROGRESS".to_owned();
-    if !input.wait {
-        runner.notice(format!(
-            "service deployment {arn} started; not waiting for it (wait: false)"
-        ));
-        return Ok(());
-    }
-    let followed = std::time::Instant::now();
-    let result = follow(client, input, service, &arn, report, runner).await;
-    report.followed_for = followed.elapsed();
-    if input.test_checks.is_some() {
-        hook::take_out(client, input, &report.status, runner).await;
-    }
-    result
 }

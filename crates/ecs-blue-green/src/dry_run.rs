@@ -6,7 +6,9 @@ use aws_sdk_ecs::types::DeploymentConfiguration;
 use serde_json::{Map, Value};
 
 use crate::Error;
-use crate::input::{Input, TaskDefinitionSource};
+use deploy_kit_ecs::Target;
+
+use crate::input::Input;
 use crate::preflight::Service;
 use crate::update;
 use deploy_kit_gha::Runner;
@@ -101,7 +103,12 @@ pub fn service_changes(input: &Input, service: &Service, task_definition: &str) 
         .config
         .clone()
         .unwrap_or_else(|| DeploymentConfiguration::builder().build());
-    let after = update::deployment_configuration(input, service.config.as_ref(), &service.strategy);
+    let after = update::deployment_configuration(
+        input,
+        &input.alarms,
+        service.config.as_ref(),
+        &service.strategy,
+    );
     let fields: [(&str, String, String); 7] = [
         (
             "strategy",
@@ -171,24 +178,19 @@ pub async fn show(
     client: &Client,
     input: &Input,
     service: &Service,
-    file: Option<&deploy_kit_render_taskdef::register::TaskFile>,
+    target: &Target,
     runner: &Runner,
 ) -> Result<(), Error> {
-    let new_json = match (file, &input.task_definition) {
-        (Some(file), _) => Ok(file.json.clone()),
-        (None, TaskDefinitionSource::Arn(arn)) => live_json(client, arn).await,
-        (None, TaskDefinitionSource::File(_) | TaskDefinitionSource::Revision(_)) => {
-            Err("not read".to_owned())
-        }
+    let (new_json, target) = match target {
+        Target::Register(file) => (
+            Ok(file.json.clone()),
+            format!("(new revision from {})", file.path.display()),
+        ),
+        Target::Existing(arn) => (live_json(client, arn).await, arn.clone()),
     };
     let live_json = match &service.task_definition {
         Some(current) => live_json(client, current).await,
         None => Ok(Map::new()),
-    };
-    let target = match &input.task_definition {
-        TaskDefinitionSource::Arn(arn) => arn.clone(),
-        TaskDefinitionSource::File(path) => format!("(new revision from {})", path.display()),
-        TaskDefinitionSource::Revision(asked) => format!("(revision {asked})"),
     };
     let mut lines = service_changes(input, service, &target);
     match (live_json, new_json) {
@@ -212,7 +214,7 @@ pub async fn show(
     }
     let mut markdown = format!(
         "### ecs-blue-green dry run: service `{}` in cluster `{}`\n\n",
-        input.service, input.cluster
+        input.service.name, input.service.cluster
     );
     markdown.push_str("```diff\n");
     for line in &lines {
@@ -220,7 +222,7 @@ pub async fn show(
         markdown.push('\n');
     }
     markdown.push_str("```\n");
-    crate::write_summary(runner, &markdown);
+    crate::summary::write_summary(runner, &markdown);
     runner.notice("dry run: nothing was written");
     Ok(())
 }

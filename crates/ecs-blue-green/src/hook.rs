@@ -12,7 +12,8 @@ use aws_sdk_ecs::types::{
 use deploy_kit_gha::Runner;
 
 use crate::input::Input;
-use crate::{Error, aws_error, update};
+use crate::plan::Plan;
+use crate::{Error, update};
 
 /// ContinueServiceDeployment: CONTINUE when the checks passed, ROLLBACK otherwise. The paused
 /// deployment waits on this answer, so throttling and 5xx are retried beyond the SDK's own
@@ -21,6 +22,7 @@ use crate::{Error, aws_error, update};
 pub async fn answer(
     client: &Client,
     input: &Input,
+    plan: &Plan,
     arn: &str,
     hook_id: &str,
     passed: bool,
@@ -42,14 +44,17 @@ pub async fn answer(
         let Err(error) = sent else { return Ok(()) };
         if deploy_kit_aws::is_transient(&error) && attempt < 5 {
             attempt += 1;
-            let delay = Duration::from_secs(2u64.pow(attempt)).mul_f64(input.poll_scale);
+            let delay = Duration::from_secs(2u64.pow(attempt)).mul_f64(plan.poll_scale);
             tokio::time::sleep(delay).await;
             continue;
         }
         if !hook_awaits_action(client, arn, hook_id).await {
             return Ok(());
         }
-        return Err(aws_error(input, "ContinueServiceDeployment", &error));
+        return Err(input
+            .service
+            .aws_error("ContinueServiceDeployment", &error)
+            .into());
     }
 }
 
@@ -81,18 +86,18 @@ pub async fn take_out(client: &Client, input: &Input, status: &str, runner: &Run
     if !crate::status::is_terminal_status(status) {
         runner.warning(format!(
             "service `{}` in cluster `{}` keeps ecs-blue-green's PAUSE hook while its deployment runs; the next ecs-blue-green run takes it out",
-            input.service, input.cluster
+            input.service.name, input.service.cluster
         ));
         return;
     }
     let cleaned = async {
         let described = client
             .describe_services()
-            .cluster(&input.cluster)
-            .services(&input.service)
+            .cluster(&input.service.cluster)
+            .services(&input.service.name)
             .send()
             .await
-            .map_err(|e| aws_error(input, "DescribeServices", &e))?;
+            .map_err(|e| input.service.aws_error("DescribeServices", &e))?;
         let config = described
             .services()
             .first()
@@ -103,12 +108,12 @@ pub async fn take_out(client: &Client, input: &Input, status: &str, runner: &Run
         };
         client
             .update_service()
-            .cluster(&input.cluster)
-            .service(&input.service)
+            .cluster(&input.service.cluster)
+            .service(&input.service.name)
             .deployment_configuration(config)
             .send()
             .await
-            .map_err(|e| aws_error(input, "UpdateService", &e))?;
+            .map_err(|e| input.service.aws_error("UpdateService", &e))?;
         Ok::<_, Error>(true)
     };
     match cleaned.await {

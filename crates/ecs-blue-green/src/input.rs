@@ -1,41 +1,16 @@
 //! The typed input: every `Args` field parsed and checked before any AWS call.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::PropagateTags;
+use deploy_kit_ecs::{ServiceRef, TaskDefinition};
 use deploy_kit_gha::input::{self, InputError};
 use deploy_kit_smoke_test::{Checks, TEST_PREFIX};
 
 use crate::Args;
 
-/// What to deploy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TaskDefinitionSource {
-    /// A rendered JSON file to register.
-    File(PathBuf),
-    /// An existing task definition ARN, deployed as is.
-    Arn(String),
-    /// A revision of the family the service runs (a rollback); resolved after pre-flight.
-    Revision(RevisionRef),
-}
-
-/// `previous`, or a revision number of the family the service runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevisionRef {
-    /// The newest ACTIVE revision below the running one.
-    Previous,
-    Number(u32),
-}
-
-impl std::fmt::Display for RevisionRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RevisionRef::Previous => f.write_str("previous"),
-            RevisionRef::Number(number) => write!(f, "{number}"),
-        }
-    }
-}
+/// How long the deployment is followed when `timeout` is empty.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The deployment strategy the inputs ask for.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,9 +33,9 @@ pub enum Strategy {
 /// Every input, parsed.
 #[derive(Debug)]
 pub struct Input {
-    pub cluster: String,
-    pub service: String,
-    pub task_definition: TaskDefinitionSource,
+    pub service: ServiceRef,
+    /// What to deploy; a file is read and checked when parsed.
+    pub task_definition: TaskDefinition,
     pub strategy: Strategy,
     pub bake_time: Option<Duration>,
     pub alarms: Vec<String>,
@@ -80,23 +55,16 @@ pub struct Input {
     pub dry_run: bool,
     /// `max-5xx-rate` and its companions: the 5xx-rate alarm to make and attach.
     pub rate_gate: Option<crate::gate::Gate>,
-    /// Multiplies every poll delay: 1.0 in production; tests shrink it so a mocked deployment is
-    /// followed in milliseconds.
-    pub poll_scale: f64,
 }
 
 /// ECS takes bake times in whole minutes, up to 1440.
 const MAX_MINUTES: u64 = 1440;
 
 impl Input {
+    /// Every input checked, the task definition file last (read and checked against the ECS
+    /// model), before any AWS call.
     pub fn from_args(args: &Args) -> Result<Self, InputError> {
-        let service = input::required("service", args.service.as_deref())?.to_owned();
-        let cluster = input::set(args.cluster.as_deref())
-            .unwrap_or("default")
-            .to_owned();
-        input::resource_name("service", &service)?;
-        input::resource_name("cluster", &cluster)?;
-        let task_definition = task_definition(args)?;
+        let service = ServiceRef::from_inputs(args.cluster.as_deref(), args.service.as_deref())?;
         let strategy = strategy(args)?;
         let bake_time = minutes("bake-time", args.bake_time.as_deref())?;
         if bake_time.is_some() && strategy == Strategy::Rolling {
@@ -105,34 +73,8 @@ impl Input {
                 "applies to blue-green, canary and linear, not to `rolling`",
             ));
         }
-        let test_checks = match args.test.to_args() {
-            Some(smoke) => {
-                if strategy == Strategy::Rolling {
-                    return Err(InputError::new(
-                        "test-url",
-                        "needs a test listener, which `rolling` does not have: use `blue-green`, `canary` or `linear`",
-                    ));
-                }
-                Some(Checks::from_args(&smoke, TEST_PREFIX)?)
-            }
-            None => {
-                reject_orphan_test_inputs(args)?;
-                None
-            }
-        };
-        let desired_count = input::set(args.desired_count.as_deref())
-            .map(|text| input::number("desired-count", text, 0..=5000))
-            .transpose()?
-            .and_then(|count| i32::try_from(count).ok());
-        let timeout = match input::set(args.timeout.as_deref()) {
-            Some(text) => input::duration("timeout", text)?,
-            None => Duration::from_secs(30 * 60),
-        };
-        if timeout.is_zero() {
-            return Err(InputError::new("timeout", "must be longer than 0s"));
-        }
-        // With `test-url`, `timeout` is also the PAUSE hook's timeout, which ECS caps at 20160
-        // minutes (14 days); the duration parser already refuses anything over 10 days.
+        let test_checks = test_checks(args, &strategy)?;
+        let timeout = timeout(args.timeout.as_deref())?;
         let wait = input::flag("wait", args.wait.as_deref(), true)?;
         if test_checks.is_some() && !wait {
             return Err(InputError::new(
@@ -141,27 +83,27 @@ impl Input {
             ));
         }
         Ok(Self {
-            cluster,
             service,
-            task_definition,
             strategy,
             bake_time,
             alarms: input::set(args.alarms.as_deref())
                 .map(|text| input::lines(text).into_iter().map(str::to_owned).collect())
                 .unwrap_or_default(),
-            circuit_breaker: input::set(args.circuit_breaker.as_deref())
-                .map(|text| input::boolean("circuit-breaker", text))
-                .transpose()?,
+            circuit_breaker: optional_bool("circuit-breaker", args.circuit_breaker.as_deref())?,
             test_checks,
-            desired_count,
+            desired_count: input::set(args.desired_count.as_deref())
+                .map(|text| input::number("desired-count", text, 0..=5000))
+                .transpose()?
+                .and_then(|count| i32::try_from(count).ok()),
             force_new_deployment: input::flag(
                 "force-new-deployment",
                 args.force_new_deployment.as_deref(),
                 false,
             )?,
-            enable_ecs_managed_tags: input::set(args.enable_ecs_managed_tags.as_deref())
-                .map(|text| input::boolean("enable-ecs-managed-tags", text))
-                .transpose()?,
+            enable_ecs_managed_tags: optional_bool(
+                "enable-ecs-managed-tags",
+                args.enable_ecs_managed_tags.as_deref(),
+            )?,
             propagate_tags: propagate_tags(args)?,
             timeout,
             rollback_on_timeout: input::flag(
@@ -177,9 +119,51 @@ impl Input {
             wait,
             dry_run: input::flag("dry-run", args.dry_run.as_deref(), false)?,
             rate_gate: crate::gate::Gate::from_args(args)?,
-            poll_scale: 1.0,
+            task_definition: TaskDefinition::for_deploy(args.task_definition.as_deref())?,
         })
     }
+}
+
+/// The smoke checks of the test listener, with `test-url`; without it, any other `test-*` input
+/// is an error (it would do nothing).
+fn test_checks(args: &Args, strategy: &Strategy) -> Result<Option<Checks>, InputError> {
+    let Some(smoke) = args.test.to_args() else {
+        return match args.test.set_checks().first() {
+            Some(name) => Err(InputError::new(
+                name,
+                "has no effect without `test-url`: set `test-url` to the test listener's URL",
+            )),
+            None => Ok(None),
+        };
+    };
+    if *strategy == Strategy::Rolling {
+        return Err(InputError::new(
+            "test-url",
+            "needs a test listener, which `rolling` does not have: use `blue-green`, `canary` or `linear`",
+        ));
+    }
+    Ok(Some(Checks::from_args(&smoke, TEST_PREFIX)?))
+}
+
+/// `timeout`, [`DEFAULT_TIMEOUT`] when empty. With `test-url` it is also the PAUSE hook's
+/// timeout, which ECS caps at 20160 minutes (14 days); the duration parser already refuses
+/// anything over 10 days.
+fn timeout(text: Option<&str>) -> Result<Duration, InputError> {
+    let timeout = match input::set(text) {
+        Some(text) => input::duration("timeout", text)?,
+        None => DEFAULT_TIMEOUT,
+    };
+    if timeout.is_zero() {
+        return Err(InputError::new("timeout", "must be longer than 0s"));
+    }
+    Ok(timeout)
+}
+
+/// `true`, `false`, or empty: `None` leaves the service's setting alone.
+fn optional_bool(name: &str, text: Option<&str>) -> Result<Option<bool>, InputError> {
+    input::set(text)
+        .map(|text| input::boolean(name, text))
+        .transpose()
 }
 
 /// `propagate-tags`, as aws-actions and the ECS API spell it.
@@ -199,41 +183,6 @@ fn propagate_tags(args: &Args) -> Result<Option<PropagateTags>, InputError> {
             known.join(", ")
         ),
     ))
-}
-
-fn task_definition(args: &Args) -> Result<TaskDefinitionSource, InputError> {
-    let text = input::required("task-definition", args.task_definition.as_deref())?;
-    if text.starts_with("arn:") {
-        let valid = text.contains(":task-definition/") && text.rsplit_once(':').is_some();
-        if !valid {
-            return Err(InputError::new(
-                "task-definition",
-                format!(
-                    "`{}` is not a task definition ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION)",
-                    input::truncate(text, 120)
-                ),
-            ));
-        }
-        return Ok(TaskDefinitionSource::Arn(text.to_owned()));
-    }
-    if text == "previous" {
-        return Ok(TaskDefinitionSource::Revision(RevisionRef::Previous));
-    }
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return match text.parse::<u32>() {
-            Ok(number) if number > 0 && !text.starts_with('0') => {
-                Ok(TaskDefinitionSource::Revision(RevisionRef::Number(number)))
-            }
-            _ => Err(InputError::new(
-                "task-definition",
-                format!(
-                    "`{}` is not a revision number (1, 2, ... without leading zeros)",
-                    input::truncate(text, 40)
-                ),
-            )),
-        };
-    }
-    Ok(TaskDefinitionSource::File(PathBuf::from(text)))
 }
 
 /// The strategy and its own knobs; knobs of another strategy are an error, not ignored.
@@ -317,33 +266,4 @@ fn minutes(name: &str, value: Option<&str>) -> Result<Option<Duration>, InputErr
         ));
     }
     Ok(Some(duration))
-}
-
-/// A `test-*` check without `test-url` would silently do nothing: say so instead.
-fn reject_orphan_test_inputs(args: &Args) -> Result<(), InputError> {
-    let test = &args.test;
-    let given = [
-        ("test-method", &test.test_method),
-        ("test-headers", &test.test_headers),
-        ("test-expect-status", &test.test_expect_status),
-        ("test-expect-body", &test.test_expect_body),
-        ("test-expect-json", &test.test_expect_json),
-        ("test-timeout", &test.test_timeout),
-        ("test-wait-for", &test.test_wait_for),
-        ("test-requests", &test.test_requests),
-        ("test-concurrency", &test.test_concurrency),
-        ("test-max-error-rate", &test.test_max_error_rate),
-        ("test-max-p95", &test.test_max_p95),
-        ("test-follow-redirects", &test.test_follow_redirects),
-    ];
-    match given
-        .iter()
-        .find(|(_, value)| input::set(value.as_deref()).is_some())
-    {
-        Some((name, _)) => Err(InputError::new(
-            *name,
-            "has no effect without `test-url`: set `test-url` to the test listener's URL",
-        )),
-        None => Ok(()),
-    }
 }

@@ -2,36 +2,37 @@
 //! deployment strategy (BLUE_GREEN, CANARY, LINEAR or ROLLING), follow it, and roll back on
 //! failure, timeout and cancel.
 //!
-//! Parse, then validate, then act: [`Input::from_args`] checks every input before any AWS call
-//! (a bad input exits 2 with nothing written); [`preflight::check`] reads the service and refuses
-//! what cannot work before any write.
-//!
-//! [`run`] chains them: read the task definition file, pre-flight, register, UpdateService,
-//! follow the service deployment it started ([`watch`]), answer our PAUSE hook with the smoke
-//! checks ([`deploy`]), roll back on timeout and cancel ([`rollback`]), then the outputs and the
-//! step summary ([`summary`]).
+//! Parse, then validate, then act: [`Input::from_args`] checks every input (and reads the task
+//! definition file) before any AWS call; [`preflight::check`] reads the service and refuses what
+//! cannot work before any write; [`Plan`] is decided then, once. [`run`] only wires them:
+//! pre-flight and plan ([`plan`]), the dry run ([`dry_run`]) or the deployment ([`deploy`]),
+//! then the outputs and the step summary ([`summary`]).
 
 pub mod alarm;
 mod alarm_history;
 pub mod deploy;
 pub mod dry_run;
+mod error;
 mod events;
 mod gate;
 mod hook;
 mod input;
+pub mod plan;
 pub mod poll;
 pub mod preflight;
 pub mod rate_gate;
-pub mod revision;
 pub mod rollback;
 pub mod status;
 pub mod summary;
 pub mod update;
 pub mod watch;
 
-use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
+use deploy_kit_ecs::{Target, TaskDefinition};
+use deploy_kit_gha::Runner;
 
-pub use input::{Input, RevisionRef, Strategy, TaskDefinitionSource};
+pub use error::Error;
+pub use input::{DEFAULT_TIMEOUT, Input, Strategy};
+pub use plan::Plan;
 pub use preflight::{Refusal, Service};
 
 /// Inputs, one per `action.yml` input, each readable from `INPUT_*` or a flag. Every field is the
@@ -99,7 +100,7 @@ pub struct Args {
     /// Copy tags to tasks from `SERVICE`, `TASK_DEFINITION` or `NONE` (default: the service's).
     #[arg(long, env = "INPUT_PROPAGATE_TAGS")]
     pub propagate_tags: Option<String>,
-    /// How long to follow the deployment, e.g. `30m` (default 30m).
+    /// How long to follow the deployment, e.g. `45m`; empty: the default (`DEFAULT_TIMEOUT`).
     #[arg(long, env = "INPUT_TIMEOUT")]
     pub timeout: Option<String>,
     /// Roll back with StopServiceDeployment when the timeout passes (default true).
@@ -126,201 +127,94 @@ pub const OUTPUTS: &[&str] = &[
     "duration-seconds",
 ];
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Input(#[from] InputError),
-    #[error("no AWS region: set `aws-region` on oidc-login, or AWS_REGION in the environment")]
-    NoRegion,
-    /// Pre-flight refused: nothing was written.
-    #[error(transparent)]
-    Refused(#[from] Refusal),
-    /// An AWS call failed (after the SDK's retries).
-    #[error("{call} for service `{service}` in cluster `{cluster}` failed: {message}")]
-    Aws {
-        call: &'static str,
-        cluster: String,
-        service: String,
-        message: String,
-    },
-    /// `task-definition` names a revision that cannot be deployed: nothing was written.
-    #[error(transparent)]
-    Revision(#[from] revision::RevisionRefusal),
-    /// Registering the task definition failed.
-    #[error(transparent)]
-    Register(#[from] deploy_kit_render_taskdef::register::RegisterError),
-    /// The deployment ended in ROLLBACK_*, STOPPED, or the smoke checks failed.
-    #[error("{0}")]
-    Failed(String),
-    #[error("{0}")]
-    TimedOut(String),
-    #[error(transparent)]
-    Cancelled(#[from] Cancelled),
-    /// `max-5xx-rate`: the alarm cannot be set up (refusals write nothing).
-    #[error(transparent)]
-    Gate(#[from] alarm::GateError),
-}
-
-impl Classify for Error {
-    fn exit(&self) -> Exit {
-        match self {
-            Error::Input(_) | Error::NoRegion | Error::Refused(_) | Error::Revision(_) => {
-                Exit::BadInput
-            }
-            Error::TimedOut(_) => Exit::TimedOut,
-            Error::Cancelled(cancelled) => cancelled.exit(),
-            Error::Gate(gate) if gate.is_refusal() => Exit::BadInput,
-            Error::Gate(_) => Exit::Failed,
-            Error::Aws { .. } | Error::Register(_) | Error::Failed(_) => Exit::Failed,
-        }
-    }
-}
-
 /// The action: parse and check every input (and the task definition file) before any AWS call,
-/// pre-flight before any write, then deploy and follow. Outputs and the summary are written
-/// whatever the end.
+/// pre-flight and plan before any write, then deploy and follow. Outputs and the summary are
+/// written whatever the end.
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
-    let mut input = Input::from_args(&args)?;
-    input.poll_scale = runner.env().time_scale()?;
+    let input = Input::from_args(&args)?;
+    let poll_scale = runner.env().time_scale()?;
     if let Some(checks) = &input.test_checks {
         checks.mask(runner);
     }
-    let file = match &input.task_definition {
-        TaskDefinitionSource::File(path) => Some(deploy_kit_render_taskdef::register::read(path)?),
-        TaskDefinitionSource::Arn(_) | TaskDefinitionSource::Revision(_) => None,
-    };
     let retry = deploy_kit_aws::Retry::new(runner.line_writer())
         .within(input.timeout)
         .budget_override(runner.env().retry_budget()?);
     let config = deploy_kit_aws::load_config("ecs-blue-green", retry)
         .await
-        .map_err(|_| Error::NoRegion)?;
-    let region = config.region();
+        .map_err(|_| deploy_kit_ecs::Error::NoRegion)?;
     let client = config.ecs();
     // Reads only: a cancel here stops at once, with nothing written to undo.
-    let service = runner
+    let (service, plan, gate) = runner
         .cancellation()
-        .run(preflight::check(&client, &input))
-        .await?;
-    if let TaskDefinitionSource::Revision(asked) = input.task_definition {
-        let arn = runner
-            .cancellation()
-            .run(revision::resolve(&client, &input, &service, asked))
-            .await?;
-        runner.info(format!("task-definition `{asked}` is {arn}"));
-        input.task_definition = TaskDefinitionSource::Arn(arn);
-    }
-    runner.info(format!(
-        "pre-flight passed: service `{}` in cluster `{}` runs `{}`, strategy {}",
-        input.service,
-        input.cluster,
-        service.task_definition.as_deref().unwrap_or("(none)"),
-        service.strategy_label(),
-    ));
-    // `max-5xx-rate`: reads only, so a refusal leaves nothing behind.
-    let gate = runner
-        .cancellation()
-        .run(rate_gate::read(&config, &input, &service))
+        .run(prepare(&config, &client, &input, poll_scale, runner))
         .await?;
     if input.dry_run {
         if let Some(gate) = &gate {
             runner.info(gate.describe());
         }
-        return dry_run::show(&client, &input, &service, file.as_ref(), runner).await;
+        return dry_run::show(&client, &input, &service, &plan.target, runner).await;
     }
-    let mut report = summary::Report {
-        cluster: input.cluster.clone(),
-        service: input.service.clone(),
-        strategy: service.strategy_label().to_owned(),
-        previous_task_definition: service.task_definition.clone(),
-        images: file
-            .as_ref()
-            .map(|f| deploy_kit_render_taskdef::register::images(&f.json))
-            .unwrap_or_default(),
-        console_url: Some(summary::console_url(
-            &region,
-            &input.cluster,
-            &input.service,
-        )),
-        ..summary::Report::default()
+    let console_url = summary::console_url(
+        &config.region(),
+        &input.service.cluster,
+        &input.service.name,
+    );
+    let deployment = deploy::Deployment {
+        client: &client,
+        input: &input,
+        service: &service,
+        plan: &plan,
+        console_url: &console_url,
+        runner,
     };
     let started = std::time::SystemTime::now();
+    let mut record = deploy::Record::default();
     let result = match &gate {
-        Some(gate) => gate.write(&mut input, &service, runner).await,
+        Some(gate) => gate.write(&input, runner).await,
         None => Ok(()),
     };
     let result = match result {
-        Ok(()) => {
-            deploy::deploy_and_follow(
-                &client,
-                &input,
-                &service,
-                file.as_ref(),
-                &mut report,
-                runner,
-            )
-            .await
-        }
+        Ok(()) => deploy::deploy(&deployment, &mut record).await,
         Err(error) => Err(error),
     };
+    let mut report = summary::Report::new(&input, &service, &plan, console_url);
+    report.take(record);
     if let Some(gate) = &gate {
         report.rate_alarm = Some(gate.history(started).await);
     }
     report.duration = runner.started().elapsed();
     report.failure = result.as_ref().err().map(ToString::to_string);
-    write_outputs(&report, runner);
-    write_summary(runner, &report.markdown());
+    report.write(runner);
     result
 }
 
-/// The step summary is a report, not the result: a write failure is a warning.
-pub(crate) fn write_summary(runner: &Runner, markdown: &str) {
-    if let Err(error) = runner.summary(markdown) {
-        runner.warning(format!("cannot write the step summary: {error}"));
-    }
-}
-
-/// An AWS call about the service failed (after the SDK's retries).
-pub(crate) fn aws_error<E>(
+/// Pre-flight, the task definition to send, the 5xx-rate gate's reads: the plan. Reads only.
+async fn prepare(
+    config: &deploy_kit_aws::Aws,
+    client: &aws_sdk_ecs::Client,
     input: &Input,
-    call: &'static str,
-    error: &aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> Error
-where
-    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    Error::Aws {
-        call,
-        cluster: input.cluster.clone(),
-        service: input.service.clone(),
-        message: deploy_kit_aws::describe_error(error),
+    poll_scale: f64,
+    runner: &Runner,
+) -> Result<(Service, Plan, Option<rate_gate::Armed>), Error> {
+    let service = preflight::check(client, input).await?;
+    let running = service.task_definition.as_deref();
+    let target = input
+        .task_definition
+        .target(client, &input.service, running)
+        .await?;
+    if let (TaskDefinition::Revision(asked), Target::Existing(arn)) =
+        (&input.task_definition, &target)
+    {
+        runner.info(format!("task-definition `{asked}` is {arn}"));
     }
-}
-
-fn write_outputs(report: &summary::Report, runner: &Runner) {
-    let outputs = [
-        ("task-definition-arn", report.task_definition.clone()),
-        (
-            "previous-task-definition-arn",
-            report.previous_task_definition.clone().unwrap_or_default(),
-        ),
-        (
-            "service-deployment-arn",
-            report.service_deployment_arn.clone().unwrap_or_default(),
-        ),
-        ("status", report.status.clone()),
-        (
-            "console-url",
-            report.console_url.clone().unwrap_or_default(),
-        ),
-        ("duration-seconds", report.duration.as_secs().to_string()),
-    ];
-    for (name, value) in outputs {
-        if let Err(error) = runner.set_output(name, &value) {
-            runner.warning(format!("cannot set output `{name}`: {error}"));
-        }
-    }
+    runner.info(format!(
+        "pre-flight passed: {} runs `{}`, strategy {}",
+        input.service,
+        running.unwrap_or("(none)"),
+        service.strategy_label(),
+    ));
+    // `max-5xx-rate`: reads only, so a refusal leaves nothing behind.
+    let gate = rate_gate::read(config, input, &service).await?;
+    let plan = Plan::new(input, &service, target, gate.as_ref(), poll_scale);
+    Ok((service, plan, gate))
 }

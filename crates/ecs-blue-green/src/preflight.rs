@@ -9,7 +9,7 @@ use aws_sdk_ecs::types::{
 };
 
 use crate::input::{Input, Strategy};
-use crate::{Error, aws_error, update};
+use crate::{Error, update};
 
 /// Why the deployment was not started. Nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,14 +104,14 @@ impl Service {
 
 /// Reads the service and its deployments; refuses what cannot work.
 pub async fn check(client: &Client, input: &Input) -> Result<Service, Error> {
-    let (cluster, name) = (input.cluster.as_str(), input.service.as_str());
+    let (cluster, name) = (input.service.cluster.as_str(), input.service.name.as_str());
     let described = client
         .describe_services()
         .cluster(cluster)
         .services(name)
         .send()
         .await
-        .map_err(|e| aws_error(input, "DescribeServices", &e))?;
+        .map_err(|e| input.service.aws_error("DescribeServices", &e))?;
     let refuse = |refusal: Refusal| Error::Refused(refusal);
     let Some(service) = described.services().first() else {
         let reason = described
@@ -139,45 +139,7 @@ pub async fn check(client: &Client, input: &Input) -> Result<Service, Error> {
         service.deployment_controller().map(|c| c.r#type()),
     )
     .map_err(refuse)?;
-    let own = service
-        .deployment_configuration()
-        .and_then(|config| config.strategy())
-        .cloned()
-        .unwrap_or(DeploymentStrategy::Rolling);
-    let strategy = effective_strategy(&input.strategy, own);
-    let known = matches!(
-        strategy,
-        DeploymentStrategy::BlueGreen
-            | DeploymentStrategy::Canary
-            | DeploymentStrategy::Linear
-            | DeploymentStrategy::Rolling
-    );
-    if !known {
-        return Err(refuse(Refusal::UnknownStrategy {
-            cluster: cluster.to_owned(),
-            service: name.to_owned(),
-            strategy: strategy.as_str().to_owned(),
-        }));
-    }
-    if input.test_checks.is_some() && strategy == DeploymentStrategy::Rolling {
-        return Err(refuse(Refusal::TestUrlOnRolling {
-            cluster: cluster.to_owned(),
-            service: name.to_owned(),
-        }));
-    }
-    let missing = missing_advanced(
-        &strategy,
-        service.load_balancers(),
-        input.test_checks.is_some(),
-    );
-    if !missing.is_empty() {
-        return Err(refuse(Refusal::AdvancedConfiguration {
-            cluster: cluster.to_owned(),
-            service: name.to_owned(),
-            strategy: strategy.as_str().to_owned(),
-            missing,
-        }));
-    }
+    let strategy = strategy(input, service).map_err(refuse)?;
     ownership(input, service.deployment_configuration(), &strategy).map_err(refuse)?;
     if let Some((arn, status)) = in_flight(client, input).await? {
         return Err(refuse(Refusal::InFlight {
@@ -197,6 +159,54 @@ pub async fn check(client: &Client, input: &Input) -> Result<Service, Error> {
     })
 }
 
+/// The strategy this deployment will use, refused when ECS or this build cannot run it on the
+/// service as it is (unknown, no test listener for `test-url`, no `advancedConfiguration`).
+fn strategy(
+    input: &Input,
+    service: &aws_sdk_ecs::types::Service,
+) -> Result<DeploymentStrategy, Refusal> {
+    let own = service
+        .deployment_configuration()
+        .and_then(|config| config.strategy())
+        .cloned()
+        .unwrap_or(DeploymentStrategy::Rolling);
+    let strategy = effective_strategy(&input.strategy, own);
+    let known = matches!(
+        strategy,
+        DeploymentStrategy::BlueGreen
+            | DeploymentStrategy::Canary
+            | DeploymentStrategy::Linear
+            | DeploymentStrategy::Rolling
+    );
+    if !known {
+        return Err(Refusal::UnknownStrategy {
+            cluster: input.service.cluster.clone(),
+            service: input.service.name.clone(),
+            strategy: strategy.as_str().to_owned(),
+        });
+    }
+    if input.test_checks.is_some() && strategy == DeploymentStrategy::Rolling {
+        return Err(Refusal::TestUrlOnRolling {
+            cluster: input.service.cluster.clone(),
+            service: input.service.name.clone(),
+        });
+    }
+    let missing = missing_advanced(
+        &strategy,
+        service.load_balancers(),
+        input.test_checks.is_some(),
+    );
+    if !missing.is_empty() {
+        return Err(Refusal::AdvancedConfiguration {
+            cluster: input.service.cluster.clone(),
+            service: input.service.name.clone(),
+            strategy: strategy.as_str().to_owned(),
+            missing,
+        });
+    }
+    Ok(strategy)
+}
+
 /// What the update would send that ECS refuses, or that the action would not own: a PAUSE hook
 /// of the service's own where `test-url` puts ours; BLUE_GREEN without any bake time.
 fn ownership(
@@ -204,7 +214,7 @@ fn ownership(
     config: Option<&DeploymentConfiguration>,
     strategy: &DeploymentStrategy,
 ) -> Result<(), Refusal> {
-    let (cluster, service) = (input.cluster.clone(), input.service.clone());
+    let (cluster, service) = (input.service.cluster.clone(), input.service.name.clone());
     let hooks = config
         .map(DeploymentConfiguration::lifecycle_hooks)
         .unwrap_or_default();
@@ -312,8 +322,8 @@ async fn in_flight(client: &Client, input: &Input) -> Result<Option<(String, Str
     loop {
         let page = client
             .list_service_deployments()
-            .cluster(&input.cluster)
-            .service(&input.service)
+            .cluster(&input.service.cluster)
+            .service(&input.service.name)
             .status(ServiceDeploymentStatus::Pending)
             .status(ServiceDeploymentStatus::InProgress)
             .status(ServiceDeploymentStatus::StopRequested)
@@ -322,7 +332,7 @@ async fn in_flight(client: &Client, input: &Input) -> Result<Option<(String, Str
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(|e| aws_error(input, "ListServiceDeployments", &e))?;
+            .map_err(|e| input.service.aws_error("ListServiceDeployments", &e))?;
         let found = page.service_deployments().iter().find_map(|brief| {
             let arn = brief.service_deployment_arn()?;
             let status = brief

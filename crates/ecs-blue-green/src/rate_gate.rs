@@ -50,13 +50,8 @@ impl Armed {
             .join(", ")
     }
 
-    /// Creates or updates the alarm, and adds it to the alarms the deployment is given.
-    pub async fn write(
-        &self,
-        input: &mut Input,
-        service: &Service,
-        runner: &Runner,
-    ) -> Result<(), Error> {
+    /// Creates or updates the alarm ([`crate::plan::Plan::alarms`] attaches it).
+    pub async fn write(&self, input: &Input, runner: &Runner) -> Result<(), Error> {
         alarm::ensure(&self.client, input, &self.plan).await?;
         runner.info(format!(
             "{} CloudWatch alarm `{}`: {} over {}",
@@ -69,7 +64,6 @@ impl Armed {
             alarm::threshold_text(&self.plan.gate),
             self.target_list()
         ));
-        alarm::attach(&mut input.alarms, service, &self.plan.name);
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use aws_sdk_ecs::types::StopServiceDeploymentStopType;
 use deploy_kit_gha::Runner;
 
 use crate::Error;
-use crate::watch::{Outcome, Watch, follow};
+use crate::watch::{Outcome, Watch, until_ended};
 
 /// How long a rollback may take to settle before the step gives up waiting on it.
 pub const SETTLE: Duration = Duration::from_secs(10 * 60);
@@ -47,7 +47,7 @@ pub async fn roll_back(
     // The rollback is ECS's from here: when the runner hurries the step (its SIGTERM, 2.5 s
     // before the kill), stop following so the outputs and the summary are written in time.
     tokio::select! {
-        settled = follow(client, &settle, runner) => settled,
+        settled = until_ended(client, &settle, runner) => settled,
         () = runner.cancellation().hurried() => Ok(Outcome {
             status: REQUESTED.to_owned(),
             reason: Some("the rollback was requested and ECS carries it on; the step stopped following it".to_owned()),

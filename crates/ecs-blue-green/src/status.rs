@@ -5,6 +5,10 @@ use aws_sdk_ecs::types::{
     ServiceDeployment, ServiceDeploymentLifecycleStage, ServiceDeploymentStatus,
 };
 
+/// The status of a deployment started and not over, and of one left running (the
+/// `status` output then).
+pub const IN_PROGRESS: &str = "IN_PROGRESS";
+
 pub fn is_terminal(deployment: &ServiceDeployment) -> bool {
     deployment
         .status()

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use deploy_kit_gha::format_duration;
 use deploy_kit_gha::summary::{Table, code, escape_cell};
+use deploy_kit_gha::{Runner, format_duration};
 
 use crate::watch::Outcome;
 
@@ -41,6 +41,28 @@ pub struct Report {
 }
 
 impl Report {
+    /// What is known before the deployment starts.
+    pub fn new(
+        input: &crate::Input,
+        service: &crate::Service,
+        plan: &crate::Plan,
+        console_url: String,
+    ) -> Self {
+        let images = match &plan.target {
+            deploy_kit_ecs::Target::Register(file) => deploy_kit_ecs::images(&file.json),
+            deploy_kit_ecs::Target::Existing(_) => Vec::new(),
+        };
+        Self {
+            cluster: input.service.cluster.clone(),
+            service: input.service.name.clone(),
+            strategy: service.strategy_label().to_owned(),
+            previous_task_definition: service.task_definition.clone(),
+            images,
+            console_url: Some(console_url),
+            ..Self::default()
+        }
+    }
+
     /// Takes the stages and call counts of a follow.
     pub fn record(&mut self, outcome: &Outcome) {
         self.stages.clone_from(&outcome.stages);
@@ -52,11 +74,33 @@ impl Report {
         }
     }
 
+    /// What the deployment came to, once it ended.
+    pub fn take(&mut self, record: crate::deploy::Record) {
+        self.task_definition = record.task_definition;
+        self.service_deployment_arn = record.service_deployment_arn;
+        if let Some(followed) = &record.followed {
+            self.record(followed);
+        }
+        if let Some(settled) = &record.rollback {
+            self.record_rollback(settled);
+        }
+        self.status = record.status;
+        self.followed_for = record.followed_for;
+        self.smoke_summary = record.smoke_summary;
+        self.smoke_failure = record.smoke_failure;
+    }
+
     pub fn record_rollback(&mut self, settled: &Outcome) {
         self.describe_calls += settled.describe_calls;
         self.event_calls += settled.event_calls;
         self.status.clone_from(&settled.status);
         self.rollback_status = Some(settled.status.clone());
+    }
+
+    /// The outputs and the step summary, whatever the end.
+    pub fn write(&self, runner: &Runner) {
+        write_outputs(self, runner);
+        write_summary(runner, &self.markdown());
     }
 
     /// The Markdown for `$GITHUB_STEP_SUMMARY`.
@@ -191,4 +235,36 @@ pub fn console_url(region: &str, cluster: &str, service: &str) -> String {
     format!(
         "https://{region}.console.aws.amazon.com/ecs/v2/clusters/{cluster}/services/{service}/deployments?region={region}"
     )
+}
+
+/// The step summary is a report, not the result: a write failure is a warning.
+pub(crate) fn write_summary(runner: &Runner, markdown: &str) {
+    if let Err(error) = runner.summary(markdown) {
+        runner.warning(format!("cannot write the step summary: {error}"));
+    }
+}
+
+fn write_outputs(report: &Report, runner: &Runner) {
+    let outputs = [
+        ("task-definition-arn", report.task_definition.clone()),
+        (
+            "previous-task-definition-arn",
+            report.previous_task_definition.clone().unwrap_or_default(),
+        ),
+        (
+            "service-deployment-arn",
+            report.service_deployment_arn.clone().unwrap_or_default(),
+        ),
+        ("status", report.status.clone()),
+        (
+            "console-url",
+            report.console_url.clone().unwrap_or_default(),
+        ),
+        ("duration-seconds", report.duration.as_secs().to_string()),
+    ];
+    for (name, value) in outputs {
+        if let Err(error) = runner.set_output(name, &value) {
+            runner.warning(format!("cannot set output `{name}`: {error}"));
+        }
+    }
 }

@@ -28,6 +28,7 @@ pub const MARKER: (&str, &str) = ("managedBy", "deploy-kit/ecs-blue-green");
 /// [`crate::preflight::effective_strategy`] chose.
 pub fn deployment_configuration(
     input: &Input,
+    alarms_sent: &[String],
     own: Option<&DeploymentConfiguration>,
     strategy: &DeploymentStrategy,
 ) -> DeploymentConfiguration {
@@ -60,8 +61,8 @@ pub fn deployment_configuration(
         }
         Strategy::Keep | Strategy::BlueGreen | Strategy::Rolling => {}
     }
-    if !input.alarms.is_empty() {
-        config.alarms = alarms(&input.alarms);
+    if !alarms_sent.is_empty() {
+        config.alarms = alarms(alarms_sent);
     }
     let breaker = input
         .circuit_breaker

@@ -74,6 +74,9 @@ pub enum Step {
     Paused {
         hook_id: String,
     },
+    /// The timeout passed: the message says which deployment and how long (the caller rolls
+    /// back or leaves it running).
+    TimedOut(String),
 }
 
 /// Follows one deployment across pauses; keeps the record and the deadline between calls.
@@ -120,13 +123,13 @@ impl<'a> Follower<'a> {
     }
 
     /// Follows until the deployment ends or, with `stop_at_pause`, a PAUSE hook awaits action.
-    /// [`Error::TimedOut`] past the timeout (the caller rolls back). Unknown statuses are not
-    /// terminal: ECS may add intermediate ones.
+    /// [`Step::TimedOut`] past the timeout. Unknown statuses are not terminal: ECS may add
+    /// intermediate ones.
     pub async fn next(&mut self, stop_at_pause: bool) -> Result<Step, Error> {
         let mut throttled = 0u32;
         loop {
             if self.start.elapsed() >= self.watch.timeout {
-                return Err(Error::TimedOut(format!(
+                return Ok(Step::TimedOut(format!(
                     "service deployment {} of service `{}` in cluster `{}` did not finish within {}",
                     self.watch.arn,
                     self.watch.service,
@@ -206,12 +209,13 @@ impl<'a> Follower<'a> {
                 ));
                 Ok(None)
             }
-            Err(error) => Err(Error::Aws {
+            Err(error) => Err(deploy_kit_ecs::Error::Aws {
                 call: "DescribeServiceDeployments",
                 cluster: self.watch.cluster.to_owned(),
                 service: self.watch.service.to_owned(),
                 message: deploy_kit_aws::describe_error(&error),
-            }),
+            }
+            .into()),
         }
     }
 
@@ -304,23 +308,25 @@ impl<'a> Follower<'a> {
     }
 }
 
-/// Follows the deployment until it ends, answering no hook.
-pub async fn follow(client: &Client, watch: &Watch<'_>, runner: &Runner) -> Result<Outcome, Error> {
+/// Follows the deployment until it ends, answering no hook (a rollback settling):
+/// [`Error`] `TimedOut` past the timeout.
+pub async fn until_ended(
+    client: &Client,
+    watch: &Watch<'_>,
+    runner: &Runner,
+) -> Result<Outcome, Error> {
     let mut follower = Follower::new(client, watch.clone(), runner);
-    match follower.next(false).await? {
-        Step::Done(outcome) => {
-            follower.finish(format!("status {}", outcome.status));
-            Ok(*outcome)
+    loop {
+        match follower.next(false).await? {
+            Step::Done(outcome) => {
+                follower.finish(format!("status {}", outcome.status));
+                return Ok(*outcome);
+            }
+            Step::TimedOut(message) => return Err(Error::timed_out(message)),
+            // Not stopped at when not asked to: follow on.
+            Step::Paused { .. } => {}
         }
-        Step::Paused { .. } => unreachable_pause(),
     }
-}
-
-/// `next(false)` never stops at a pause; kept as a function so no panic path exists.
-fn unreachable_pause() -> Result<Outcome, Error> {
-    Err(Error::Failed(
-        "internal: the watcher stopped at a pause it was told to ignore".to_owned(),
-    ))
 }
 
 /// A hook the action does not own awaits action: say which, where, and what it waits for.
@@ -368,7 +374,7 @@ fn short(arn: &str) -> &str {
 }
 
 fn disappeared(watch: &Watch<'_>, reason: Option<&str>) -> Error {
-    Error::Failed(format!(
+    Error::failed(format!(
         "service deployment {} of service `{}` in cluster `{}` disappeared ({}): check the service's deployments in the console",
         watch.arn,
         watch.service,

@@ -1,6 +1,7 @@
 //! The task definition file format, read in one place: render-taskdef's `task-definition` (after
-//! templating) and the file ecs-blue-green and run-migrations register (deploy-kit-ecs) go
-//! through [`parse`], so a file one step writes the next one reads by the same rules.
+//! templating, [`parse`]) and the file ecs-blue-green and run-migrations register ([`read`], for
+//! deploy-kit-ecs) go through the same parse and model check, so a file one step writes the
+//! next one reads by the same rules; [`read`] adds only what registering as-is needs.
 
 use std::path::{Path, PathBuf};
 
@@ -22,39 +23,35 @@ pub struct TaskFile {
 }
 
 /// Parses the text of a task definition file, named `label` in messages (e.g. "`td.json`"):
-/// JSON (a byte-order mark is allowed), one object in the RegisterTaskDefinition shape. A file
-/// saved from `describe-task-definition` is accepted: its `{"taskDefinition": ...}` wrapper is
-/// unwrapped and its bookkeeping keys dropped. The error is the message, without the input name.
+/// JSON (a byte-order mark is allowed), one object in the RegisterTaskDefinition shape; the
+/// keys only DescribeTaskDefinition returns are dropped (and listed). The error is the message,
+/// without the input name.
 pub fn parse(label: &str, text: &str) -> Result<TaskFile, String> {
+    check(label, object(label, text)?)
+}
+
+/// The JSON object of the file's text.
+fn object(label: &str, text: &str) -> Result<Map<String, Value>, String> {
     // Editors on Windows may start the file with a byte-order mark, which JSON does not allow.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value: Value =
         serde_json::from_str(text).map_err(|e| format!("{label} is not valid JSON: {e}"))?;
-    let Value::Object(mut task) = value else {
-        return Err(format!(
+    match value {
+        Value::Object(task) => Ok(task),
+        _ => Err(format!(
             "{label} must hold a JSON object (the task definition), not {}",
             if value.is_array() {
                 "an array"
             } else {
                 "a single value"
             }
-        ));
-    };
-    // `aws ecs describe-task-definition` wraps it in {"taskDefinition": {...}}.
-    if let Some(Value::Object(inner)) = task.remove("taskDefinition") {
-        task = inner;
+        )),
     }
+}
+
+/// The object checked against the ECS model, describe-only keys dropped.
+fn check(label: &str, mut task: Map<String, Value>) -> Result<TaskFile, String> {
     let dropped = crate::shape::drop_describe_only(&mut task);
-    // Elastic Inference is gone from ECS (the SDK marks it deprecated): refuse, not drop.
-    if task
-        .get("inferenceAccelerators")
-        .and_then(Value::as_array)
-        .is_some_and(|list| !list.is_empty())
-    {
-        return Err(format!(
-            "{label} sets `inferenceAccelerators`, which ECS no longer supports: remove it"
-        ));
-    }
     let request = crate::model::to_input(&Value::Object(task.clone()))
         .map_err(|problem| format!("{label}: {problem}"))?;
     Ok(TaskFile {
@@ -65,7 +62,8 @@ pub fn parse(label: &str, text: &str) -> Result<TaskFile, String> {
     })
 }
 
-/// Reads the rendered file at `path` to register it: [`parse`], and a `family` is required.
+/// Reads the rendered file at `path` to register it: as [`parse`], with a describe output's
+/// wrapper taken off, `inferenceAccelerators` refused, and a `family` required.
 /// Errors name the `task-definition` input.
 pub fn read(path: &Path) -> Result<TaskFile, InputError> {
     let bad = |message: String| InputError::new("task-definition", message);
@@ -76,7 +74,24 @@ pub fn read(path: &Path) -> Result<TaskFile, InputError> {
         ))
     })?;
     let label = format!("`{}`", path.display());
-    let mut file = parse(&label, &text).map_err(bad)?;
+    let mut task = object(&label, &text).map_err(bad)?;
+    // A file saved from `aws ecs describe-task-definition` is registered as it is: unwrap its
+    // {"taskDefinition": {...}} (render-taskdef, which edits, asks for the inner object).
+    if let Some(Value::Object(inner)) = task.remove("taskDefinition") {
+        task = inner;
+    }
+    // Elastic Inference is gone from ECS (the SDK marks it deprecated): refuse, not drop
+    // (render-taskdef passes it on, and this refuses it before any AWS call).
+    if task
+        .get("inferenceAccelerators")
+        .and_then(Value::as_array)
+        .is_some_and(|list| !list.is_empty())
+    {
+        return Err(bad(format!(
+            "{label} sets `inferenceAccelerators`, which ECS no longer supports: remove it"
+        )));
+    }
+    let mut file = check(&label, task).map_err(bad)?;
     if file.request.family().is_none_or(str::is_empty) {
         return Err(bad(format!(
             "{label} has no `family`: a task definition needs one"

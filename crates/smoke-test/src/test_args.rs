@@ -60,7 +60,40 @@ pub struct TestArgs {
     pub test_follow_redirects: Option<String>,
 }
 
+/// [`TestArgs::set_checks`] from the field list, destructured exhaustively: a field added to
+/// `TestArgs` does not compile until it is listed here, and each input's name is its field's
+/// (clap's `long` is the field name in kebab case).
+macro_rules! set_checks {
+    ($($field:ident),* $(,)?) => {
+        /// The inputs set besides `test-url`, by name (`test-method`, ...), in declaration order:
+        /// without `test-url` each of them would do nothing.
+        pub fn set_checks(&self) -> Vec<String> {
+            let Self { test_url: _, $($field),* } = self;
+            [$((stringify!($field), $field)),*]
+                .into_iter()
+                .filter(|(_, value)| deploy_kit_gha::input::set(value.as_deref()).is_some())
+                .map(|(field, _)| field.replace('_', "-"))
+                .collect()
+        }
+    };
+}
+
 impl TestArgs {
+    set_checks!(
+        test_method,
+        test_headers,
+        test_expect_status,
+        test_expect_body,
+        test_expect_json,
+        test_timeout,
+        test_wait_for,
+        test_requests,
+        test_concurrency,
+        test_max_error_rate,
+        test_max_p95,
+        test_follow_redirects,
+    );
+
     /// The inputs as smoke-test [`Args`], or `None` when `test-url` is unset (no checks asked for).
     pub fn to_args(&self) -> Option<Args> {
         deploy_kit_gha::input::set(self.test_url.as_deref())?;
@@ -88,6 +121,41 @@ mod tests {
 
     use super::*;
     use crate::Checks;
+
+    /// `set_checks` names every input but `test-url`, as clap names it, once set.
+    #[test]
+    fn set_checks_names_each_input_as_clap_does() {
+        let command = TestArgs::augment_args(Command::new("t"));
+        let mut longs: Vec<String> = command
+            .get_arguments()
+            .filter_map(|arg| arg.get_long().map(str::to_owned))
+            .filter(|long| long != "test-url")
+            .collect();
+        let all = TestArgs {
+            test_method: Some("GET".into()),
+            test_headers: Some("a: b".into()),
+            test_expect_status: Some("200".into()),
+            test_expect_body: Some("ok".into()),
+            test_expect_json: Some("/a=1".into()),
+            test_timeout: Some("1s".into()),
+            test_wait_for: Some("1s".into()),
+            test_requests: Some("1".into()),
+            test_concurrency: Some("1".into()),
+            test_max_error_rate: Some("1%".into()),
+            test_max_p95: Some("1s".into()),
+            test_follow_redirects: Some("true".into()),
+            test_url: None,
+        };
+        let mut set = all.set_checks();
+        longs.sort();
+        set.sort();
+        assert_eq!(set, longs);
+        let blank = TestArgs {
+            test_method: Some("  ".into()),
+            ..TestArgs::default()
+        };
+        assert!(blank.set_checks().is_empty());
+    }
 
     /// Every smoke-test input exists here as `test-<name>` with `INPUT_TEST_<NAME>`, and nothing else.
     #[test]

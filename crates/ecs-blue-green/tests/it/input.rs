@@ -1,13 +1,17 @@
 use std::time::Duration;
 
-use deploy_kit_ecs_blue_green::{Args, Input, RevisionRef, Strategy, TaskDefinitionSource};
+use deploy_kit_ecs::{RevisionRef, TaskDefinition};
+use deploy_kit_ecs_blue_green::{Args, Input, Strategy};
 use deploy_kit_gha::{Classify, Exit};
 use deploy_kit_smoke_test::TestArgs;
+
+/// A rendered task definition: `task-definition` files are read when the inputs are parsed.
+pub const TASKDEF: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/taskdef.json");
 
 pub fn args() -> Args {
     Args {
         service: Some("api".into()),
-        task_definition: Some("taskdef.json".into()),
+        task_definition: Some(TASKDEF.into()),
         ..Args::default()
     }
 }
@@ -21,11 +25,10 @@ fn refused(args: Args) -> String {
 #[test]
 fn defaults_are_those_documented() {
     let input = Input::from_args(&args()).unwrap();
-    assert_eq!(input.cluster, "default");
+    assert_eq!(input.service.cluster, "default");
     assert_eq!(input.strategy, Strategy::Keep);
-    assert_eq!(
-        input.task_definition,
-        TaskDefinitionSource::File("taskdef.json".into())
+    assert!(
+        matches!(&input.task_definition, TaskDefinition::File(file) if file.path.to_str() == Some(TASKDEF))
     );
     assert_eq!(input.timeout, Duration::from_secs(1800));
     assert!(input.rollback_on_timeout && input.rollback_on_cancel && input.wait);
@@ -43,18 +46,20 @@ fn task_definition_names_a_file_an_arn_previous_or_a_revision_number() {
         .map(|input| input.task_definition)
     };
     let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:7";
-    assert_eq!(source(arn).unwrap(), TaskDefinitionSource::Arn(arn.into()));
-    assert_eq!(
+    assert!(matches!(source(arn).unwrap(), TaskDefinition::Reference(a) if a == arn));
+    assert!(matches!(
         source("previous").unwrap(),
-        TaskDefinitionSource::Revision(RevisionRef::Previous)
-    );
-    assert_eq!(
+        TaskDefinition::Revision(RevisionRef::Previous)
+    ));
+    assert!(matches!(
         source("41").unwrap(),
-        TaskDefinitionSource::Revision(RevisionRef::Number(41))
-    );
-    assert_eq!(
-        source("deploy/previous.json").unwrap(),
-        TaskDefinitionSource::File("deploy/previous.json".into())
+        TaskDefinition::Revision(RevisionRef::Number(41))
+    ));
+    // Anything else is a file, read while parsing.
+    let error = source("deploy/previous.json").unwrap_err().to_string();
+    assert!(
+        error.contains("cannot read `deploy/previous.json`"),
+        "{error}"
     );
     for bad in ["0", "007", "99999999999"] {
         let error = source(bad).expect_err(bad).to_string();
@@ -133,9 +138,20 @@ fn canary_and_linear_take_the_ends_of_ecs_ranges() {
     assert!(canary("0%").is_err());
 }
 
+/// Each case is refused, naming the input first.
+fn assert_named(cases: Vec<(Args, &str)>) {
+    for (args, expected) in cases {
+        let message = refused(args);
+        assert!(
+            message.starts_with(expected),
+            "{message:?} does not start with {expected:?}"
+        );
+    }
+}
+
 #[test]
-fn every_bad_input_is_named() {
-    let cases = [
+fn the_service_task_definition_and_strategy_inputs_are_named() {
+    assert_named(vec![
         (
             Args {
                 service: None,
@@ -195,6 +211,12 @@ fn every_bad_input_is_named() {
             },
             "input `canary-percent`: ECS takes a multiple of 0.1% from 0.1% to 100%",
         ),
+    ]);
+}
+
+#[test]
+fn the_traffic_and_wait_inputs_are_named() {
+    assert_named(vec![
         (
             Args {
                 strategy: Some("canary".into()),
@@ -251,6 +273,12 @@ fn every_bad_input_is_named() {
             },
             "input `circuit-breaker`",
         ),
+    ]);
+}
+
+#[test]
+fn the_flags_are_named() {
+    assert_named(vec![
         (
             Args {
                 desired_count: Some("-1".into()),
@@ -293,6 +321,12 @@ fn every_bad_input_is_named() {
             },
             "input `rollback-on-cancel`",
         ),
+    ]);
+}
+
+#[test]
+fn the_test_inputs_are_named() {
+    assert_named(vec![
         (
             Args {
                 test: TestArgs {
@@ -335,14 +369,7 @@ fn every_bad_input_is_named() {
             },
             "input `test-url`: needs a test listener",
         ),
-    ];
-    for (args, expected) in cases {
-        let message = refused(args);
-        assert!(
-            message.starts_with(expected),
-            "{message:?} does not start with {expected:?}"
-        );
-    }
+    ]);
 }
 
 #[test]

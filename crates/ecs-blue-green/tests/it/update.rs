@@ -18,7 +18,7 @@ fn configure(args: Args, own: Option<&DeploymentConfiguration>) -> DeploymentCon
         .cloned()
         .unwrap_or(DeploymentStrategy::Rolling);
     let strategy = effective_strategy(&input.strategy, own_strategy);
-    deployment_configuration(&input, own, &strategy)
+    deployment_configuration(&input, &input.alarms, own, &strategy)
 }
 
 fn lambda_hook() -> DeploymentLifecycleHook {

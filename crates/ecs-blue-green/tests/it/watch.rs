@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use deploy_kit_ecs_blue_green::Error;
-use deploy_kit_ecs_blue_green::watch::{Follower, Step, Watch, follow};
+use deploy_kit_ecs_blue_green::watch::{Follower, Step, Watch, until_ended};
 use deploy_kit_gha::{Classify, Exit, OutputFormat, Runner, RunnerEnv};
 
 const ARN: &str = "arn:aws:ecs:us-east-1:1:service-deployment/prod/api/d1";
@@ -85,7 +85,7 @@ async fn follows_every_stage_to_successful_counting_describe_calls() {
     let rule = rule.build();
     let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
     let (runner, captured) = runner();
-    let outcome = follow(&client, &watch(), &runner).await.unwrap();
+    let outcome = until_ended(&client, &watch(), &runner).await.unwrap();
     assert!(outcome.succeeded());
     assert_eq!(outcome.describe_calls, 6);
     assert_eq!(rule.num_calls(), 6);
@@ -129,7 +129,7 @@ async fn a_rollback_ends_with_its_reason() {
         .build();
     let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
     let (runner, _captured) = runner();
-    let outcome = follow(&client, &watch(), &runner).await.unwrap();
+    let outcome = until_ended(&client, &watch(), &runner).await.unwrap();
     assert!(!outcome.succeeded());
     assert_eq!(outcome.status, "ROLLBACK_SUCCESSFUL");
     assert_eq!(
@@ -154,7 +154,7 @@ async fn throttling_and_5xx_mid_watch_are_survived() {
         config.retry_config(RetryConfig::disabled())
     });
     let (runner, _captured) = runner();
-    let outcome = follow(&client, &watch(), &runner).await.unwrap();
+    let outcome = until_ended(&client, &watch(), &runner).await.unwrap();
     assert!(outcome.succeeded());
     assert_eq!(rule.num_calls(), 7);
 }
@@ -168,7 +168,7 @@ async fn a_deployment_that_disappears_is_a_failure_naming_it() {
         .build();
     let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
     let (runner, _captured) = runner();
-    let error = follow(&client, &watch(), &runner).await.unwrap_err();
+    let error = until_ended(&client, &watch(), &runner).await.unwrap_err();
     assert_eq!(error.exit(), Exit::Failed);
     assert!(error.to_string().contains(ARN), "{error}");
     assert!(error.to_string().contains("disappeared"), "{error}");
@@ -184,7 +184,7 @@ async fn unknown_future_statuses_and_stages_are_followed_not_fatal() {
         .build();
     let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
     let (runner, captured) = runner();
-    let outcome = follow(&client, &watch(), &runner).await.unwrap();
+    let outcome = until_ended(&client, &watch(), &runner).await.unwrap();
     assert!(outcome.succeeded());
     assert!(
         captured.stderr().contains("status REFLECTING"),
@@ -203,8 +203,11 @@ async fn the_timeout_is_an_exit_3_error_naming_the_deployment() {
     let mut w = watch();
     w.poll_scale = 1.0;
     w.timeout = Duration::from_secs(600);
-    let error = follow(&client, &w, &runner).await.unwrap_err();
-    assert!(matches!(error, Error::TimedOut(_)));
+    let error = until_ended(&client, &w, &runner).await.unwrap_err();
+    assert!(matches!(
+        error,
+        Error::Ecs(deploy_kit_ecs::Error::TimedOut(_))
+    ));
     assert_eq!(error.exit(), Exit::TimedOut);
     assert!(
         error.to_string().contains("did not finish within 10m"),
@@ -306,6 +309,7 @@ async fn a_pause_that_is_not_ours_is_named_and_waited_on_not_answered() {
     match follower.next(true).await.unwrap() {
         Step::Paused { hook_id } => assert_eq!(hook_id, "ecs-pause-ours"),
         Step::Done(outcome) => panic!("ended: {outcome:?}"),
+        Step::TimedOut(message) => panic!("{message}"),
     }
     let waited = &follower.outcome().waited_on;
     assert_eq!(waited.len(), 1, "named once: {waited:?}");
@@ -334,7 +338,7 @@ async fn a_failed_hook_is_remembered_after_ecs_stops_listing_it() {
         .build();
     let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
     let (runner, _captured) = runner();
-    let outcome = follow(&client, &watch(), &runner).await.unwrap();
+    let outcome = until_ended(&client, &watch(), &runner).await.unwrap();
     assert_eq!(outcome.status, "ROLLBACK_SUCCESSFUL");
     assert!(outcome.last.unwrap().lifecycle_hook_details().is_empty());
     assert_eq!(

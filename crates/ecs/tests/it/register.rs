@@ -5,31 +5,14 @@ use aws_sdk_ecs::operation::register_task_definition::{
 use aws_sdk_ecs::types::TaskDefinition;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use deploy_kit_ecs::{images, register};
-use deploy_kit_render_taskdef::task_file::read;
+use deploy_kit_render_taskdef::task_file::parse;
 
-fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
-    let path = dir.path().join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-const TASK: &str = r#"{
-  "family": "api",
-  "cpu": "256",
-  "memory": "512",
-  "networkMode": "awsvpc",
-  "requiresCompatibilities": ["FARGATE"],
-  "executionRoleArn": "arn:aws:iam::1:role/exec",
-  "containerDefinitions": [
-    {"name": "web", "image": "web:2", "essential": true,
-     "environment": [{"name": "RELEASE", "value": "2"}]}
-  ]
-}"#;
+/// One line: the file's layout is render-taskdef's concern (its task_file tests).
+const TASK: &str = r#"{"family": "api", "cpu": "256", "memory": "512", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "executionRoleArn": "arn:aws:iam::1:role/exec", "containerDefinitions": [{"name": "web", "image": "web:2", "essential": true, "environment": [{"name": "RELEASE", "value": "2"}]}]}"#;
 
 #[tokio::test]
 async fn a_rendered_file_is_registered_with_every_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = read(&write(&dir, "td.json", TASK)).unwrap();
+    let file = parse("`td.json`", TASK).unwrap();
     assert_eq!(images(&file.json), ["web=web:2"]);
     let rule = mock!(Client::register_task_definition)
         .match_requests(|r| {
