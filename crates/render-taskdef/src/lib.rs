@@ -8,7 +8,6 @@ mod lint;
 mod live;
 mod model;
 mod reader;
-pub mod register;
 mod rules;
 mod shape;
 mod source;
