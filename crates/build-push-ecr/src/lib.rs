@@ -98,8 +98,8 @@ pub const OUTPUTS: &[&str] = &[
 pub enum Error {
     #[error(transparent)]
     Input(#[from] InputError),
-    #[error("no AWS region: set `aws-region` on oidc-login, or AWS_REGION in the environment")]
-    NoRegion,
+    #[error(transparent)]
+    NoRegion(#[from] deploy_kit_aws::NoRegion),
     #[error(
         "repository `{0}` does not exist: create it (Terraform, the console), or set `create-repository: true`"
     )]
@@ -142,7 +142,7 @@ pub enum Error {
 impl Classify for Error {
     fn exit(&self) -> Exit {
         match self {
-            Error::Input(_) | Error::NoRegion | Error::NoRepository(_) => Exit::BadInput,
+            Error::Input(_) | Error::NoRegion(_) | Error::NoRepository(_) => Exit::BadInput,
             Error::ScanTimedOut(_) => Exit::TimedOut,
             Error::Cancelled(cancelled) => cancelled.exit(),
             _ => Exit::Failed,
@@ -166,9 +166,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     }
     let retry =
         deploy_kit_aws::Retry::new(runner.line_writer()).budget_override(env.retry_budget()?);
-    let config = deploy_kit_aws::load_config("build-push-ecr", retry)
-        .await
-        .map_err(|_| Error::NoRegion)?;
+    let config = deploy_kit_aws::load_config("build-push-ecr", retry).await?;
     let client = config.ecr();
     let mut built = target(&client, &input, runner).await?;
     let existing = if input.skip_if_exists && input.push {

@@ -80,8 +80,8 @@ pub enum Error {
     Input(#[from] InputError),
     #[error(transparent)]
     Local(#[from] LocalError),
-    #[error("no AWS region: set `aws-region` on oidc-login, or AWS_REGION in the environment")]
-    NoRegion,
+    #[error(transparent)]
+    NoRegion(#[from] deploy_kit_aws::NoRegion),
     #[error(
         "input `bucket`: bucket `{bucket}` does not exist (NoSuchBucket): check the name, or create it first"
     )]
@@ -137,7 +137,7 @@ impl Classify for Error {
         match self {
             Error::Input(_)
             | Error::Local(_)
-            | Error::NoRegion
+            | Error::NoRegion(_)
             | Error::NoBucket { .. }
             | Error::OtherRegion { .. }
             | Error::NoDistribution { .. } => Exit::BadInput,
@@ -164,9 +164,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let files = local::scan(&input.source, &input.rules)?;
     let retry = deploy_kit_aws::Retry::new(runner.line_writer())
         .budget_override(runner.env().retry_budget()?);
-    let config = deploy_kit_aws::load_config("deploy-static", retry)
-        .await
-        .map_err(|_| Error::NoRegion)?;
+    let config = deploy_kit_aws::load_config("deploy-static", retry).await?;
     let s3 = config.s3();
     let cf = config.cloudfront();
     let region = config.region();

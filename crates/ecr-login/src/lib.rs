@@ -40,8 +40,8 @@ pub const LOGGED_IN_VAR: &str = "DEPLOY_KIT_ECR_LOGIN_REGISTRIES";
 pub enum Error {
     #[error(transparent)]
     Input(#[from] InputError),
-    #[error("no AWS region: set `aws-region` on oidc-login, or AWS_REGION in the environment")]
-    NoRegion,
+    #[error(transparent)]
+    NoRegion(#[from] deploy_kit_aws::NoRegion),
     #[error("GetAuthorizationToken for {registries} failed: {message}")]
     Aws { registries: String, message: String },
     #[error("`docker {command} {registry}` failed:\n{output}")]
@@ -64,7 +64,7 @@ pub enum Error {
 impl Classify for Error {
     fn exit(&self) -> Exit {
         match self {
-            Error::Input(_) | Error::NoRegion => Exit::BadInput,
+            Error::Input(_) | Error::NoRegion(_) => Exit::BadInput,
             Error::Cancelled(cancelled) => cancelled.exit(),
             _ => Exit::Failed,
         }
@@ -100,9 +100,7 @@ async fn tokens(
     let env = runner.env();
     let retry =
         deploy_kit_aws::Retry::new(runner.line_writer()).budget_override(env.retry_budget()?);
-    let config = deploy_kit_aws::load_config("ecr-login", retry)
-        .await
-        .map_err(|_| Error::NoRegion)?;
+    let config = deploy_kit_aws::load_config("ecr-login", retry).await?;
     let client = config.ecr();
     let logins = runner
         .cancellation()

@@ -1,7 +1,7 @@
 //! ecs-blue-green's errors: the ones every ECS action shares ([`deploy_kit_ecs::Error`]) and
 //! its own refusals, each with its exit code.
 
-use deploy_kit_gha::{Cancelled, Classify, Exit, InputError};
+use deploy_kit_gha::{Classify, Exit};
 
 use crate::alarm::GateError;
 use crate::preflight::Refusal;
@@ -19,28 +19,7 @@ pub enum Error {
     Gate(#[from] GateError),
 }
 
-impl Error {
-    /// The deployment ended in ROLLBACK_*, STOPPED, or the smoke checks failed.
-    pub fn failed(message: impl Into<String>) -> Self {
-        Error::Ecs(deploy_kit_ecs::Error::Failed(message.into()))
-    }
-
-    pub fn timed_out(message: impl Into<String>) -> Self {
-        Error::Ecs(deploy_kit_ecs::Error::TimedOut(message.into()))
-    }
-}
-
-impl From<InputError> for Error {
-    fn from(error: InputError) -> Self {
-        Error::Ecs(error.into())
-    }
-}
-
-impl From<Cancelled> for Error {
-    fn from(cancelled: Cancelled) -> Self {
-        Error::Ecs(cancelled.into())
-    }
-}
+deploy_kit_ecs::action_error!(Error);
 
 impl Classify for Error {
     fn exit(&self) -> Exit {

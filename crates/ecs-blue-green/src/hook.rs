@@ -8,6 +8,7 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
     DeploymentLifecycleHookAction, DeploymentLifecycleHookStatus, ServiceDeployment,
 };
+use deploy_kit_ecs::Described;
 
 use deploy_kit_gha::Runner;
 
@@ -91,18 +92,12 @@ pub async fn take_out(client: &Client, input: &Input, status: &str, runner: &Run
         return;
     }
     let cleaned = async {
-        let described = client
-            .describe_services()
-            .cluster(&input.service.cluster)
-            .services(&input.service.name)
-            .send()
-            .await
-            .map_err(|e| input.service.aws_error("DescribeServices", &e))?;
-        let config = described
-            .services()
-            .first()
-            .and_then(|s| s.deployment_configuration())
-            .and_then(update::without_our_hook);
+        let config = match input.service.describe(client).await? {
+            Described::Found(service) => service
+                .deployment_configuration()
+                .and_then(update::without_our_hook),
+            Described::Missing(_) => None,
+        };
         let Some(config) = config else {
             return Ok(false);
         };

@@ -141,7 +141,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         .budget_override(runner.env().retry_budget()?);
     let config = deploy_kit_aws::load_config("ecs-blue-green", retry)
         .await
-        .map_err(|_| deploy_kit_ecs::Error::NoRegion)?;
+        .map_err(deploy_kit_ecs::Error::from)?;
     let client = config.ecs();
     // Reads only: a cancel here stops at once, with nothing written to undo.
     let (service, plan, gate) = runner

@@ -7,6 +7,7 @@ use aws_sdk_ecs::types::{
     DeploymentConfiguration, DeploymentControllerType, DeploymentStrategy, LoadBalancer,
     ServiceDeploymentStatus,
 };
+use deploy_kit_ecs::Described;
 
 use crate::input::{Input, Strategy};
 use crate::{Error, update};
@@ -105,26 +106,18 @@ impl Service {
 /// Reads the service and its deployments; refuses what cannot work.
 pub async fn check(client: &Client, input: &Input) -> Result<Service, Error> {
     let (cluster, name) = (input.service.cluster.as_str(), input.service.name.as_str());
-    let described = client
-        .describe_services()
-        .cluster(cluster)
-        .services(name)
-        .send()
-        .await
-        .map_err(|e| input.service.aws_error("DescribeServices", &e))?;
     let refuse = |refusal: Refusal| Error::Refused(refusal);
-    let Some(service) = described.services().first() else {
-        let reason = described
-            .failures()
-            .first()
-            .and_then(|failure| failure.reason())
-            .unwrap_or("MISSING");
-        return Err(refuse(Refusal::Missing {
-            cluster: cluster.to_owned(),
-            service: name.to_owned(),
-            reason: reason.to_owned(),
-        }));
+    let described = match input.service.describe(client).await? {
+        Described::Found(service) => service,
+        Described::Missing(reason) => {
+            return Err(refuse(Refusal::Missing {
+                cluster: cluster.to_owned(),
+                service: name.to_owned(),
+                reason,
+            }));
+        }
     };
+    let service = &described;
     let status = service.status().unwrap_or("UNKNOWN");
     if status != "ACTIVE" {
         return Err(refuse(Refusal::Inactive {

@@ -8,8 +8,8 @@ use crate::{RegisterError, RevisionRefusal};
 pub enum Error {
     #[error(transparent)]
     Input(#[from] InputError),
-    #[error("no AWS region: set `aws-region` on oidc-login, or AWS_REGION in the environment")]
-    NoRegion,
+    #[error(transparent)]
+    NoRegion(#[from] deploy_kit_aws::NoRegion),
     /// An AWS call about the service failed (after the SDK's retries): see
     /// [`crate::ServiceRef::aws_error`].
     #[error("{call} for service `{service}` in cluster `{cluster}` failed: {message}")]
@@ -37,10 +37,40 @@ pub enum Error {
 impl Classify for Error {
     fn exit(&self) -> Exit {
         match self {
-            Error::Input(_) | Error::NoRegion | Error::Revision(_) => Exit::BadInput,
+            Error::Input(_) | Error::NoRegion(_) | Error::Revision(_) => Exit::BadInput,
             Error::TimedOut(_) => Exit::TimedOut,
             Error::Cancelled(cancelled) => cancelled.exit(),
             Error::Aws { .. } | Error::Register(_) | Error::Failed(_) => Exit::Failed,
         }
     }
+}
+
+/// For an action's error enum with an `Ecs(deploy_kit_ecs::Error)` variant: the constructors
+/// and conversions every ECS action needs, written once.
+#[macro_export]
+macro_rules! action_error {
+    ($error:ident) => {
+        impl $error {
+            /// The work ended badly: a failed deployment, a container's exit code, ...
+            pub fn failed(message: impl Into<String>) -> Self {
+                $error::Ecs($crate::Error::Failed(message.into()))
+            }
+
+            pub fn timed_out(message: impl Into<String>) -> Self {
+                $error::Ecs($crate::Error::TimedOut(message.into()))
+            }
+        }
+
+        impl From<$crate::__gha::InputError> for $error {
+            fn from(error: $crate::__gha::InputError) -> Self {
+                $error::Ecs(error.into())
+            }
+        }
+
+        impl From<$crate::__gha::Cancelled> for $error {
+            fn from(cancelled: $crate::__gha::Cancelled) -> Self {
+                $error::Ecs(cancelled.into())
+            }
+        }
+    };
 }

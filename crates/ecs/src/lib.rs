@@ -19,9 +19,11 @@ mod revision;
 mod service;
 mod target;
 
+#[doc(hidden)]
+pub use deploy_kit_gha as __gha;
 pub use deploy_kit_render_taskdef::task_file::{TaskFile, images};
 pub use error::Error;
 pub use register::{RegisterError, register};
 pub use revision::{RevisionRef, RevisionRefusal};
-pub use service::{DEFAULT_CLUSTER, ServiceRef};
+pub use service::{DEFAULT_CLUSTER, Described, ServiceRef};
 pub use target::{Target, TaskDefinition};

@@ -1,5 +1,7 @@
 //! The `cluster` and `service` inputs: the service an ECS action works on.
 
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::Service;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use deploy_kit_gha::input::{self, InputError};
@@ -39,6 +41,36 @@ impl ServiceRef {
             service: self.name.clone(),
             message: deploy_kit_aws::describe_error(error),
         }
+    }
+}
+
+/// What DescribeServices says of one service.
+pub enum Described {
+    Found(Box<Service>),
+    /// ECS has no such service: its failure reason (`MISSING`).
+    Missing(String),
+}
+
+impl ServiceRef {
+    /// DescribeServices for this service alone.
+    pub async fn describe(&self, client: &Client) -> Result<Described, Error> {
+        let out = client
+            .describe_services()
+            .cluster(&self.cluster)
+            .services(&self.name)
+            .send()
+            .await
+            .map_err(|e| self.aws_error("DescribeServices", &e))?;
+        Ok(match out.services().first() {
+            Some(service) => Described::Found(Box::new(service.clone())),
+            None => Described::Missing(
+                out.failures()
+                    .first()
+                    .and_then(|failure| failure.reason())
+                    .unwrap_or("MISSING")
+                    .to_owned(),
+            ),
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! own, each naming the service and cluster it concerns, with its exit code ([`Classify`]).
 
 use deploy_kit_ecs::ServiceRef;
-use deploy_kit_gha::{Cancelled, Classify, Exit, InputError};
+use deploy_kit_gha::{Classify, Exit};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -34,28 +34,7 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// The container exited non-zero, or never ran; or the task is gone.
-    pub fn failed(message: impl Into<String>) -> Self {
-        Error::Ecs(deploy_kit_ecs::Error::Failed(message.into()))
-    }
-
-    pub fn timed_out(message: impl Into<String>) -> Self {
-        Error::Ecs(deploy_kit_ecs::Error::TimedOut(message.into()))
-    }
-}
-
-impl From<InputError> for Error {
-    fn from(error: InputError) -> Self {
-        Error::Ecs(error.into())
-    }
-}
-
-impl From<Cancelled> for Error {
-    fn from(cancelled: Cancelled) -> Self {
-        Error::Ecs(cancelled.into())
-    }
-}
+deploy_kit_ecs::action_error!(Error);
 
 impl Classify for Error {
     fn exit(&self) -> Exit {

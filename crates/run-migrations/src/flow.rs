@@ -24,7 +24,7 @@ pub async fn run(input: &Input, runner: &Runner) -> Result<(), Error> {
         .budget_override(runner.env().retry_budget()?);
     let config = deploy_kit_aws::load_config("run-migrations", retry)
         .await
-        .map_err(|_| deploy_kit_ecs::Error::NoRegion)?;
+        .map_err(deploy_kit_ecs::Error::from)?;
     let ecs = config.ecs();
     // Reads only: a cancel here stops at once, with nothing written to undo.
     let plan = runner

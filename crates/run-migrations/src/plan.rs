@@ -9,7 +9,7 @@ use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ContainerDefinition,
     LaunchType, LogDriver, NetworkConfiguration, NetworkMode, Service,
 };
-use deploy_kit_ecs::Target;
+use deploy_kit_ecs::{Described, Target};
 use deploy_kit_gha::InputError;
 
 use crate::error::Error;
@@ -120,25 +120,16 @@ pub async fn plan(client: &Client, input: &Input, timing: Timing) -> Result<Plan
 }
 
 async fn describe_service(client: &Client, input: &Input) -> Result<Service, Error> {
-    let out = client
-        .describe_services()
-        .cluster(&input.service.cluster)
-        .services(&input.service.name)
-        .send()
-        .await
-        .map_err(|e| input.service.aws_error("DescribeServices", &e))?;
-    match out.services().first() {
-        Some(service) if service.status() == Some("ACTIVE") => Ok(service.clone()),
-        found => Err(Error::NotFound {
-            cluster: input.service.cluster.clone(),
-            service: input.service.name.clone(),
-            reason: found
-                .and_then(|s| s.status())
-                .or_else(|| out.failures().first().and_then(|f| f.reason()))
-                .unwrap_or("MISSING")
-                .to_owned(),
-        }),
-    }
+    let reason = match input.service.describe(client).await? {
+        Described::Found(service) if service.status() == Some("ACTIVE") => return Ok(*service),
+        Described::Found(service) => service.status().unwrap_or("UNKNOWN").to_owned(),
+        Described::Missing(reason) => reason,
+    };
+    Err(Error::NotFound {
+        cluster: input.service.cluster.clone(),
+        service: input.service.name.clone(),
+        reason,
+    })
 }
 
 async fn describe_task_definition(
