@@ -9,7 +9,7 @@ use deploy_kit_aws::ecr::{self, Login};
 use deploy_kit_gha::summary::{Table, code};
 use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
 
-pub use docker::{Docker, Ran};
+pub use docker::{Docker, Ran, runners_docker};
 pub use input::{Input, MAX_REGISTRIES};
 
 /// Inputs, one per `action.yml` input, each readable from `INPUT_*` or a flag.
@@ -50,6 +50,10 @@ pub enum Error {
         registry: String,
         output: String,
     },
+    #[error(
+        "neither DOCKER_CONFIG nor HOME is set, so the runner's docker config cannot be found: set DOCKER_CONFIG to the directory later steps' docker reads"
+    )]
+    NoDockerConfig,
     #[error("cannot run docker (`{program}`): {source}")]
     NoDocker {
         program: String,
@@ -64,7 +68,7 @@ pub enum Error {
 impl Classify for Error {
     fn exit(&self) -> Exit {
         match self {
-            Error::Input(_) | Error::NoRegion(_) => Exit::BadInput,
+            Error::Input(_) | Error::NoRegion(_) | Error::NoDockerConfig => Exit::BadInput,
             Error::Cancelled(cancelled) => cancelled.exit(),
             _ => Exit::Failed,
         }
@@ -73,15 +77,15 @@ impl Classify for Error {
 
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let input = Input::from_args(&args)?;
-    let docker = Docker::from_env(runner.env());
+    let docker = runners_docker(runner.env()).ok_or(Error::NoDockerConfig)?;
     match input {
-        Input::Logout => log_out(&docker, runner),
+        Input::Logout => log_out(&docker, runner).await,
         Input::Login {
             registries,
             mask_password,
         } => {
             let logins = tokens(&registries, mask_password, runner).await?;
-            log_in(&docker, &logins, runner)
+            log_in(&docker, &logins, runner).await
         }
     }
 }
@@ -127,20 +131,17 @@ async fn tokens(
 
 /// `docker login` to each registry; the ones that succeeded are recorded for the logout step
 /// even when a later one fails.
-pub fn log_in(docker: &Docker, logins: &[Login], runner: &Runner) -> Result<(), Error> {
+pub async fn log_in(docker: &Docker, logins: &[Login], runner: &Runner) -> Result<(), Error> {
     let mut done: Vec<&Login> = Vec::new();
     let mut failed = None;
     for one in logins {
         let args = ecr::docker_login_args(&one.registry, &one.username);
-        match checked(docker, "login", &one.registry, &args, Some(&one.password)) {
+        match checked(docker, "login", &one.registry, &args, Some(&one.password)).await {
             Ok(_) => {
                 runner.info(format!(
                     "logged in to {} in {}; the token expires {} (ECR tokens last 12 hours)",
                     one.registry,
-                    docker.config_dir.as_ref().map_or_else(
-                        || "docker's default config".to_owned(),
-                        |dir| dir.display().to_string()
-                    ),
+                    docker.config_dir.display(),
                     one.expires_at.as_deref().unwrap_or("in 12 hours")
                 ));
                 done.push(one);
@@ -192,7 +193,7 @@ fn logged_in(runner: &Runner) -> Vec<String> {
 }
 
 /// `docker logout` of each registry the job's login steps recorded; every one is tried.
-pub fn log_out(docker: &Docker, runner: &Runner) -> Result<(), Error> {
+pub async fn log_out(docker: &Docker, runner: &Runner) -> Result<(), Error> {
     let hosts = logged_in(runner);
     if hosts.is_empty() {
         runner.info(format!(
@@ -202,7 +203,7 @@ pub fn log_out(docker: &Docker, runner: &Runner) -> Result<(), Error> {
     }
     let mut first_error = None;
     for host in &hosts {
-        match checked(docker, "logout", host, &ecr::docker_logout_args(host), None) {
+        match checked(docker, "logout", host, &ecr::docker_logout_args(host), None).await {
             Ok(_) => runner.info(format!("logged out of {host}")),
             Err(error) => {
                 runner.error(&error);
@@ -214,17 +215,20 @@ pub fn log_out(docker: &Docker, runner: &Runner) -> Result<(), Error> {
     first_error.map_or(Ok(()), Err)
 }
 
-fn checked(
+async fn checked(
     docker: &Docker,
     command: &'static str,
     registry: &str,
     args: &[String],
     stdin: Option<&str>,
 ) -> Result<String, Error> {
-    let ran = docker.run(args, stdin).map_err(|source| Error::NoDocker {
-        program: docker.program.clone(),
-        source,
-    })?;
+    let ran = docker
+        .run(args, stdin)
+        .await
+        .map_err(|source| Error::NoDocker {
+            program: docker.program.clone(),
+            source,
+        })?;
     if ran.success {
         Ok(ran.output)
     } else {

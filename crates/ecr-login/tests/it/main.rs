@@ -12,7 +12,9 @@ use aws_sdk_ecr::operation::get_authorization_token::GetAuthorizationTokenOutput
 use aws_sdk_ecr::types::AuthorizationData;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use deploy_kit_aws::ecr::{Login, TokenError, logins};
-use deploy_kit_ecr_login::{Args, Docker, Error, Input, LOGGED_IN_VAR, log_in, log_out};
+use deploy_kit_ecr_login::{
+    Args, Docker, Error, Input, LOGGED_IN_VAR, log_in, log_out, runners_docker,
+};
 use deploy_kit_gha::{OutputFormat, Runner, RunnerEnv};
 
 fn args(pairs: &[(&str, &str)]) -> Args {
@@ -221,12 +223,14 @@ fn login(host: &str) -> Login {
     }
 }
 
-#[test]
-fn login_goes_to_the_runners_config_with_the_password_on_stdin_and_is_remembered() {
+#[tokio::test]
+async fn login_goes_to_the_runners_config_with_the_password_on_stdin_and_is_remembered() {
     let world = World::new();
     let (runner, captured) = world.runner(Some("earlier.example"));
-    let docker = Docker::from_env(runner.env());
-    log_in(&docker, &[login("a.example"), login("b.example")], &runner).unwrap();
+    let docker = runners_docker(runner.env()).unwrap();
+    log_in(&docker, &[login("a.example"), login("b.example")], &runner)
+        .await
+        .unwrap();
     let config = world.path("home").join(".docker").display().to_string();
     assert_eq!(
         world.calls(),
@@ -248,16 +252,17 @@ fn login_goes_to_the_runners_config_with_the_password_on_stdin_and_is_remembered
     assert!(log.contains("expires 2027-01-15T08:00:00Z"), "{log}");
 }
 
-#[test]
-fn a_failed_login_is_exit_1_and_the_logins_before_it_are_still_remembered() {
+#[tokio::test]
+async fn a_failed_login_is_exit_1_and_the_logins_before_it_are_still_remembered() {
     let world = World::new();
     let (runner, _) = world.runner(None);
-    let docker = Docker::from_env(runner.env());
+    let docker = runners_docker(runner.env()).unwrap();
     let error = log_in(
         &docker,
         &[login("a.example"), login("fail.example")],
         &runner,
     )
+    .await
     .unwrap_err();
     assert!(
         matches!(&error, Error::Docker { command: "login", registry, output }
@@ -269,15 +274,15 @@ fn a_failed_login_is_exit_1_and_the_logins_before_it_are_still_remembered() {
     assert!(!world.file_pairs("output").contains_key("docker-password"));
 }
 
-#[test]
-fn logout_logs_out_of_every_remembered_registry_and_forgets_them() {
+#[tokio::test]
+async fn logout_logs_out_of_every_remembered_registry_and_forgets_them() {
     let world = World::new();
     let (runner, _) = world.runner(Some("a.example,fail.example,b.example"));
     let docker = Docker {
-        config_dir: Some(world.path("cfg")),
-        ..Docker::from_env(runner.env())
+        config_dir: world.path("cfg"),
+        ..runners_docker(runner.env()).unwrap()
     };
-    let error = log_out(&docker, &runner).unwrap_err();
+    let error = log_out(&docker, &runner).await.unwrap_err();
     let config = world.path("cfg").display().to_string();
     assert_eq!(
         world.calls(),
@@ -298,11 +303,13 @@ fn logout_logs_out_of_every_remembered_registry_and_forgets_them() {
     assert_eq!(world.file_pairs("env")[LOGGED_IN_VAR], "");
 }
 
-#[test]
-fn logout_with_nothing_remembered_runs_no_docker() {
+#[tokio::test]
+async fn logout_with_nothing_remembered_runs_no_docker() {
     let world = World::new();
     let (runner, captured) = world.runner(None);
-    log_out(&Docker::from_env(runner.env()), &runner).unwrap();
+    log_out(&runners_docker(runner.env()).unwrap(), &runner)
+        .await
+        .unwrap();
     assert!(world.calls().is_empty());
     assert!(captured.stderr().contains("nothing to log out of"));
 }
