@@ -14,6 +14,7 @@
 //! ```
 
 pub mod act;
+pub mod binary;
 pub mod docker;
 pub mod faults;
 pub mod runner_commands;

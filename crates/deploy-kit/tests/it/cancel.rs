@@ -16,13 +16,11 @@
 //! of each action instead of one SIGTERM.
 #![allow(clippy::print_stderr)] // the seed and every point's outcome are this test's report
 
-use std::fs::File;
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
-use std::process::{Child, Command};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use deploy_kit_testbed::Bed;
+use deploy_kit_testbed::binary::{Invocation, Running};
 
 mod blue_green;
 mod migrations;
@@ -151,35 +149,29 @@ fn call_points(seen: &[String], rng: &mut Rng) -> Vec<Trigger> {
     points
 }
 
-/// A deploy-kit process; its stdout and stderr go to a file (a pipe could fill and block it).
+/// A deploy-kit process under way (stdout and stderr go to files: a pipe could fill and block it).
 struct Proc {
-    child: Child,
-    log: PathBuf,
-    spawned: Instant,
+    running: Running,
 }
 
 impl Proc {
-    fn spawn(mut command: Command, log: PathBuf) -> Self {
-        let file = File::create(&log).unwrap();
-        let child = command
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap();
+    fn spawn(invocation: &Invocation) -> Self {
         Self {
-            child,
-            log,
-            spawned: Instant::now(),
+            running: invocation.spawn(),
         }
     }
 
+    fn log(&self) -> String {
+        self.running.log()
+    }
+
     fn exited(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_some()
+        self.running.exited()
     }
 
     /// Whether SIGTERM is caught yet (bit 15 of SigCgt).
     fn handler_installed(&self) -> bool {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.running.pid()))
             .unwrap_or_default();
         status
             .lines()
@@ -199,9 +191,7 @@ impl Proc {
         let at = self.reach(trigger, bed).await;
         if !self.exited() {
             // An exited but unreaped child is a zombie: the signal cannot reach another process.
-            let pid = self.child.id().to_string();
-            let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-            assert!(sent.success());
+            self.running.signal("TERM");
         }
         at
     }
@@ -217,34 +207,33 @@ impl Proc {
                 }
             }
             Trigger::Logged(text) => {
-                while !std::fs::read_to_string(&self.log).unwrap().contains(text) && !self.exited()
-                {
+                while !self.log().contains(text) && !self.exited() {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             }
             Trigger::After(delay) => {
-                tokio::time::sleep_until((self.spawned + *delay).into()).await;
+                tokio::time::sleep_until((self.running.started + *delay).into()).await;
                 self.ready().await;
             }
         }
-        self.spawned.elapsed()
+        self.running.started.elapsed()
     }
 
     /// Waits for the end; the kind of end, checked, and the log.
     async fn end(mut self, label: &str, trigger: &Trigger) -> (Kind, String) {
         let deadline = Instant::now() + HANG;
         let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.running.child.try_wait().unwrap() {
                 break status;
             }
             if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let _ = self.running.child.kill();
+                let log = self.log();
                 panic!("{label}: still running {HANG:?} after SIGTERM: {log}");
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         };
-        let log = std::fs::read_to_string(&self.log).unwrap();
+        let log = self.log();
         assert!(!log.contains("panicked"), "{label}: {log}");
         let kind = match (status.code(), status.signal()) {
             (Some(143), _) => {
@@ -356,10 +345,10 @@ const WRITES: [&str; 6] = [
 ];
 
 /// One uninterrupted run: how long it took and the calls it made.
-async fn measure(bed: &Bed, command: Command, log: PathBuf) -> (Duration, Vec<String>) {
+async fn measure(bed: &Bed, invocation: &Invocation) -> (Duration, Vec<String>) {
     super::iam::reset(bed);
-    let proc = Proc::spawn(command, log);
-    let spawned = proc.spawned;
+    let proc = Proc::spawn(invocation);
+    let spawned = proc.running.started;
     let (kind, log) = proc.end("uninterrupted run", &Trigger::Ready).await;
     assert_eq!(kind, Kind::FinishedFirst, "{log}");
     (spawned.elapsed(), calls(bed))
@@ -370,8 +359,7 @@ async fn measure(bed: &Bed, command: Command, log: PathBuf) -> (Duration, Vec<St
 /// before any AWS call must leave nothing written.
 async fn cancel_at(
     bed: &Bed,
-    command: Command,
-    log: PathBuf,
+    invocation: &Invocation,
     label: &str,
     trigger: &Trigger,
 ) -> (Kind, Duration, String) {
@@ -379,7 +367,7 @@ async fn cancel_at(
     if alone {
         super::iam::reset(bed);
     }
-    let mut proc = Proc::spawn(command, log);
+    let mut proc = Proc::spawn(invocation);
     let at = proc.signal(trigger, bed).await;
     let (kind, log) = proc.end(label, trigger).await;
     if alone {

@@ -3,11 +3,8 @@
 //! pre-flight refusals, and a dry run that writes nothing. ECS runs 20x faster here
 //! (`time-scale` 0.05), and the binary's polls shrink with it (`DEPLOY_KIT_TIME_SCALE`).
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::Client;
@@ -16,6 +13,8 @@ use aws_sdk_ecs::types::{
     DeploymentLifecycleHook, DeploymentLifecycleHookStage, DeploymentLifecycleHookTargetType,
     DeploymentStrategy, LoadBalancer, ServiceDeploymentStatus,
 };
+pub(crate) use deploy_kit_testbed::binary::Run;
+use deploy_kit_testbed::binary::{Invocation, Running};
 use deploy_kit_testbed::{Bed, Component};
 use serde_json::json;
 
@@ -210,68 +209,32 @@ impl Fixture {
         path.display().to_string()
     }
 
-    pub(crate) fn command(
-        &self,
-        inputs: &[(&str, &str)],
-        tag: &str,
-    ) -> (Command, PathBuf, PathBuf) {
-        let outputs = self.dir.path().join(format!("{tag}.outputs"));
-        let summary = self.dir.path().join(format!("{tag}.summary.md"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
-        command
-            .arg("ecs-blue-green")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DEPLOY_KIT_TIME_SCALE", SCALE.to_string())
-            .env("GITHUB_OUTPUT", &outputs)
-            .env("GITHUB_STEP_SUMMARY", &summary)
-            .env("INPUT_CLUSTER", CLUSTER);
-        for (name, value) in self.bed.env() {
-            command.env(name, value);
-        }
-        for (name, value) in inputs {
-            command.env(
-                format!("INPUT_{}", name.replace('-', "_").to_uppercase()),
-                value,
-            );
-        }
-        (command, outputs, summary)
+    /// ecs-blue-green on the bed, in cluster `CLUSTER`, as a job runs it, with `inputs`.
+    pub(crate) fn invocation(&self, inputs: &[(&str, &str)]) -> Invocation {
+        crate::deploy_kit()
+            .action("ecs-blue-green")
+            .bed(&self.bed)
+            .time_scale(SCALE)
+            .runner_files()
+            .input("cluster", CLUSTER)
+            .inputs(inputs)
     }
 
     pub(crate) fn run(&self, inputs: &[(&str, &str)]) -> Run {
-        let tag = format!(
-            "run{}",
-            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
-        let (mut command, outputs, summary) = self.command(inputs, &tag);
-        let output = command.output().unwrap();
-        Run::new(output, &outputs, &summary)
+        self.invocation(inputs).run()
     }
-}
 
-static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-/// What a run left: exit code, stderr, outputs, summary.
-pub(crate) struct Run {
-    pub(crate) code: Option<i32>,
-    pub(crate) log: String,
-    outputs: HashMap<String, String>,
-    pub(crate) summary: String,
-}
-
-impl Run {
-    pub(crate) fn new(output: Output, outputs: &PathBuf, summary: &PathBuf) -> Self {
-        let text = std::fs::read_to_string(outputs).unwrap_or_default();
-        Self {
-            code: output.status.code(),
-            log: String::from_utf8_lossy(&output.stderr).into_owned(),
-            outputs: deploy_kit_gha::output_pairs(&text).into_iter().collect(),
-            summary: std::fs::read_to_string(summary).unwrap_or_default(),
+    /// Waits until a deployment of `service` is under way, then cancels `running` as the runner
+    /// does (SIGTERM); what the run left.
+    pub(crate) async fn sigterm_mid_deployment(&self, service: &str, running: Running) -> Run {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.in_flight(service).await.is_empty() {
+            assert!(Instant::now() < deadline, "no deployment started");
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-
-    pub(crate) fn output(&self, name: &str) -> &str {
-        self.outputs.get(name).map_or("", String::as_str)
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        running.signal("TERM");
+        running.wait()
     }
 }
 
@@ -323,7 +286,7 @@ async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
         ("enable-ecs-managed-tags", "true"),
         ("propagate-tags", "TASK_DEFINITION"),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     let calls = super::iam::assert_allowed(&f.bed, "ecs-blue-green");
     assert!(
         calls.iter().any(|c| c == "ecs:ContinueServiceDeployment"),
@@ -372,7 +335,7 @@ async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
     assert_eq!(f.running_task_definition("api").await, green);
     assert!(
         stages_in_order(
-            &run.log,
+            &run.stderr,
             &[
                 "SCALE_UP",
                 "TEST_TRAFFIC_SHIFT",
@@ -382,18 +345,18 @@ async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
             ]
         ),
         "{}",
-        run.log
+        run.stderr
     );
     assert!(
-        run.log.contains("hook PAUSE AWAITING_ACTION"),
+        run.stderr.contains("hook PAUSE AWAITING_ACTION"),
         "{}",
-        run.log
+        run.stderr
     );
-    assert!(run.log.contains("smoke checks passed"), "{}", run.log);
+    assert!(run.stderr.contains("smoke checks passed"), "{}", run.stderr);
     assert!(
-        run.log.contains("event: "),
+        run.stderr.contains("event: "),
         "service events are printed: {}",
-        run.log
+        run.stderr
     );
     assert!(run.summary.contains("```mermaid\ngantt"), "{}", run.summary);
     assert!(
@@ -445,9 +408,13 @@ async fn canary_linear_and_rolling_each_reach_successful() {
         let mut all = vec![("service", name), ("task-definition", file.as_str())];
         all.extend_from_slice(inputs);
         let run = f.run(&all);
-        assert_eq!(run.code, Some(0), "{name}: {}", run.log);
+        assert_eq!(run.code, Some(0), "{name}: {}", run.stderr);
         assert_eq!(run.output("status"), "SUCCESSFUL", "{name}");
-        assert!(stages_in_order(&run.log, stages), "{name}: {}", run.log);
+        assert!(
+            stages_in_order(&run.stderr, stages),
+            "{name}: {}",
+            run.stderr
+        );
         let strategy = if name == "rolling" {
             "ROLLING"
         } else {
@@ -502,12 +469,12 @@ async fn failures_roll_back_and_say_why() {
         let mut all = vec![("service", name), ("task-definition", file.as_str())];
         all.extend_from_slice(inputs);
         let run = f.run(&all);
-        assert_eq!(run.code, Some(1), "{name}: {}", run.log);
+        assert_eq!(run.code, Some(1), "{name}: {}", run.stderr);
         assert_eq!(run.output("status"), "ROLLBACK_SUCCESSFUL", "{name}");
         assert!(
-            run.log.contains(why),
+            run.stderr.contains(why),
             "{name}: wanted {why:?} in {}",
-            run.log
+            run.stderr
         );
         assert!(run.summary.contains(why), "{name}: {}", run.summary);
         assert_eq!(f.running_task_definition(name).await, blue, "{name}");
@@ -528,17 +495,18 @@ async fn failing_smoke_checks_roll_back_before_production_traffic_moves() {
         ("test-url", &url),
         ("test-wait-for", "1s"),
     ]);
-    assert_eq!(run.code, Some(1), "{}", run.log);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert_eq!(run.output("status"), "ROLLBACK_SUCCESSFUL");
     assert!(
-        run.log.contains("smoke checks of the test listener failed"),
+        run.stderr
+            .contains("smoke checks of the test listener failed"),
         "{}",
-        run.log
+        run.stderr
     );
     assert!(
-        !run.log.contains("stage PRODUCTION_TRAFFIC_SHIFT"),
+        !run.stderr.contains("stage PRODUCTION_TRAFFIC_SHIFT"),
         "{}",
-        run.log
+        run.stderr
     );
     assert_eq!(f.running_task_definition("api").await, blue);
     assert!(
@@ -560,16 +528,16 @@ async fn a_timeout_rolls_back_and_exits_3() {
         ("task-definition", &file),
         ("timeout", "1s"),
     ]);
-    assert_eq!(run.code, Some(3), "{}", run.log);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert!(
-        run.log.contains("did not finish within 1.0s"),
+        run.stderr.contains("did not finish within 1.0s"),
         "{}",
-        run.log
+        run.stderr
     );
     assert!(
-        run.log.contains("rolled back: ROLLBACK_SUCCESSFUL"),
+        run.stderr.contains("rolled back: ROLLBACK_SUCCESSFUL"),
         "{}",
-        run.log
+        run.stderr
     );
     assert_eq!(run.output("status"), "ROLLBACK_SUCCESSFUL");
     assert!(f.in_flight("api").await.is_empty());
@@ -583,29 +551,20 @@ async fn sigterm_mid_deployment_rolls_back_and_exits_143() {
         .service("api", Spec::new(DeploymentStrategy::BlueGreen))
         .await;
     let file = f.task_file("api", "app:2", Some("slow-scale-up"));
-    let (mut command, outputs, summary) =
-        f.command(&[("service", "api"), ("task-definition", &file)], "sigterm");
-    let child: Child = command.stderr(Stdio::piped()).spawn().unwrap();
-    // Wait until the deployment is under way, then cancel as the runner does.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while f.in_flight("api").await.is_empty() {
-        assert!(Instant::now() < deadline, "no deployment started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let run = Run::new(output, &outputs, &summary);
-    assert_eq!(run.code, Some(143), "{}", run.log);
-    assert!(run.log.contains("cancelled by SIGTERM"), "{}", run.log);
+    let running = f
+        .invocation(&[("service", "api"), ("task-definition", &file)])
+        .spawn();
+    let run = f.sigterm_mid_deployment("api", running).await;
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
     assert!(
-        run.log.contains("rolled back: ROLLBACK_SUCCESSFUL"),
+        run.stderr.contains("cancelled by SIGTERM"),
         "{}",
-        run.log
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("rolled back: ROLLBACK_SUCCESSFUL"),
+        "{}",
+        run.stderr
     );
     assert!(
         f.in_flight("api").await.is_empty(),
@@ -679,11 +638,11 @@ async fn pre_flight_refuses_before_any_write() {
             ("task-definition", &td),
             ("strategy", strategy),
         ]);
-        assert_eq!(run.code, Some(2), "{service}: {}", run.log);
+        assert_eq!(run.code, Some(2), "{service}: {}", run.stderr);
         assert!(
-            run.log.contains(&expected),
+            run.stderr.contains(&expected),
             "{service}: wanted {expected:?} in {}",
-            run.log
+            run.stderr
         );
         assert_eq!(
             revisions(&f.ecs).await,
@@ -721,28 +680,28 @@ async fn dry_run_shows_the_changes_and_writes_nothing() {
         ("bake-time", "5m"),
         ("dry-run", "true"),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
-        run.log
+        run.stderr
             .contains("task definition ~ containerDefinitions[web].image: \"app:1\" -> \"app:2\""),
         "{}",
-        run.log
+        run.stderr
     );
     assert!(
-        run.log.contains("deploymentConfiguration.strategy"),
+        run.stderr.contains("deploymentConfiguration.strategy"),
         "{}",
-        run.log
+        run.stderr
     );
     assert!(
-        run.log
+        run.stderr
             .contains("deploymentConfiguration.bakeTimeInMinutes"),
         "{}",
-        run.log
+        run.stderr
     );
     assert!(
-        run.log.contains("dry run: nothing was written"),
+        run.stderr.contains("dry run: nothing was written"),
         "{}",
-        run.log
+        run.stderr
     );
     assert_eq!(revisions(&f.ecs).await, before);
     assert_eq!(
@@ -761,11 +720,11 @@ async fn bad_input_exits_2_naming_the_input() {
     let f = fixture().await;
     let missing = f.dir.path().join("nope.json").display().to_string();
     let run = f.run(&[("service", "api"), ("task-definition", &missing)]);
-    assert_eq!(run.code, Some(2), "{}", run.log);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(
-        run.log.contains("input `task-definition`: cannot read"),
+        run.stderr.contains("input `task-definition`: cannot read"),
         "{}",
-        run.log
+        run.stderr
     );
     let file = f.task_file("api", "app:2", None);
     let run = f.run(&[
@@ -773,8 +732,8 @@ async fn bad_input_exits_2_naming_the_input() {
         ("task-definition", &file),
         ("strategy", "fast"),
     ]);
-    assert_eq!(run.code, Some(2), "{}", run.log);
-    assert!(run.log.contains("input `strategy`"), "{}", run.log);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("input `strategy`"), "{}", run.stderr);
 
     // ECS refuses a 2% linear step in UpdateService: refused here before anything is
     // registered, not after.
@@ -787,12 +746,12 @@ async fn bad_input_exits_2_naming_the_input() {
         ("strategy", "linear"),
         ("linear-step-percent", "2%"),
     ]);
-    assert_eq!(run.code, Some(2), "{}", run.log);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(
-        run.log
+        run.stderr
             .contains("input `linear-step-percent`: ECS takes a multiple of 0.1% from 3% to 100%"),
         "{}",
-        run.log
+        run.stderr
     );
     assert_eq!(revisions(&f.ecs).await, before, "nothing registered");
 }
@@ -843,7 +802,7 @@ async fn wait_false_returns_once_the_deployment_has_started() {
         ("task-definition", &file),
         ("wait", "false"),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(run.output("status"), "IN_PROGRESS");
     let arn = run.output("service-deployment-arn");
     assert_eq!(
@@ -851,5 +810,5 @@ async fn wait_false_returns_once_the_deployment_has_started() {
         [arn],
         "still running after the step"
     );
-    assert!(run.log.contains("not waiting for it"), "{}", run.log);
+    assert!(run.stderr.contains("not waiting for it"), "{}", run.stderr);
 }

@@ -5,6 +5,14 @@
 // binary itself reads it only through deploy_kit_gha::RunnerEnv.
 #![allow(clippy::disallowed_methods)]
 
+use deploy_kit_testbed::binary::Invocation;
+
+/// The binary under test, run through the one harness (`deploy_kit_testbed::binary`): only
+/// `PATH` from the test's environment; add the action, inputs, the bed, the runner's files.
+pub(crate) fn deploy_kit() -> Invocation {
+    Invocation::new(env!("CARGO_BIN_EXE_deploy-kit"))
+}
+
 // Every `*/action.yml` declares exactly what the binary reads and writes.
 mod action_yml;
 // Each action README's Inputs and Outputs tables match its action.yml.

@@ -3,9 +3,6 @@
 //! explicit overrides, idempotent re-runs, timeouts, SIGTERM, and bad input. Tasks live 5x
 //! faster here (`time-scale` 0.2), and the binary's polls shrink with it.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::Client;
@@ -13,6 +10,8 @@ use aws_sdk_ecs::types::{
     AwsVpcConfiguration, Compatibility, ContainerDefinition, DesiredStatus, KeyValuePair,
     LaunchType, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, Task,
 };
+use deploy_kit_testbed::binary::Invocation;
+pub(crate) use deploy_kit_testbed::binary::Run;
 use deploy_kit_testbed::{Bed, Component};
 
 const SCALE: f64 = 0.2;
@@ -163,48 +162,19 @@ impl Fixture {
         create.send().await.unwrap();
     }
 
-    pub(crate) fn command(
-        &self,
-        inputs: &[(&str, &str)],
-        extra_env: &[(&str, &str)],
-    ) -> (Command, PathBuf, PathBuf) {
-        let tag = format!(
-            "run{}",
-            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
-        let outputs = self.dir.path().join(format!("{tag}.outputs"));
-        let summary = self.dir.path().join(format!("{tag}.summary.md"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
-        command
-            .arg("run-migrations")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DEPLOY_KIT_TIME_SCALE", SCALE.to_string())
-            .env("GITHUB_OUTPUT", &outputs)
-            .env("GITHUB_STEP_SUMMARY", &summary)
-            .env("INPUT_CLUSTER", CLUSTER);
-        for (name, value) in self.bed.env() {
-            command.env(name, value);
-        }
-        for (name, value) in inputs {
-            command.env(
-                format!("INPUT_{}", name.replace('-', "_").to_uppercase()),
-                value,
-            );
-        }
-        for (name, value) in extra_env {
-            command.env(name, value);
-        }
-        (command, outputs, summary)
+    /// run-migrations on the bed, in cluster `CLUSTER`, as a job runs it, with `inputs`.
+    pub(crate) fn invocation(&self, inputs: &[(&str, &str)]) -> Invocation {
+        crate::deploy_kit()
+            .action("run-migrations")
+            .bed(&self.bed)
+            .time_scale(SCALE)
+            .runner_files()
+            .input("cluster", CLUSTER)
+            .inputs(inputs)
     }
 
     pub(crate) fn run(&self, inputs: &[(&str, &str)]) -> Run {
-        self.run_with_env(inputs, &[])
-    }
-
-    pub(crate) fn run_with_env(&self, inputs: &[(&str, &str)], extra_env: &[(&str, &str)]) -> Run {
-        let (mut command, outputs, summary) = self.command(inputs, extra_env);
-        Run::new(command.output().unwrap(), &outputs, &summary)
+        self.invocation(inputs).run()
     }
 
     pub(crate) async fn task(&self, arn: &str) -> Task {
@@ -217,31 +187,6 @@ impl Fixture {
             .await
             .unwrap();
         out.tasks()[0].clone()
-    }
-}
-
-static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-pub(crate) struct Run {
-    pub(crate) code: Option<i32>,
-    pub(crate) log: String,
-    outputs: HashMap<String, String>,
-    pub(crate) summary: String,
-}
-
-impl Run {
-    fn new(output: Output, outputs: &PathBuf, summary: &PathBuf) -> Self {
-        let text = std::fs::read_to_string(outputs).unwrap_or_default();
-        Self {
-            code: output.status.code(),
-            log: String::from_utf8_lossy(&output.stderr).into_owned(),
-            outputs: deploy_kit_gha::output_pairs(&text).into_iter().collect(),
-            summary: std::fs::read_to_string(summary).unwrap_or_default(),
-        }
-    }
-
-    pub(crate) fn output(&self, name: &str) -> &str {
-        self.outputs.get(name).map_or("", String::as_str)
     }
 }
 
@@ -286,7 +231,7 @@ async fn a_tagged_file_registers_a_tagged_revision() {
         ("service", "api"),
         ("task-definition", &file.display().to_string()),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     let calls = super::iam::assert_allowed(&f.bed, "run-migrations");
     assert!(calls.iter().any(|c| c == "ecs:TagResource"), "{calls:?}");
     let ran = f.task(run.output("task-arn")).await;
@@ -322,10 +267,10 @@ async fn logs_stream_in_order_and_exit_zero_passes() {
     f.service("api", &td, true).await;
     super::iam::reset(&f.bed);
     let run = f.run(&[("service", "api")]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     super::iam::assert_allowed(&f.bed, "run-migrations");
     let streamed: Vec<&str> = run
-        .log
+        .stderr
         .lines()
         .filter_map(|l| l.strip_prefix("│ "))
         .collect();
@@ -366,9 +311,13 @@ async fn the_named_container_is_judged_not_the_sidecar() {
         .await;
     f.service("api", &td, true).await;
     let run = f.run(&[("service", "api"), ("environment", "RAILS_ENV=production")]);
-    assert_eq!(run.code, Some(1), "{}", run.log);
-    assert!(run.log.contains("container `app` of task"), "{}", run.log);
-    assert!(run.log.contains("exited with code 3"), "{}", run.log);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("container `app` of task"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("exited with code 3"), "{}", run.stderr);
     assert_eq!(run.output("exit-code"), "3");
     assert!(
         run.summary.contains("ERROR duplicate key"),
@@ -396,13 +345,17 @@ async fn an_image_that_cannot_be_pulled_fails_with_the_reason() {
         .await;
     f.service("api", &td, true).await;
     let run = f.run(&[("service", "api")]);
-    assert_eq!(run.code, Some(1), "{}", run.log);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(
-        run.log.contains("never ran: stopCode TaskFailedToStart"),
+        run.stderr.contains("never ran: stopCode TaskFailedToStart"),
         "{}",
-        run.log
+        run.stderr
     );
-    assert!(run.log.contains("CannotPullContainerError"), "{}", run.log);
+    assert!(
+        run.stderr.contains("CannotPullContainerError"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.output("exit-code"), "");
 }
 
@@ -418,8 +371,8 @@ async fn explicit_overrides_win_and_a_rerun_does_not_start_a_second_task() {
         ("GITHUB_ACTION", "migrate"),
     ];
     let inputs = [("service", "api"), ("subnets", f.subnets[1].as_str())];
-    let first = f.run_with_env(&inputs, &identity);
-    assert_eq!(first.code, Some(0), "{}", first.log);
+    let first = f.invocation(&inputs).envs(identity).run();
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
     let task = f.task(first.output("task-arn")).await;
     assert_eq!(
         subnet_of(&task).as_deref(),
@@ -428,8 +381,8 @@ async fn explicit_overrides_win_and_a_rerun_does_not_start_a_second_task() {
     );
     assert_eq!(task.started_by(), Some("deploy-kit/9001/1"));
 
-    let again = f.run_with_env(&inputs, &identity);
-    assert_eq!(again.code, Some(0), "{}", again.log);
+    let again = f.invocation(&inputs).envs(identity).run();
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
     assert_eq!(
         again.output("task-arn"),
         first.output("task-arn"),
@@ -459,21 +412,21 @@ async fn start_and_run_timeouts_stop_the_task_and_exit_3() {
     f.service("api", &td, true).await;
     // PROVISIONING and PENDING take 0.6 s here: a 300 ms start timeout passes first.
     let run = f.run(&[("service", "api"), ("start-timeout", "300ms")]);
-    assert_eq!(run.code, Some(3), "{}", run.log);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert!(
-        run.log
+        run.stderr
             .contains("did not reach RUNNING within start-timeout 300ms"),
         "{}",
-        run.log
+        run.stderr
     );
-    assert_eq!(run.output("stop-code"), "UserInitiated", "{}", run.log);
+    assert_eq!(run.output("stop-code"), "UserInitiated", "{}", run.stderr);
 
     let run = f.run(&[("service", "api"), ("timeout", "2s")]);
-    assert_eq!(run.code, Some(3), "{}", run.log);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert!(
-        run.log.contains("did not finish within timeout 2.0s"),
+        run.stderr.contains("did not finish within timeout 2.0s"),
         "{}",
-        run.log
+        run.stderr
     );
     let task = f.task(run.output("task-arn")).await;
     assert_eq!(task.last_status(), Some("STOPPED"));
@@ -489,8 +442,7 @@ async fn sigterm_stops_the_task_and_exits_143() {
     let f = fixture().await;
     let td = f.task_definition(&[env("BED_RUN_SECONDS", "60")]).await;
     f.service("api", &td, true).await;
-    let (mut command, outputs, summary) = f.command(&[("service", "api")], &[]);
-    let child = command.stderr(Stdio::piped()).spawn().unwrap();
+    let running = f.invocation(&[("service", "api")]).spawn();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let listed = f.ecs.list_tasks().cluster(CLUSTER).send().await.unwrap();
@@ -501,14 +453,14 @@ async fn sigterm_stops_the_task_and_exits_143() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let run = Run::new(child.wait_with_output().unwrap(), &outputs, &summary);
-    assert_eq!(run.code, Some(143), "{}", run.log);
-    assert!(run.log.contains("cancelled by SIGTERM"), "{}", run.log);
+    running.signal("TERM");
+    let run = running.wait();
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cancelled by SIGTERM"),
+        "{}",
+        run.stderr
+    );
     let task = f.task(run.output("task-arn")).await;
     assert_eq!(task.last_status(), Some("STOPPED"), "{task:?}");
 }
@@ -539,11 +491,11 @@ async fn bad_input_exits_2_before_any_task_starts() {
     ];
     for (inputs, expected) in cases {
         let run = f.run(inputs);
-        assert_eq!(run.code, Some(2), "{inputs:?}: {}", run.log);
+        assert_eq!(run.code, Some(2), "{inputs:?}: {}", run.stderr);
         assert!(
-            run.log.contains(expected),
+            run.stderr.contains(expected),
             "{inputs:?}: wanted {expected:?} in {}",
-            run.log
+            run.stderr
         );
     }
     let listed = f.ecs.list_tasks().cluster(CLUSTER).send().await.unwrap();

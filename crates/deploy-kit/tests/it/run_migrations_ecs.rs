@@ -46,8 +46,8 @@ async fn log_lines_that_arrive_after_stopped_are_shown() {
         .scenario(r#"{"family": "migrate", "logLagSeconds": 4}"#)
         .unwrap();
     let run = f.run(&[("service", "api")]);
-    assert_eq!(run.code, Some(1), "{}", run.log);
-    let log: Vec<&str> = run.log.lines().collect();
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let log: Vec<&str> = run.stderr.lines().collect();
     let streamed: Vec<&str> = log.iter().filter_map(|l| l.strip_prefix("│ ")).collect();
     assert_eq!(streamed, lines, "every line, once, in order");
     let stopped = log.iter().position(|l| l.contains(": STOPPED (")).unwrap();
@@ -58,7 +58,7 @@ async fn log_lines_that_arrive_after_stopped_are_shown() {
     assert!(
         error > stopped,
         "the error line came after STOPPED, and was still read: {}",
-        run.log
+        run.stderr
     );
     assert!(run.summary.contains("already exists"), "{}", run.summary);
 }
@@ -74,13 +74,14 @@ async fn capacity_failures_are_retried_until_a_task_starts() {
         .scenario(r#"{"family": "migrate", "runTaskFailures": ["RESOURCE:MEMORY", "AGENT"]}"#)
         .unwrap();
     let run = f.run(&[("service", "api")]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
-        run.log.contains("RunTask: RESOURCE:MEMORY (arn:aws:ecs:")
-            && run.log.contains("RunTask: AGENT (arn:aws:ecs:")
-            && run.log.contains("no capacity yet, trying again in 4.0s"),
+        run.stderr
+            .contains("RunTask: RESOURCE:MEMORY (arn:aws:ecs:")
+            && run.stderr.contains("RunTask: AGENT (arn:aws:ecs:")
+            && run.stderr.contains("no capacity yet, trying again in 4.0s"),
         "{}",
-        run.log
+        run.stderr
     );
     assert_eq!(all_tasks(&f.ecs).await, [run.output("task-arn")]);
 }
@@ -100,13 +101,13 @@ async fn capacity_that_does_not_come_exits_3_and_other_failures_exit_1_at_once()
         ))
         .unwrap();
     let run = f.run(&[("service", "api"), ("start-timeout", "2s")]);
-    assert_eq!(run.code, Some(3), "{}", run.log);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert!(
-        run.log.contains(&format!(
+        run.stderr.contains(&format!(
             "started no task within start-timeout 2.0s: {fargate} (no resource)"
         )),
         "{}",
-        run.log
+        run.stderr
     );
     assert!(all_tasks(&f.ecs).await.is_empty());
 
@@ -114,14 +115,14 @@ async fn capacity_that_does_not_come_exits_3_and_other_failures_exit_1_at_once()
         .scenario(r#"{"family": "migrate", "runTaskFailures": ["ATTRIBUTE"]}"#)
         .unwrap();
     let run = f.run(&[("service", "api")]);
-    assert_eq!(run.code, Some(1), "{}", run.log);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(
-        run.log
+        run.stderr
             .contains("in cluster `prod` started no task: ATTRIBUTE (arn:aws:ecs:"),
         "{}",
-        run.log
+        run.stderr
     );
-    assert!(!run.log.contains("trying again"), "{}", run.log);
+    assert!(!run.stderr.contains("trying again"), "{}", run.stderr);
     assert!(all_tasks(&f.ecs).await.is_empty());
 }
 
@@ -139,11 +140,11 @@ async fn a_rerun_with_another_command_gets_its_own_task() {
         ("GITHUB_ACTION", "migrate"),
     ];
     let up = [("service", "api"), ("command", "bin/migrate up")];
-    let first = f.run_with_env(&up, &identity);
-    assert_eq!(first.code, Some(0), "{}", first.log);
+    let first = f.invocation(&up).envs(identity).run();
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
     let down = [("service", "api"), ("command", "bin/migrate down")];
-    let changed = f.run_with_env(&down, &identity);
-    assert_eq!(changed.code, Some(0), "{}", changed.log);
+    let changed = f.invocation(&down).envs(identity).run();
+    assert_eq!(changed.code, Some(0), "{}", changed.stderr);
     assert_ne!(changed.output("task-arn"), first.output("task-arn"));
     let task = f.task(changed.output("task-arn")).await;
     let command = task
@@ -154,7 +155,7 @@ async fn a_rerun_with_another_command_gets_its_own_task() {
         command,
         Some(vec!["bin/migrate".to_owned(), "down".to_owned()])
     );
-    let again = f.run_with_env(&up, &identity);
+    let again = f.invocation(&up).envs(identity).run();
     assert_eq!(again.output("task-arn"), first.output("task-arn"));
     assert_eq!(all_tasks(&f.ecs).await.len(), 2);
 }

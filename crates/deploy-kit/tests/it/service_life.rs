@@ -7,7 +7,6 @@
 
 #![allow(clippy::print_stderr)] // the rollback's duration, shown with --nocapture
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::{
@@ -16,7 +15,7 @@ use aws_sdk_ecs::types::{
     ServiceDeployment,
 };
 
-use super::ecs_blue_green::{CLUSTER, Fixture, Run, SCALE, Spec, fixture, http_server};
+use super::ecs_blue_green::{CLUSTER, Fixture, SCALE, Spec, fixture, http_server};
 
 const SERVICE: &str = "life";
 
@@ -144,18 +143,6 @@ impl Fixture {
     }
 }
 
-fn spawn(
-    f: &Fixture,
-    inputs: &[(&str, &str)],
-    tag: &str,
-) -> (Child, impl FnOnce(Child) -> Run + use<>) {
-    let (mut command, outputs, summary) = f.command(inputs, tag);
-    let child = command.stderr(Stdio::piped()).spawn().unwrap();
-    let finish =
-        move |child: Child| Run::new(child.wait_with_output().unwrap(), &outputs, &summary);
-    (child, finish)
-}
-
 fn pause_at(stage: DeploymentLifecycleHookStage) -> DeploymentLifecycleHook {
     DeploymentLifecycleHook::builder()
         .target_type(DeploymentLifecycleHookTargetType::Pause)
@@ -193,12 +180,12 @@ async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
         ("task-definition", &v2),
         ("test-url", &url),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
-    assert!(run.log.contains("smoke checks passed"), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains("smoke checks passed"), "{}", run.stderr);
     assert!(
-        run.log.contains("took ecs-blue-green's PAUSE hook out"),
+        run.stderr.contains("took ecs-blue-green's PAUSE hook out"),
         "{}",
-        run.log
+        run.stderr
     );
     let gated = run.output("service-deployment-arn").to_owned();
     assert_eq!(
@@ -214,7 +201,7 @@ async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
     let started = Instant::now();
     let run = f.run(&[("service", SERVICE), ("task-definition", "previous")]);
     let took = started.elapsed();
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(run.output("status"), "SUCCESSFUL");
     assert_eq!(run.output("task-definition-arn"), first);
     let rollback = run.output("service-deployment-arn").to_owned();
@@ -229,38 +216,25 @@ async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
     // 3. A plain deploy.
     let v3 = f.task_file(SERVICE, "app:3", None);
     let run = f.run(&[("service", SERVICE), ("task-definition", &v3)]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     let third = run.output("task-definition-arn").to_owned();
     f.assert_left_clean("plain deploy", &own).await;
 
     // 4. A gated deploy cancelled mid-flight: rolled back, and our hook taken out after.
     let v4 = f.task_file(SERVICE, "app:4", Some("slow-scale-up"));
-    let (child, finish) = spawn(
-        &f,
-        &[
+    let running = f
+        .invocation(&[
             ("service", SERVICE),
             ("task-definition", &v4),
             ("test-url", &url),
-        ],
-        "cancelled",
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while f.in_flight(SERVICE).await.is_empty() {
-        assert!(Instant::now() < deadline, "no deployment started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let run = finish(child);
-    assert_eq!(run.code, Some(143), "{}", run.log);
+        ])
+        .spawn();
+    let run = f.sigterm_mid_deployment(SERVICE, running).await;
+    assert_eq!(run.code, Some(143), "{}", run.stderr);
     assert!(
-        run.log.contains("rolled back: ROLLBACK_SUCCESSFUL"),
+        run.stderr.contains("rolled back: ROLLBACK_SUCCESSFUL"),
         "{}",
-        run.log
+        run.stderr
     );
     assert_eq!(f.running_task_definition(SERVICE).await, third);
     f.assert_left_clean("cancelled gated deploy", &own).await;
@@ -271,7 +245,7 @@ async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
         ("task-definition", &third),
         ("force-new-deployment", "true"),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(f.running_task_definition(SERVICE).await, third);
     f.assert_left_clean("redeploy", &own).await;
 
@@ -293,32 +267,30 @@ async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
         .unwrap();
     let theirs = f.configuration().await;
     let v6 = f.task_file(SERVICE, "app:6", None);
-    let (child, finish) = spawn(
-        &f,
-        &[
+    let running = f
+        .invocation(&[
             ("service", SERVICE),
             ("task-definition", &v6),
             ("test-url", &url),
-        ],
-        "beside-theirs",
-    );
+        ])
+        .spawn();
     f.continue_like_a_person(
         "POST_SCALE_UP",
         Duration::from_secs(2),
         Duration::from_secs(30),
     )
     .await;
-    let run = finish(child);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    let run = running.wait();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     for expected in [
         "(PAUSE) at stage POST_SCALE_UP is not ecs-blue-green's: waiting for ContinueServiceDeployment",
         "/services/life/deployments",
         "smoke checks passed",
     ] {
         assert!(
-            run.log.contains(expected),
+            run.stderr.contains(expected),
             "wanted {expected:?} in {}",
-            run.log
+            run.stderr
         );
     }
     assert!(run.summary.contains("**Waited on:**"), "{}", run.summary);

@@ -54,10 +54,8 @@ async fn blue_green_point(
         ("test-url", url),
         ("test-requests", "20"),
     ];
-    let (mut command, _, _) = f.command(&inputs, &format!("cancel{n}"));
-    command.env("DEPLOY_KIT_TIME_SCALE", SCALE.to_string());
-    let log = f.dir.path().join(format!("cancel{n}.log"));
-    let (kind, at, log) = cancel_at(&f.bed, command, log, &label, trigger).await;
+    let invocation = f.invocation(&inputs).time_scale(SCALE);
+    let (kind, at, log) = cancel_at(&f.bed, &invocation, &label, trigger).await;
     let new: Vec<(String, String)> = deployments(&f.ecs, service)
         .await
         .into_iter()
@@ -140,9 +138,7 @@ async fn sigterm_anywhere_in_ecs_blue_green_leaves_no_deployment_in_flight() {
         ("test-url", url.as_str()),
         ("test-requests", "20"),
     ];
-    let (mut command, _, _) = f.command(&inputs, "measured");
-    command.env("DEPLOY_KIT_TIME_SCALE", SCALE.to_string());
-    let (length, seen) = measure(&f.bed, command, f.dir.path().join("measured.log")).await;
+    let (length, seen) = measure(&f.bed, &f.invocation(&inputs).time_scale(SCALE)).await;
     let logged = [
         "stage SCALE_UP",
         "hook PAUSE AWAITING_ACTION",

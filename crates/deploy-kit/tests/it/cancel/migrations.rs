@@ -1,7 +1,5 @@
 //! run-migrations cancelled anywhere: the task it started, if any, is stopped when it exits.
 
-use std::path::Path;
-
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::DesiredStatus;
 
@@ -39,14 +37,12 @@ async fn tasks_started_by(
 
 /// One run-migrations point: run the migration with `startedBy` `cancel-{n}`, cancel at
 /// `trigger`, and check that its task, if it started one, is stopped.
-async fn migrations_point(f: &Fixture, dir: &Path, n: usize, trigger: &Trigger) -> End {
+async fn migrations_point(f: &Fixture, n: usize, trigger: &Trigger) -> End {
     let label = format!("#{n:02} {}", trigger.label());
     let started_by = format!("cancel-{n}");
-    let scale = SCALE.to_string();
     let inputs = [("service", "api"), ("started-by", started_by.as_str())];
-    let (command, _, _) = f.command(&inputs, &[("DEPLOY_KIT_TIME_SCALE", &scale)]);
-    let log = dir.join(format!("cancel{n}.log"));
-    let (kind, at, log) = cancel_at(&f.bed, command, log, &label, trigger).await;
+    let invocation = f.invocation(&inputs).time_scale(SCALE);
+    let (kind, at, log) = cancel_at(&f.bed, &invocation, &label, trigger).await;
     let tasks = tasks_started_by(&f.ecs, &started_by, None).await;
     let state = match tasks.as_slice() {
         [] => {
@@ -129,14 +125,11 @@ async fn sigterm_anywhere_in_run_migrations_leaves_no_task_running() {
         ])
         .await;
     f.service("api", &td, true).await;
-    let dir = tempfile::tempdir().unwrap();
-    let point = async |_lane: usize, n: usize, trigger: &Trigger| {
-        migrations_point(&f, dir.path(), n, trigger).await
-    };
-    let scale = SCALE.to_string();
+    let point =
+        async |_lane: usize, n: usize, trigger: &Trigger| migrations_point(&f, n, trigger).await;
     let inputs = [("service", "api"), ("started-by", "measured")];
-    let (command, _, _) = f.command(&inputs, &[("DEPLOY_KIT_TIME_SCALE", &scale)]);
-    let (length, seen) = measure(&f.bed, command, dir.path().join("measured.log")).await;
+    let invocation = f.invocation(&inputs).time_scale(SCALE);
+    let (length, seen) = measure(&f.bed, &invocation).await;
     let logged = [": PENDING", ": RUNNING", "│ migration 005"];
     let ends = all_points(length, &seen, &logged, &mut rng, &point).await;
     report("run-migrations", length, &ends);

@@ -37,7 +37,7 @@ fn send(pid: u32, signal: &str) {
 async fn exits_within(proc: &mut Proc, limit: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
-        if let Some(status) = proc.child.try_wait().unwrap() {
+        if let Some(status) = proc.running.child.try_wait().unwrap() {
             return Some(status);
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -47,7 +47,7 @@ async fn exits_within(proc: &mut Proc, limit: Duration) -> Option<ExitStatus> {
 
 /// The runner's cancel of a step that is still running.
 async fn runner_cancel(proc: &mut Proc) -> Sequence {
-    let pid = proc.child.id();
+    let pid = proc.running.pid();
     let mut sent = vec!["SIGINT"];
     send(pid, "-INT");
     if let Some(status) = exits_within(proc, SIGINT_TO_SIGTERM).await {
@@ -60,7 +60,7 @@ async fn runner_cancel(proc: &mut Proc) -> Sequence {
     }
     sent.push("SIGKILL");
     send(pid, "-KILL");
-    let status = proc.child.wait().unwrap();
+    let status = proc.running.child.wait().unwrap();
     Sequence { sent, status }
 }
 
@@ -105,15 +105,12 @@ async fn the_runners_cancel_sequence_rolls_back_and_leaves_outputs_and_summary()
             ("test-url", url.as_str()),
             ("test-requests", "20"),
         ];
-        let (mut command, out, summary) = f.command(&inputs, &format!("seq{k}"));
-        command.env("DEPLOY_KIT_TIME_SCALE", scale.to_string());
-        command.env("GITHUB_ACTIONS", "true");
-        let log = f.dir.path().join(format!("seq{k}.log"));
-        let mut proc = Proc::spawn(command, log.clone());
+        let invocation = f.invocation(&inputs).time_scale(scale).in_actions();
+        let mut proc = Proc::spawn(&invocation);
         proc.reach(trigger, &f.bed).await;
         assert!(!proc.exited(), "{label}: ended before the cancel");
         let sequence = runner_cancel(&mut proc).await;
-        let log = std::fs::read_to_string(&log).unwrap();
+        let log = proc.log();
         assert!(
             !sequence.sent.contains(&"SIGKILL"),
             "{label}: killed\n{log}"
@@ -134,8 +131,8 @@ async fn the_runners_cancel_sequence_rolls_back_and_leaves_outputs_and_summary()
             .map(|s| s.as_str().to_owned())
             .unwrap();
         assert!(status.starts_with("ROLLBACK_"), "{label}: {status}\n{log}");
-        let written = outputs(&out);
-        let md = std::fs::read_to_string(&summary).unwrap_or_default();
+        let written = outputs(&proc.running.files.output());
+        let md = std::fs::read_to_string(proc.running.files.summary()).unwrap_or_default();
         assert!(
             md.contains(&format!("service `{service}`")),
             "{label}: summary {md:?}\n{log}"
@@ -176,26 +173,17 @@ async fn the_runners_cancel_sequence_stops_the_migration_and_leaves_outputs_and_
         Trigger::Logged(": RUNNING"),
         Trigger::Logged("│ migration 005"),
     ];
-    let scale = scale.to_string();
-    let dir = tempfile::tempdir().unwrap();
     let point = async |k: usize| {
         let trigger = &points[k];
         let label = trigger.label();
         let started_by = format!("seq-{k}");
         let inputs = [("service", "api"), ("started-by", started_by.as_str())];
-        let (command, out, summary) = f.command(
-            &inputs,
-            &[
-                ("DEPLOY_KIT_TIME_SCALE", &scale),
-                ("GITHUB_ACTIONS", "true"),
-            ],
-        );
-        let log = dir.path().join(format!("seq-{k}.log"));
-        let mut proc = Proc::spawn(command, log.clone());
+        let invocation = f.invocation(&inputs).time_scale(scale).in_actions();
+        let mut proc = Proc::spawn(&invocation);
         proc.reach(trigger, &f.bed).await;
         assert!(!proc.exited(), "{label}: ended before the cancel");
         let sequence = runner_cancel(&mut proc).await;
-        let log = std::fs::read_to_string(&log).unwrap();
+        let log = proc.log();
         assert!(
             !sequence.sent.contains(&"SIGKILL"),
             "{label}: killed\n{log}"
@@ -228,9 +216,9 @@ async fn the_runners_cancel_sequence_stops_the_migration_and_leaves_outputs_and_
             Some("UserInitiated"),
             "{label}: {log}"
         );
-        let written = outputs(&out);
+        let written = outputs(&proc.running.files.output());
         assert_eq!(written["task-arn"], arn, "{label}: {log}");
-        let md = std::fs::read_to_string(&summary).unwrap_or_default();
+        let md = std::fs::read_to_string(proc.running.files.summary()).unwrap_or_default();
         assert!(md.contains("run-migrations"), "{label}: summary {md:?}");
     };
     tokio::join!(point(0), point(1), point(2));
