@@ -3,11 +3,10 @@
 //! build, repositories created or refused, build secrets kept out of logs and history, and the
 //! scan gate.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use aws_sdk_ecr::types::ImageIdentifier;
+use deploy_kit_testbed::binary::{Invocation, Run};
 use deploy_kit_testbed::docker::{Docker, sample_app_context};
 use deploy_kit_testbed::{Bed, Component};
 
@@ -32,12 +31,6 @@ async fn fixture() -> Fixture {
     }
 }
 
-struct Run {
-    code: Option<i32>,
-    log: String,
-    outputs: HashMap<String, String>,
-}
-
 impl Fixture {
     fn context(&self, name: &str) -> PathBuf {
         sample_app_context(&self.dir.path().join(name)).unwrap()
@@ -51,56 +44,20 @@ impl Fixture {
     }
 
     fn run(&self, inputs: &[(&str, &str)]) -> Run {
-        self.run_with(inputs, &[])
+        self.invocation(inputs).run()
     }
 
-    /// A run with more environment: a docker stand-in, the runner's HOME.
-    fn run_with(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
-        let (mut command, outputs) = self.command(inputs, env);
-        let output = command.output().unwrap();
-        let text = std::fs::read_to_string(&outputs).unwrap_or_default();
-        Run {
-            code: output.status.code(),
-            log: format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-            outputs: deploy_kit_gha::output_pairs(&text).into_iter().collect(),
-        }
-    }
-
-    /// The command of one run, and where its outputs go.
-    fn command(&self, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> (Command, PathBuf) {
-        let tag = format!(
-            "{}",
-            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
-        let outputs = self.dir.path().join(format!("{tag}.out"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
-        command
-            .arg("build-push-ecr")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_OUTPUT", &outputs)
-            .env("RUNNER_TEMP", self.dir.path())
-            .env("DEPLOY_KIT_TIME_SCALE", "0.05")
+    /// build-push-ecr on the bed and its docker engine, as a job runs it, with `inputs`.
+    fn invocation(&self, inputs: &[(&str, &str)]) -> Invocation {
+        crate::deploy_kit()
+            .action("build-push-ecr")
+            .in_actions()
+            .runner_files()
+            .time_scale(0.05)
             .env("DOCKER", self.docker.var("DOCKER"))
-            .env("DOCKER_HOST", self.docker.var("DOCKER_HOST"));
-        for (name, value) in self.bed.env() {
-            command.env(name, value);
-        }
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        for (name, value) in inputs {
-            command.env(
-                format!("INPUT_{}", name.replace('-', "_").to_uppercase()),
-                value,
-            );
-        }
-        (command, outputs)
+            .env("DOCKER_HOST", self.docker.var("DOCKER_HOST"))
+            .bed(&self.bed)
+            .inputs(inputs)
     }
 
     async fn registry_digest(&self, repository: &str, tag: &str) -> Option<String> {
@@ -120,8 +77,6 @@ impl Fixture {
     }
 }
 
-static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
 fn path(p: &Path) -> String {
     p.display().to_string()
 }
@@ -139,9 +94,9 @@ async fn builds_pushes_skips_on_rerun_and_adds_tags_without_a_build() {
     ];
     super::iam::reset(&f.bed);
     let run = f.run(&inputs);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.log());
     super::iam::assert_allowed(&f.bed, "build-push-ecr");
-    assert!(run.log.contains("created repository"), "{}", run.log);
+    assert!(run.log().contains("created repository"), "{}", run.log());
     let described = f
         .ecr
         .describe_repositories()
@@ -162,9 +117,9 @@ async fn builds_pushes_skips_on_rerun_and_adds_tags_without_a_build() {
         .collect();
     assert_eq!(exempt, ["buildcache"]);
     assert!(
-        run.log.contains("DOCKER_BUILDKIT=1 docker build"),
+        run.log().contains("DOCKER_BUILDKIT=1 docker build"),
         "the path used is said: {}",
-        run.log
+        run.log()
     );
     let digest = run.outputs["digest"].clone();
     assert_eq!(
@@ -178,10 +133,10 @@ async fn builds_pushes_skips_on_rerun_and_adds_tags_without_a_build() {
 
     // Again (an immutable repository): skipped, same digest, no build.
     let again = f.run(&inputs);
-    assert_eq!(again.code, Some(0), "{}", again.log);
+    assert_eq!(again.code, Some(0), "{}", again.log());
     assert_eq!(again.outputs["skipped"], "true");
     assert_eq!(again.outputs["digest"], digest);
-    assert!(!again.log.contains("docker build"), "{}", again.log);
+    assert!(!again.log().contains("docker build"), "{}", again.log());
 
     // A new tag on the same commit: put on the manifest, still no build.
     let tagged = f.run(&[
@@ -189,11 +144,11 @@ async fn builds_pushes_skips_on_rerun_and_adds_tags_without_a_build() {
         ("context", &path(&context)),
         ("tags", "abc123\nrelease-7"),
     ]);
-    assert_eq!(tagged.code, Some(0), "{}", tagged.log);
+    assert_eq!(tagged.code, Some(0), "{}", tagged.log());
     assert!(
-        tagged.log.contains("tags added: release-7"),
+        tagged.log().contains("tags added: release-7"),
         "{}",
-        tagged.log
+        tagged.log()
     );
     assert_eq!(
         f.registry_digest("team/api", "release-7").await.as_deref(),
@@ -210,12 +165,12 @@ async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_histor
         ("context", &path(&context)),
         ("tags", "t1"),
     ]);
-    assert_eq!(run.code, Some(2), "{}", run.log);
+    assert_eq!(run.code, Some(2), "{}", run.log());
     assert!(
-        run.log
+        run.log()
             .contains("repository `nope` does not exist: create it"),
         "{}",
-        run.log
+        run.log()
     );
 
     // Several platforms need buildx, which this engine does not have.
@@ -225,12 +180,12 @@ async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_histor
         ("tags", "t1"),
         ("platforms", "linux/amd64,linux/arm64"),
     ]);
-    assert_eq!(run.code, Some(2), "{}", run.log);
+    assert_eq!(run.code, Some(2), "{}", run.log());
     assert!(
-        run.log
+        run.log()
             .contains("input `platforms`: several platforms need docker buildx"),
         "{}",
-        run.log
+        run.log()
     );
 
     // A build given a secret: the value is masked and passed as a file, and no layer records
@@ -243,12 +198,16 @@ async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_histor
         ("tags", "t1"),
         ("secrets", &format!("token={secret}")),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
-    assert_only_masked(&run.log, secret);
-    assert!(run.log.contains("--secret id=token,src="), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.log());
+    assert_only_masked(&run.log(), secret);
+    assert!(
+        run.log().contains("--secret id=token,src="),
+        "{}",
+        run.log()
+    );
     let history = f.history(&run.outputs["image"]);
     assert!(!history.contains(secret), "{history}");
-    let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
+    let leftovers: Vec<_> = std::fs::read_dir(run.files.runner_temp())
         .unwrap()
         .filter_map(Result::ok)
         .filter(|e| {
@@ -278,7 +237,7 @@ RUN --mount=type=secret,id=token ["/bin/busybox", "sh", "-c", "/bin/busybox sha2
 "#;
 
 fn sha256_hex(text: &str) -> String {
-    let mut child = Command::new("/bin/busybox")
+    let mut child = std::process::Command::new("/bin/busybox")
         .arg("sha256sum")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -313,9 +272,9 @@ async fn a_run_step_reads_the_build_secret_with_network_none() {
         ])
     };
     let run = build("right", secret);
-    assert_eq!(run.code, Some(0), "{}", run.log);
-    assert!(run.log.contains("--network none"), "{}", run.log);
-    assert_only_masked(&run.log, secret);
+    assert_eq!(run.code, Some(0), "{}", run.log());
+    assert!(run.log().contains("--network none"), "{}", run.log());
+    assert_only_masked(&run.log(), secret);
     let history = f.history(&run.outputs["image"]);
     assert!(
         history.contains("/secret-checked"),
@@ -326,11 +285,11 @@ async fn a_run_step_reads_the_build_secret_with_network_none() {
     // The RUN step fails when the secret is not what it expects: the check is real. (BuildKit's
     // cache ignores secret values, so the expectation changes, not the secret.)
     let run = build("wrong", "another-token");
-    assert_eq!(run.code, Some(1), "{}", run.log);
+    assert_eq!(run.code, Some(1), "{}", run.log());
     assert!(
-        run.log.contains("/secret-checked"),
+        run.log().contains("/secret-checked"),
         "docker's failure is shown: {}",
-        run.log
+        run.log()
     );
 }
 
@@ -356,17 +315,17 @@ async fn the_scan_gate_fails_on_findings_unless_ignored_and_times_out() {
     ];
     super::iam::reset(&f.bed);
     let run = f.run(&base);
-    assert_eq!(run.code, Some(1), "{}", run.log);
+    assert_eq!(run.code, Some(1), "{}", run.log());
     let calls = super::iam::assert_allowed(&f.bed, "build-push-ecr");
     assert!(
         calls.iter().any(|c| c == "ecr:DescribeImageScanFindings"),
         "{calls:?}"
     );
     assert!(
-        run.log
+        run.log()
             .contains("found 1 finding(s) at or above HIGH: CVE-2026-0001 (HIGH)"),
         "{}",
-        run.log
+        run.log()
     );
     assert!(
         !run.outputs["digest"].is_empty(),
@@ -376,7 +335,7 @@ async fn the_scan_gate_fails_on_findings_unless_ignored_and_times_out() {
     let mut ignored = base.to_vec();
     ignored.push(("ignore-findings", "CVE-2026-0001"));
     let run = f.run(&ignored);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.log());
 
     let (status, _) = f
         .bed
@@ -390,11 +349,12 @@ async fn the_scan_gate_fails_on_findings_unless_ignored_and_times_out() {
     slow[3] = ("tags", "t2");
     slow.push(("scan-timeout", "1s"));
     let run = f.run(&slow);
-    assert_eq!(run.code, Some(3), "{}", run.log);
+    assert_eq!(run.code, Some(3), "{}", run.log());
     assert!(
-        run.log.contains("did not finish within scan-timeout 1.0s"),
+        run.log()
+            .contains("did not finish within scan-timeout 1.0s"),
         "{}",
-        run.log
+        run.log()
     );
 
     // Enhanced scanning (Inspector) answers ACTIVE with enhancedFindings: gated the same way.
@@ -407,8 +367,12 @@ async fn the_scan_gate_fails_on_findings_unless_ignored_and_times_out() {
         .unwrap();
     assert_eq!(status, 200);
     let run = f.run(&base);
-    assert_eq!(run.code, Some(1), "{}", run.log);
-    assert!(run.log.contains("CVE-2026-0009 (CRITICAL)"), "{}", run.log);
+    assert_eq!(run.code, Some(1), "{}", run.log());
+    assert!(
+        run.log().contains("CVE-2026-0009 (CRITICAL)"),
+        "{}",
+        run.log()
+    );
 
     // A repository without scan on push has no scan to wait for: the step starts one.
     f.ecr
@@ -425,7 +389,7 @@ async fn the_scan_gate_fails_on_findings_unless_ignored_and_times_out() {
         ("scan", "wait"),
         ("fail-on-severity", "HIGH"),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.log());
     let calls = super::iam::assert_allowed(&f.bed, "build-push-ecr");
     assert!(calls.iter().any(|c| c == "ecr:StartImageScan"), "{calls:?}");
 }

@@ -2,13 +2,13 @@
 //! `static_site` plug-in: invalidations in progress for a while, the order of S3 writes).
 //! Invalidations take 20 s at scale 1; here 1 s (`time-scale` 0.05).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use aws_sdk_cloudfront::types::{
     DefaultCacheBehavior, DistributionConfig, Origin, Origins, S3OriginConfig, ViewerProtocolPolicy,
 };
+use deploy_kit_testbed::binary::Invocation;
+pub(crate) use deploy_kit_testbed::binary::Run;
 use deploy_kit_testbed::{Bed, Component};
 
 const SCALE: f64 = 0.05;
@@ -19,19 +19,6 @@ pub(crate) struct Site {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) distribution: String,
     dir: tempfile::TempDir,
-}
-
-pub(crate) struct Run {
-    pub(crate) code: Option<i32>,
-    pub(crate) log: String,
-    outputs: HashMap<String, String>,
-    pub(crate) summary: String,
-}
-
-impl Run {
-    pub(crate) fn output(&self, name: &str) -> &str {
-        self.outputs.get(name).map_or("", String::as_str)
-    }
 }
 
 /// One S3 write or invalidation event, as the bed saw it.
@@ -108,47 +95,21 @@ impl Site {
         root
     }
 
-    pub(crate) fn command(
-        &self,
-        source: &Path,
-        inputs: &[(&str, &str)],
-    ) -> (Command, PathBuf, PathBuf) {
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let outputs = self.dir.path().join(format!("run{n}.outputs"));
-        let summary = self.dir.path().join(format!("run{n}.summary.md"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
-        command
-            .arg("deploy-static")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DEPLOY_KIT_TIME_SCALE", SCALE.to_string())
-            .env("GITHUB_OUTPUT", &outputs)
-            .env("GITHUB_STEP_SUMMARY", &summary)
-            .env("INPUT_SOURCE", source)
-            .env("INPUT_BUCKET", BUCKET)
-            .env("INPUT_DISTRIBUTION_ID", &self.distribution);
-        for (name, value) in self.bed.env() {
-            command.env(name, value);
-        }
-        for (name, value) in inputs {
-            command.env(
-                format!("INPUT_{}", name.replace('-', "_").to_uppercase()),
-                value,
-            );
-        }
-        (command, outputs, summary)
+    /// deploy-static of `source` to the bucket and distribution, as a job runs it.
+    pub(crate) fn invocation(&self, source: &Path, inputs: &[(&str, &str)]) -> Invocation {
+        crate::deploy_kit()
+            .action("deploy-static")
+            .bed(&self.bed)
+            .time_scale(SCALE)
+            .runner_files()
+            .input("source", source)
+            .input("bucket", BUCKET)
+            .input("distribution-id", &self.distribution)
+            .inputs(inputs)
     }
 
     pub(crate) fn run(&self, source: &Path, inputs: &[(&str, &str)]) -> Run {
-        let (mut command, outputs, summary) = self.command(source, inputs);
-        let output = command.output().unwrap();
-        let text = std::fs::read_to_string(&outputs).unwrap_or_default();
-        Run {
-            code: output.status.code(),
-            log: String::from_utf8_lossy(&output.stderr).into_owned(),
-            outputs: deploy_kit_gha::output_pairs(&text).into_iter().collect(),
-            summary: std::fs::read_to_string(&summary).unwrap_or_default(),
-        }
+        self.invocation(source, inputs).run()
     }
 
     /// The S3 writes and invalidation events since the last reset, in order.
@@ -265,7 +226,7 @@ async fn only_what_changed_assets_before_html_deletions_after_the_invalidation()
 
     // First deploy: everything, with the headers each kind of file needs.
     let run = site.run(&site.build(V1), &[]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(run.output("uploaded"), "6");
     assert_eq!(run.output("unchanged"), "0");
     assert_eq!(run.output("deleted"), "0");
@@ -303,7 +264,7 @@ async fn only_what_changed_assets_before_html_deletions_after_the_invalidation()
     // the invalidation names that page's URLs only; v1's leftovers are kept (keep-previous 1).
     site.reset_events();
     let run = site.run(&site.build(V2), &[]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(
         (
             run.output("uploaded"),
@@ -337,7 +298,7 @@ async fn only_what_changed_assets_before_html_deletions_after_the_invalidation()
     // would push v1 out of keep-previous early), and nothing to invalidate.
     site.reset_events();
     let run = site.run(&site.build(V2), &[]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(
         (run.output("uploaded"), run.output("unchanged")),
         ("0", "5")
@@ -349,7 +310,7 @@ async fn only_what_changed_assets_before_html_deletions_after_the_invalidation()
     // invalidation completed; v2's script stays for clients still on v2's page.
     site.reset_events();
     let run = site.run(&site.build(V3), &[]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(run.output("deleted"), "2");
     let events = site.events();
     let html_at = assert_assets_before_html(&events);
@@ -409,7 +370,7 @@ async fn headers_another_tool_set_wrong_are_fixed_and_right_ones_left() {
         &site.build(&[("index.html", "<p>hi</p>"), ("app-1a2b3c4d.js", "x")]),
         &[],
     );
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(
         (run.output("uploaded"), run.output("unchanged")),
         ("1", "1")
@@ -426,12 +387,12 @@ async fn dry_run_plans_and_writes_nothing() {
     let site = site().await;
     site.reset_events();
     let run = site.run(&site.build(V1), &[("dry-run", "true")]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(run.output("uploaded"), "6");
     assert!(
-        run.log.contains("upload assets/app-1a2b3c4d.js"),
+        run.stderr.contains("upload assets/app-1a2b3c4d.js"),
         "{}",
-        run.log
+        run.stderr
     );
     assert!(site.events().is_empty(), "{:?}", site.events());
     assert!(site.head("index.html").await.is_none());
@@ -491,19 +452,11 @@ async fn bad_input_exits_2_before_anything_is_written() {
     site.reset_events();
     for (name, source, inputs, named) in cases {
         let run = site.run(&source, &inputs);
-        assert_eq!(run.code, Some(2), "{name}: {}", run.log);
-        assert!(run.log.contains(named), "{name}: {}", run.log);
-        assert!(!run.log.contains("panicked"), "{name}: {}", run.log);
+        assert_eq!(run.code, Some(2), "{name}: {}", run.stderr);
+        assert!(run.stderr.contains(named), "{name}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
     }
     assert!(site.events().is_empty(), "written: {:?}", site.events());
-}
-
-fn terminate(child: &std::process::Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 /// SIGTERM while the invalidation is awaited: exit 143, the new release live, stale files left
@@ -512,7 +465,7 @@ fn terminate(child: &std::process::Child) {
 async fn cancel_during_the_invalidation_wait_leaves_the_new_release_live() {
     let site = site().await;
     let run = site.run(&site.build(V1), &[("keep-previous", "0")]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
     // 200 s x 0.05: the wait lasts 10 s.
     let (status, body) = site
         .bed
@@ -520,11 +473,9 @@ async fn cancel_during_the_invalidation_wait_leaves_the_new_release_live() {
         .unwrap();
     assert_eq!(status, 200, "{body}");
     site.reset_events();
-    let (mut command, _, _) = site.command(&site.build(V2), &[("keep-previous", "0")]);
-    let child = command
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let running = site
+        .invocation(&site.build(V2), &[("keep-previous", "0")])
+        .spawn();
     let started = std::time::Instant::now();
     while !site.events().iter().any(|e| e.op == "CreateInvalidation") {
         assert!(
@@ -534,10 +485,10 @@ async fn cancel_during_the_invalidation_wait_leaves_the_new_release_live() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    terminate(&child);
-    let output = child.wait_with_output().unwrap();
-    let log = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(143), "{log}");
+    running.signal("TERM");
+    let run = running.wait();
+    let log = &run.stderr;
+    assert_eq!(run.code, Some(143), "{log}");
     assert!(
         log.contains("new release is live") && log.contains("not deleted"),
         "{log}"
@@ -576,19 +527,17 @@ async fn cancel_at_any_moment_leaves_every_page_with_its_assets() {
             .iter()
             .map(|(p, c)| (p.as_str(), c.as_str()))
             .collect();
-        let (mut command, _, _) = site.command(&site.build(&refs), &[("concurrency", "2")]);
-        let child = command
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let running = site
+            .invocation(&site.build(&refs), &[("concurrency", "2")])
+            .spawn();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        terminate(&child);
-        let output = child.wait_with_output().unwrap();
-        let code = output.status.code();
+        running.signal("TERM");
+        let run = running.wait();
         assert!(
-            matches!(code, Some(0 | 143)),
-            "{code:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
+            matches!(run.code, Some(0 | 143)),
+            "{:?}: {}",
+            run.code,
+            run.stderr
         );
         for page in ["index.html", "docs/index.html"] {
             let Ok(object) = site.s3.get_object().bucket(BUCKET).key(page).send().await else {

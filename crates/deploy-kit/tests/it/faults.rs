@@ -13,11 +13,10 @@ mod deploy_static;
 mod ecs;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use deploy_kit_testbed::Bed;
+pub use deploy_kit_testbed::binary::Run;
 use deploy_kit_testbed::faults::{FaultConfig, FaultProxy};
 
 /// How a run ended, when it ended acceptably.
@@ -27,18 +26,6 @@ pub enum Verdict {
     Correct,
     /// A non-zero exit that says what failed.
     ClearFailure,
-}
-
-/// What one run of the binary left.
-pub struct Run {
-    /// None when killed (a hang) or killed by a signal.
-    pub code: Option<i32>,
-    /// Killed after the harness's limit.
-    pub hung: bool,
-    pub stderr: String,
-    pub outputs: HashMap<String, String>,
-    pub exported: HashMap<String, String>,
-    pub took: Duration,
 }
 
 /// (rate, seed) of each faulted run: one at 30% with seed `base` unless the environment asks
@@ -104,58 +91,22 @@ impl Harness {
         self
     }
 
-    /// Runs the action with `inputs` through the proxy as a GitHub job would.
+    /// Runs the action with `inputs` through the proxy as a GitHub job would (a run id of its
+    /// own), killed at the limit.
     pub fn run(&mut self, inputs: &[(&str, &str)]) -> Run {
         self.runs += 1;
-        let tag = self.runs;
-        let dir = self.dir.path();
-        let file = |name: &str| dir.join(format!("{tag}.{name}"));
-        let temp = file("temp");
-        std::fs::create_dir_all(&temp).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
-        command
-            .arg(self.action)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_RUN_ID", format!("{}{tag}", std::process::id()))
-            .env("GITHUB_OUTPUT", file("out"))
-            .env("GITHUB_ENV", file("env"))
-            .env("GITHUB_STEP_SUMMARY", file("summary"))
-            .env("RUNNER_TEMP", &temp)
+        crate::deploy_kit()
+            .action(self.action)
+            .in_actions()
+            .runner_files()
+            .env(
+                "GITHUB_RUN_ID",
+                format!("{}{}", std::process::id(), self.runs),
+            )
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(file("stdout")).unwrap())
-            .stderr(std::fs::File::create(file("stderr")).unwrap());
-        for (name, value) in inputs {
-            let name = format!("INPUT_{}", name.replace('-', "_").to_uppercase());
-            command.env(name, value);
-        }
-        let started = Instant::now();
-        let mut child = command.spawn().unwrap();
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > self.limit {
-                let _ = child.kill();
-                break child.wait().unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let pairs = |path: PathBuf| {
-            deploy_kit_gha::output_pairs(&read(&path))
-                .into_iter()
-                .collect()
-        };
-        Run {
-            code: status.code(),
-            hung: started.elapsed() > self.limit,
-            stderr: format!("{}{}", read(&file("stdout")), read(&file("stderr"))),
-            outputs: pairs(file("out")),
-            exported: pairs(file("env")),
-            took: started.elapsed(),
-        }
+            .inputs(inputs)
+            .limit(self.limit)
+            .run()
     }
 
     /// Faults from now on at `rate` with `seed`, counters zeroed.
@@ -180,10 +131,11 @@ impl Harness {
         let stats = self.proxy.stats().unwrap();
         self.faulted += stats["faulted"].as_u64().unwrap_or(0);
         let got = normalize(run);
-        let error = run.stderr.lines().find(|l| l.starts_with("::error"));
+        let log = run.log();
+        let error = log.lines().find(|l| l.starts_with("::error"));
         let verdict = if run.hung {
             Err(format!("hung: killed after {:?}", self.limit))
-        } else if run.stderr.contains("panicked") {
+        } else if log.contains("panicked") {
             Err("panicked".to_owned())
         } else if !left.is_empty() {
             Err(format!("left behind: {left:?}"))
@@ -200,7 +152,7 @@ impl Harness {
         if let Err(why) = &verdict {
             self.bad.push(format!(
                 "{} at {rate} (seed {seed}): {why}\nfaults: {}\n{}",
-                self.action, stats["byOperation"], run.stderr
+                self.action, stats["byOperation"], log
             ));
         }
         self.verdicts.push(verdict.clone().ok());
@@ -232,7 +184,7 @@ impl Harness {
             Some(0),
             "{} without faults\n{}",
             self.action,
-            run.stderr
+            run.log()
         );
         run
     }
@@ -253,10 +205,6 @@ fn clear(line: &str) -> bool {
         && !vague.iter().any(|v| message.ends_with(&format!(": {v}")))
 }
 
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
 /// Appends the run to `DEPLOY_KIT_FAULT_REPORT` (JSON lines) when set, and says it on stderr.
 fn record(
     action: &str,
@@ -270,8 +218,8 @@ fn record(
         Ok(verdict) => (format!("{verdict:?}"), String::new()),
         Err(why) => ("Bad".to_owned(), why.chars().take(300).collect()),
     };
-    let error = run
-        .stderr
+    let log = run.log();
+    let error = log
         .lines()
         .find(|l| l.starts_with("::error"))
         .unwrap_or_default();

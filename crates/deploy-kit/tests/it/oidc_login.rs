@@ -3,93 +3,53 @@
 //! explain the trust policy, retries with a new token each time, the missing-permission message,
 //! the local fallback, and no secret in any log before its mask.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use deploy_kit_testbed::binary::Run;
 use deploy_kit_testbed::{Bed, Component};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/github-deploy";
 
 struct Fixture {
     bed: Bed,
-    dir: tempfile::TempDir,
 }
 
 fn fixture() -> Fixture {
     Fixture {
         bed: Bed::start(&[Component::Aws, Component::Oidc]).unwrap(),
-        dir: tempfile::tempdir().unwrap(),
     }
 }
 
-/// What a run left: exit code, logs, outputs, the `$GITHUB_ENV` exports.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    outputs: HashMap<String, String>,
-    exported: HashMap<String, String>,
-    took: Duration,
-}
-
 impl Fixture {
-    /// Runs oidc-login as a GitHub job would (`actions`), or as a laptop would.
+    /// Runs oidc-login as a GitHub job would (`actions`), or as a laptop would. Only the bed's
+    /// endpoint: the credentials are the ones the action gets (or the laptop's own keys).
     fn run(&self, inputs: &[(&str, &str)], actions: bool) -> Run {
-        let tag = format!(
-            "{}",
-            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
-        let output_file = self.dir.path().join(format!("{tag}.out"));
-        let env_file = self.dir.path().join(format!("{tag}.env"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
-        command
-            .arg("oidc-login")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DEPLOY_KIT_TIME_SCALE", "0.01")
+        let invocation = crate::deploy_kit()
+            .action("oidc-login")
+            .time_scale(0.01)
             .env("AWS_ENDPOINT_URL", self.bed.endpoint_url())
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("GITHUB_OUTPUT", &output_file)
-            .env("GITHUB_ENV", &env_file)
-            .env("INPUT_AWS_REGION", "us-east-1");
-        for name in [
-            "ACTIONS_ID_TOKEN_REQUEST_URL",
-            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        ] {
-            if actions {
-                command.env(name, self.bed.var(name).unwrap());
-            }
-        }
-        if actions {
-            command.env("GITHUB_ACTIONS", "true");
+            .runner_files()
+            .input("aws-region", "us-east-1");
+        let invocation = if actions {
+            let token = |name: &str| self.bed.var(name).unwrap().to_owned();
+            invocation
+                .in_actions()
+                .env(
+                    "ACTIONS_ID_TOKEN_REQUEST_URL",
+                    token("ACTIONS_ID_TOKEN_REQUEST_URL"),
+                )
+                .env(
+                    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                    token("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+                )
         } else {
             // A laptop with static keys (the bed's dummy ones).
-            command
+            invocation
                 .env("AWS_ACCESS_KEY_ID", "AKIALOCALDEVELOPER1")
-                .env("AWS_SECRET_ACCESS_KEY", "local-secret-key-value");
-        }
-        for (name, value) in inputs {
-            command.env(
-                format!("INPUT_{}", name.replace('-', "_").to_uppercase()),
-                value,
-            );
-        }
-        let started = Instant::now();
-        let output = command.output().unwrap();
-        let read = |path: &PathBuf| {
-            let text = std::fs::read_to_string(path).unwrap_or_default();
-            deploy_kit_gha::output_pairs(&text).into_iter().collect()
+                .env("AWS_SECRET_ACCESS_KEY", "local-secret-key-value")
         };
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            outputs: read(&output_file),
-            exported: read(&env_file),
-            took: started.elapsed(),
-        }
+        invocation.inputs(inputs).run()
     }
 
     fn sts_knobs(&self, json: &str) {
@@ -101,8 +61,6 @@ impl Fixture {
         serde_json::from_str(&self.bed.get("/_bed/sts").unwrap().1).unwrap()
     }
 }
-
-static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// Every secret's first appearance in the logs is its own `::add-mask::` line.
 fn assert_masked_before_printed(run: &Run, secrets: &[&str]) {
@@ -266,7 +224,7 @@ fn transient_failures_are_retried_with_a_new_token_each_time() {
 #[test]
 fn missing_token_permission_shows_the_yaml_and_locally_the_default_chain_is_used() {
     let f = fixture();
-    let mut run = f.run(&[("role-to-assume", ROLE)], false);
+    let run = f.run(&[("role-to-assume", ROLE)], false);
     // A laptop: static keys, then AssumeRole of the role.
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
@@ -285,17 +243,12 @@ fn missing_token_permission_shows_the_yaml_and_locally_the_default_chain_is_used
     assert!(!run.stderr.contains("local-secret-key-value"));
 
     // In Actions without `id-token: write` the token variables are missing.
-    let output = Command::new(env!("CARGO_BIN_EXE_deploy-kit"))
-        .arg("oidc-login")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GITHUB_ACTIONS", "true")
-        .env("INPUT_ROLE_TO_ASSUME", ROLE)
-        .env("INPUT_AWS_REGION", "us-east-1")
-        .output()
-        .unwrap();
-    run.code = output.status.code();
-    run.stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let run = crate::deploy_kit()
+        .action("oidc-login")
+        .in_actions()
+        .input("role-to-assume", ROLE)
+        .input("aws-region", "us-east-1")
+        .run();
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(run.stderr.contains("id-token: write"), "{}", run.stderr);
 }

@@ -57,9 +57,7 @@ impl Machine {
     }
 
     fn run(&self, f: &Fixture, inputs: &[(&str, &str)], extra: &[(&str, &str)]) -> Run {
-        let env = self.env(f, extra);
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        f.run_with(inputs, &env)
+        f.invocation(inputs).envs(self.env(f, extra)).run()
     }
 
     /// What docker/setup-buildx-action does: `docker buildx create --use`, in the runner's own
@@ -124,7 +122,7 @@ async fn the_docker_driver_gets_a_container_builder_and_setup_buildxs_builder_is
     let mut first = inputs("plain");
     first.push(("context", &ctx));
     let run = bare.run(&f, &first, &[]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.log());
     let create = bare.call("create").expect("a builder is created");
     let name = create[3].clone();
     assert!(name.starts_with("deploy-kit-"), "{create:?}");
@@ -155,9 +153,9 @@ async fn the_docker_driver_gets_a_container_builder_and_setup_buildxs_builder_is
         );
     }
     assert!(
-        run.log.contains("building on a docker-container builder"),
+        run.log().contains("building on a docker-container builder"),
         "{}",
-        run.log
+        run.log()
     );
     assert_eq!(
         f.registry_digest("plain", "t1").await.as_deref(),
@@ -171,7 +169,7 @@ async fn the_docker_driver_gets_a_container_builder_and_setup_buildxs_builder_is
     let mut second = inputs("set-up");
     second.push(("context", &ctx));
     let run = set_up.run(&f, &second, &[]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.log());
     let build = set_up.call("build").unwrap();
     assert_eq!(flag(&build, "--builder"), Some("builder-5f1c"), "{build:?}");
     assert!(flag(&build, "--cache-to").is_some());
@@ -184,7 +182,7 @@ async fn the_docker_driver_gets_a_container_builder_and_setup_buildxs_builder_is
     third.push(("context", &ctx));
     third.push(("network", "host"));
     let run = host.run(&f, &third, &[]);
-    assert_eq!(run.code, Some(0), "{}", run.log);
+    assert_eq!(run.code, Some(0), "{}", run.log());
     let create = host.call("create").unwrap();
     assert_eq!(
         flag(&create, "--buildkitd-flags"),
@@ -213,13 +211,13 @@ async fn without_a_builder_for_the_cache_the_build_goes_on_without_it_and_says_s
         ],
         &no_pull,
     );
-    assert_eq!(run.code, Some(0), "{}", run.log);
-    let warnings: Vec<&str> = run
-        .log
+    assert_eq!(run.code, Some(0), "{}", run.log());
+    let log = run.log();
+    let warnings: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("registry cache off"))
         .collect();
-    assert_eq!(warnings.len(), 1, "{}", run.log);
+    assert_eq!(warnings.len(), 1, "{}", run.log());
     assert!(warnings[0].starts_with("::warning"), "{}", warnings[0]);
     assert!(
         warnings[0].contains("no network"),
@@ -241,12 +239,12 @@ async fn without_a_builder_for_the_cache_the_build_goes_on_without_it_and_says_s
         ],
         &no_pull,
     );
-    assert_eq!(run.code, Some(1), "{}", run.log);
+    assert_eq!(run.code, Some(1), "{}", run.log());
     assert!(
-        run.log
+        run.log()
             .contains("several platforms need a builder other than `default`"),
         "{}",
-        run.log
+        run.log()
     );
 }
 
@@ -259,19 +257,13 @@ async fn a_cancel_mid_build_stops_it_and_removes_the_builder_and_the_login() {
     let ctx = path(&context);
     let machine = Machine::new(&f, "cancelled");
     let env = machine.env(&f, &[("STANDIN_BUILD_SECONDS", "60")]);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let inputs = [
         ("repository", "cancelled"),
         ("create-repository", "true"),
         ("tags", "t1"),
         ("context", ctx.as_str()),
     ];
-    let (mut command, _) = f.command(&inputs, &env);
-    let child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let running = f.invocation(&inputs).envs(env).spawn();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while machine.call("build").is_none() {
         assert!(
@@ -281,22 +273,11 @@ async fn a_cancel_mid_build_stops_it_and_removes_the_builder_and_the_login() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let signalled = std::time::Instant::now();
-    let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = child.wait_with_output().unwrap();
+    running.signal("INT");
+    let run = running.wait();
     let took = signalled.elapsed();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(130), "{log}");
+    let log = run.log();
+    assert_eq!(run.code, Some(130), "{log}");
     assert!(
         took < std::time::Duration::from_millis(7500),
         "{took:?}: before the runner's SIGTERM"
@@ -311,7 +292,7 @@ async fn a_cancel_mid_build_stops_it_and_removes_the_builder_and_the_login() {
         name,
         "the builder is removed"
     );
-    let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
+    let leftovers: Vec<_> = std::fs::read_dir(run.files.runner_temp())
         .unwrap()
         .filter_map(Result::ok)
         .filter(|e| {
