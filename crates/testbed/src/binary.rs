@@ -147,6 +147,25 @@ impl Run {
         self.outputs.get(name).map_or("", String::as_str)
     }
 
+    /// A run that never was, for a test of a check that reads runs: exit `code` (none: killed by
+    /// SIGKILL), these logs, no outputs.
+    pub fn synthetic(code: Option<i32>, stdout: &str, stderr: &str) -> Self {
+        use std::os::unix::process::ExitStatusExt;
+        let status = code.map_or(ExitStatus::from_raw(9), |c| ExitStatus::from_raw(c << 8));
+        Self {
+            code,
+            status,
+            hung: false,
+            took: Duration::ZERO,
+            stdout: stdout.to_owned(),
+            stderr: stderr.to_owned(),
+            outputs: HashMap::new(),
+            exported: HashMap::new(),
+            summary: String::new(),
+            files: Files::new(),
+        }
+    }
+
     /// The whole log as the runner shows it: stdout, then stderr.
     pub fn log(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)

@@ -14,7 +14,7 @@ pub(crate) mod exec;
 mod kinds;
 pub(crate) mod setup;
 
-use exec::{Job, Ran};
+use exec::{Job, Run};
 use kinds::{KINDS, Kind, hostile};
 
 use Kind::Text;
@@ -49,9 +49,9 @@ impl Case {
     }
 
     /// Why this run does not pass, if it does not.
-    fn verdict(&self, ran: &Ran) -> Option<String> {
+    fn verdict(&self, ran: &Run) -> Option<String> {
         let named = format!("input `{}`", self.input);
-        let problem = if ran.timed_out {
+        let problem = if ran.hung {
             format!("still running after {:?}", ran.took)
         } else if ran.stderr.contains("panicked") {
             "panicked".to_owned()
@@ -216,7 +216,7 @@ async fn every_input_refuses_hostile_values_with_exit_2_and_no_write() {
     check_baselines(&world);
     world.reset_calls();
     let started = Instant::now();
-    let runs = exec::run_all(&jobs, world.dir.path(), Duration::from_secs(10), 4);
+    let runs = exec::run_all(&jobs, Duration::from_secs(10), 4);
     let took = started.elapsed();
     let writes: Vec<String> = world
         .calls()
@@ -244,7 +244,7 @@ async fn every_input_refuses_hostile_values_with_exit_2_and_no_write() {
             .filter(|(case, _)| !matches!(case.action, "render-taskdef" | "smoke-test"))
             .filter_map(|(case, job)| {
                 world.reset_calls();
-                exec::run(job, world.dir.path(), "again", Duration::from_secs(10));
+                exec::run(job, Duration::from_secs(10));
                 let wrote: Vec<String> = world
                     .calls()
                     .into_iter()
@@ -301,14 +301,14 @@ fn check_baselines(world: &World) {
     for baseline in &world.baselines {
         world.reset_calls();
         let job = job(world, baseline.action, baseline, None);
-        let ran = exec::run(&job, world.dir.path(), "baseline", Duration::from_secs(30));
+        let ran = exec::run(&job, Duration::from_secs(30));
         let writes: Vec<String> = world
             .calls()
             .into_iter()
             .filter(|c| is_mutating(c))
             .collect();
         let writer = !matches!(baseline.action, "render-taskdef" | "smoke-test");
-        if ran.code == Some(2) || ran.timed_out || ran.stderr.contains("panicked") {
+        if ran.code == Some(2) || ran.hung || ran.stderr.contains("panicked") {
             problems.push(format!(
                 "{} baseline {:?}: exit {:?}\n{}",
                 baseline.action, baseline.only, ran.code, ran.stderr

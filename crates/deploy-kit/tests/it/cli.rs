@@ -1,35 +1,32 @@
 //! The binary's contract with the runner: exit codes and how errors are reported.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn deploy_kit(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
-    command
+use deploy_kit_testbed::binary::Run;
+
+fn deploy_kit(args: &[&str], env: &[(&str, &str)]) -> Run {
+    crate::deploy_kit()
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("deploy-kit runs")
+        .envs(env.iter().copied())
+        .run()
 }
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+fn stderr(run: &Run) -> String {
+    run.stderr.clone()
 }
 
 #[test]
 fn help_and_version_exit_zero() {
     let help = deploy_kit(&["--help"], &[]);
-    assert_eq!(help.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&help.stdout);
+    assert_eq!(help.code, Some(0));
+    let text = help.stdout.clone();
     assert!(
         text.contains("render-taskdef") && text.contains("smoke-test"),
         "{text}"
     );
     let version = deploy_kit(&["--version"], &[]);
-    assert_eq!(version.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&version.stdout);
+    assert_eq!(version.code, Some(0));
+    let text = version.stdout.clone();
     assert_eq!(
         text.trim(),
         format!("deploy-kit {}", env!("CARGO_PKG_VERSION"))
@@ -42,7 +39,7 @@ fn unknown_flag_is_bad_input_with_an_annotation_in_actions() {
         &["smoke-test", "--no-such-flag"],
         &[("GITHUB_ACTIONS", "true")],
     );
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.code, Some(2));
     let err = stderr(&output);
     assert!(
         err.starts_with(
@@ -59,7 +56,7 @@ fn unknown_flag_is_bad_input_with_an_annotation_in_actions() {
 #[test]
 fn unknown_subcommand_is_bad_input_locally_too() {
     let output = deploy_kit(&["deploy-everything"], &[]);
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.code, Some(2));
     assert!(
         stderr(&output).starts_with("error: input `command line`: unrecognized subcommand"),
         "{}",
@@ -71,12 +68,7 @@ fn unknown_subcommand_is_bad_input_locally_too() {
 fn a_missing_required_input_exits_2_and_names_it() {
     for (action, input) in [("render-taskdef", "task-definition"), ("smoke-test", "url")] {
         let output = deploy_kit(&[action], &[("GITHUB_ACTIONS", "true")]);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{action}: {}",
-            stderr(&output)
-        );
+        assert_eq!(output.code, Some(2), "{action}: {}", stderr(&output));
         let err = stderr(&output);
         assert!(
             err.contains(&format!("::error title={action}::")),
@@ -92,7 +84,7 @@ fn a_missing_required_input_exits_2_and_names_it() {
 #[test]
 fn empty_env_inputs_count_as_unset() {
     let output = deploy_kit(&["smoke-test"], &[("INPUT_URL", "")]);
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.code, Some(2));
     assert!(
         stderr(&output).contains("input `url`"),
         "{}",
@@ -121,8 +113,8 @@ fn render_taskdef_from_a_live_family_in_the_test_bed() {
     env.push(("INPUT_CONTAINER_NAME", "web"));
     env.push(("INPUT_IMAGE", "web:2"));
     let output = deploy_kit(&["render-taskdef", "--json"], &env);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let outputs: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.code, Some(0), "{}", stderr(&output));
+    let outputs: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
     let rendered = std::fs::read_to_string(outputs["task-definition"].as_str().unwrap()).unwrap();
     assert!(rendered.contains(r#""image": "web:2""#), "{rendered}");
     assert!(!rendered.contains("taskDefinitionArn"), "{rendered}");

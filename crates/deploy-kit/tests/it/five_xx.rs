@@ -154,35 +154,18 @@ impl Setup {
         path.display().to_string()
     }
 
-    /// Runs ecs-blue-green; (exit code, stderr, summary).
+    /// Runs ecs-blue-green on service `api`; (exit code, stderr, summary).
     fn deploy(&self, inputs: &[(&str, &str)]) -> (Option<i32>, String, String) {
-        let summary = self.dir.path().join("summary.md");
-        let _ = std::fs::remove_file(&summary);
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
-        command
-            .arg("ecs-blue-green")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DEPLOY_KIT_TIME_SCALE", SCALE.to_string())
-            .env("GITHUB_OUTPUT", self.dir.path().join("outputs"))
-            .env("GITHUB_STEP_SUMMARY", &summary)
-            .env("INPUT_CLUSTER", CLUSTER)
-            .env("INPUT_SERVICE", "api");
-        for (name, value) in self.bed.env() {
-            command.env(name, value);
-        }
-        for (name, value) in inputs {
-            command.env(
-                format!("INPUT_{}", name.replace('-', "_").to_uppercase()),
-                value,
-            );
-        }
-        let output = command.output().unwrap();
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-            std::fs::read_to_string(&summary).unwrap_or_default(),
-        )
+        let run = crate::deploy_kit()
+            .action("ecs-blue-green")
+            .bed(&self.bed)
+            .time_scale(SCALE)
+            .runner_files()
+            .input("cluster", CLUSTER)
+            .input("service", "api")
+            .inputs(inputs)
+            .run();
+        (run.code, run.stderr, run.summary)
     }
 
     async fn running(&self) -> String {

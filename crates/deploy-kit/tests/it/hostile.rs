@@ -7,8 +7,8 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
 
+use deploy_kit_testbed::binary::Run;
 use deploy_kit_testbed::runner_commands::{Event, HOSTILE, read};
 
 /// A loopback server answering every request with `status` and `body` (JSON), until dropped
@@ -46,31 +46,23 @@ fn serve_by_target(answer: impl Fn(&str) -> (String, String) + Send + 'static) -
     url
 }
 
-fn deploy_kit(args: &[&str], env: &[(&str, &str)]) -> Output {
+fn deploy_kit(args: &[&str], env: &[(&str, &str)]) -> Run {
     deploy_kit_with(args, env, &[])
 }
 
-fn deploy_kit_with(args: &[&str], env: &[(&str, &str)], paths: &[(&str, &Path)]) -> Output {
-    let temp = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_deploy-kit"))
+fn deploy_kit_with(args: &[&str], env: &[(&str, &str)], paths: &[(&str, &Path)]) -> Run {
+    crate::deploy_kit()
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GITHUB_ACTIONS", "true")
-        .env("RUNNER_TEMP", temp.path())
+        .in_actions()
+        .runner_files()
         .envs(env.iter().copied())
         .envs(paths.iter().copied())
-        .output()
-        .unwrap()
+        .run()
 }
 
 /// The one command that acted is our error, titled `action`; its data is returned.
-fn only_our_error(output: &Output, action: &str) -> String {
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+fn only_our_error(run: &Run, action: &str) -> String {
+    let log = run.log();
     let outcome = read(&log);
     assert!(!outcome.left_stopped, "{log}");
     let acted = outcome.acted();
@@ -103,12 +95,7 @@ fn an_aws_error_message_made_of_attacks_is_data_of_our_error() {
             ("INPUT_TASK_DEFINITION_FAMILY", "api"),
         ],
     );
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.code, Some(2), "{}", output.stderr);
     let data = only_our_error(&output, "render-taskdef");
     assert!(data.contains("ClientException"), "{data}");
     // Shown whole, every line of it, inside the annotation.
@@ -124,12 +111,7 @@ fn an_http_body_made_of_attacks_is_data_of_our_error() {
         &["smoke-test"],
         &[("INPUT_URL", &url), ("INPUT_WAIT_FOR", "0s")],
     );
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.code, Some(1), "{}", output.stderr);
     let data = only_our_error(&output, "smoke-test");
     assert!(data.contains("##[error]fake failure"), "{data}");
 }
@@ -184,8 +166,8 @@ fn docker_build_output_made_of_attacks_acts_on_nothing_and_shows() {
         ],
         &[("DOCKER", &docker), ("INPUT_CONTEXT", &context)],
     );
-    let log = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(0), "{log}");
+    let log = output.stderr.clone();
+    assert_eq!(output.code, Some(0), "{log}");
     let outcome = read(&log);
     assert!(!outcome.left_stopped, "{log}");
     for event in outcome.acted() {

@@ -5,7 +5,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 const IDENTITY: &str = r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/proxy</Arn><UserId>AIDAPROXY</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#;
@@ -64,25 +63,15 @@ impl Recorder {
 }
 
 fn deploy_kit(args: &[&str], env: &[(&str, String)]) -> (Option<i32>, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_deploy-kit"));
-    command
+    let run = crate::deploy_kit()
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ACCESS_KEY_ID", "AKIAPROXYTEST")
         .env("AWS_SECRET_ACCESS_KEY", "proxy-test-secret-key")
-        .env("INPUT_AWS_REGION", "us-east-1");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let out = command.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code(), text)
+        .input("aws-region", "us-east-1")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .run();
+    (run.code, run.log())
 }
 
 #[test]

@@ -185,7 +185,7 @@ impl Demo {
             .path()
             .join(format!("{}.json", image.replace([':', '/'], "-")));
         std::fs::write(&file, task.to_string()).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_deploy-kit"))
+        let run = crate::deploy_kit()
             .args([
                 "ecs-blue-green",
                 "--cluster",
@@ -195,17 +195,10 @@ impl Demo {
             ])
             .arg("--task-definition")
             .arg(&file)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("DEPLOY_KIT_TIME_SCALE", SCALE)
-            .envs(self.bed.env().iter().map(|(k, v)| (k, v)))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "deploying {image}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .bed(&self.bed)
+            .run();
+        assert_eq!(run.code, Some(0), "deploying {image}: {}", run.stderr);
         self.task_definition("api-staging").await
     }
 

@@ -3,52 +3,39 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::super::bad_input::exec::{self, Job, Ran};
+use super::super::bad_input::exec::{Job, Run};
 use super::super::bad_input::setup::World;
 
 /// One run and every file it could have written.
 pub struct Step {
-    pub ran: Ran,
+    pub ran: Run,
     /// (name, content) of `$GITHUB_OUTPUT`, `$GITHUB_ENV`, `$GITHUB_STEP_SUMMARY` and every file
     /// under its own `$RUNNER_TEMP`.
     pub files: Vec<(String, String)>,
 }
 
-static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
 pub fn step(world: &World, action: &str, inputs: &[(&str, &str)], env: &[(&str, String)]) -> Step {
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = world.dir.path().join(format!("secrets-{n}"));
-    let temp = dir.join("temp");
-    std::fs::create_dir_all(&temp).unwrap();
-    let file = |name: &str| dir.join(name).display().to_string();
-    let mut all = world.env(action);
-    all.extend(
-        [
-            ("RUNNER_TEMP", temp.display().to_string()),
-            ("GITHUB_OUTPUT", file("output")),
-            ("GITHUB_ENV", file("env")),
-            ("GITHUB_STEP_SUMMARY", file("summary")),
-        ]
-        .map(|(k, v)| (k.to_owned(), v)),
-    );
-    all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-    all.extend(
-        inputs
-            .iter()
-            .map(|(k, v)| (crate::action_yml::env_name(k), (*v).to_owned())),
-    );
     let job = Job {
         action: action.to_owned(),
-        env: all,
+        env: world.env(action),
     };
-    let ran = exec::run(&job, &dir, "step", Duration::from_secs(60));
+    let ran = job
+        .invocation()
+        .runner_files()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .inputs(inputs)
+        .limit(Duration::from_secs(60))
+        .run();
     let mut files = Vec::new();
-    for name in ["output", "env", "summary"] {
-        let text = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
-        files.push((format!("${}", name.to_uppercase()), text));
+    for (name, path) in [
+        ("OUTPUT", ran.files.output()),
+        ("ENV", ran.files.exports()),
+        ("SUMMARY", ran.files.summary()),
+    ] {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        files.push((format!("${name}"), text));
     }
-    collect(&temp, &mut files);
+    collect(&ran.files.runner_temp(), &mut files);
     Step { ran, files }
 }
 
@@ -88,7 +75,7 @@ pub fn secret(value: &str) -> Secret<'_> {
 /// a larger secret containing it, such as a whole header value); nothing else holds it.
 pub fn assert_kept(label: &str, step: &Step, secrets: &[Secret]) {
     let ran = &step.ran;
-    assert!(!ran.timed_out, "{label}: timed out\n{}", ran.stderr);
+    assert!(!ran.hung, "{label}: timed out\n{}", ran.stderr);
     assert!(!ran.stderr.contains("panicked"), "{label}: {}", ran.stderr);
     for s in secrets {
         assert!(
@@ -126,7 +113,7 @@ pub fn assert_kept(label: &str, step: &Step, secrets: &[Secret]) {
 
 /// The values oidc-login masked: the credentials it obtained (learnt from its own masks, since
 /// the bed's STS makes them up).
-pub fn masked_values(ran: &Ran) -> Vec<String> {
+pub fn masked_values(ran: &Run) -> Vec<String> {
     ran.stderr
         .lines()
         .chain(ran.stdout.lines())
@@ -173,13 +160,7 @@ mod the_rule {
 
     fn step(stderr: &str, summary: &str) -> Step {
         Step {
-            ran: Ran {
-                code: Some(0),
-                stdout: String::new(),
-                stderr: stderr.to_owned(),
-                took: Duration::ZERO,
-                timed_out: false,
-            },
+            ran: Run::synthetic(Some(0), "", stderr),
             files: vec![("$SUMMARY".to_owned(), summary.to_owned())],
         }
     }
