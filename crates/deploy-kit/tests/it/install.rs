@@ -371,13 +371,10 @@ fn a_cache_entry_without_its_complete_marker_is_not_used() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(server.requests().len(), 1);
     assert!(runner.complete_marker().is_file());
-    let reported = Command::new(runner.cache_dir().join("deploy-kit"))
-        .arg("--version")
-        .output();
-    let reported = String::from_utf8_lossy(&reported.unwrap().stdout)
-        .trim()
-        .to_owned();
-    assert_eq!(reported, format!("deploy-kit {}", pinned_version()));
+    assert_eq!(
+        cached_version(&runner),
+        format!("deploy-kit {}", pinned_version())
+    );
 }
 
 #[test]
@@ -401,9 +398,8 @@ fn a_release_asset_is_downloaded_verified_and_cached() {
     assert!(runner.complete_marker().is_file());
     let mode = std::fs::metadata(&cached).unwrap().permissions().mode();
     assert_eq!(mode & 0o111, 0o111, "executable");
-    let reported = Command::new(&cached).arg("--version").output().unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&reported.stdout).trim(),
+        cached_version(&runner),
         format!("deploy-kit {}", pinned_version())
     );
     assert_eq!(
@@ -438,11 +434,12 @@ fn cached_release(runner: &Runner, scratch: &Path) -> (Server, Checkout) {
 
 /// What the cached binary says it is.
 fn cached_version(runner: &Runner) -> String {
-    let output = Command::new(runner.cache_dir().join("deploy-kit"))
+    deploy_kit_testbed::binary::Invocation::new(runner.cache_dir().join("deploy-kit"))
         .arg("--version")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        .run()
+        .stdout
+        .trim()
+        .to_owned()
 }
 
 #[test]

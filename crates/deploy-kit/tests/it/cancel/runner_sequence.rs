@@ -8,7 +8,7 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::DeploymentStrategy;
@@ -25,14 +25,6 @@ struct Sequence {
     status: ExitStatus,
 }
 
-fn send(pid: u32, signal: &str) {
-    let sent = Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success(), "kill {signal} {pid}");
-}
-
 /// Waits up to `limit` for the process to exit.
 async fn exits_within(proc: &mut Proc, limit: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + limit;
@@ -47,19 +39,18 @@ async fn exits_within(proc: &mut Proc, limit: Duration) -> Option<ExitStatus> {
 
 /// The runner's cancel of a step that is still running.
 async fn runner_cancel(proc: &mut Proc) -> Sequence {
-    let pid = proc.running.pid();
     let mut sent = vec!["SIGINT"];
-    send(pid, "-INT");
+    proc.running.signal("INT");
     if let Some(status) = exits_within(proc, SIGINT_TO_SIGTERM).await {
         return Sequence { sent, status };
     }
     sent.push("SIGTERM");
-    send(pid, "-TERM");
+    proc.running.signal("TERM");
     if let Some(status) = exits_within(proc, SIGTERM_TO_KILL).await {
         return Sequence { sent, status };
     }
     sent.push("SIGKILL");
-    send(pid, "-KILL");
+    proc.running.signal("KILL");
     let status = proc.running.child.wait().unwrap();
     Sequence { sent, status }
 }
