@@ -62,7 +62,7 @@ fn seed_tool_cache(cache_home: &Path) {
         env!("CARGO_PKG_VERSION")
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_deploy-kit"), dir.join("deploy-kit")).unwrap();
+    std::fs::copy(crate::BIN, dir.join("deploy-kit")).unwrap();
     // The marker records the binary's sha256: dist/install.sh trusts the entry only if it matches.
     let sha = super::install::sha256_hex(&dir.join("deploy-kit"));
     std::fs::write(dir.with_file_name("x64.complete"), format!("{sha}\n")).unwrap();

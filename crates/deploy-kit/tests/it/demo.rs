@@ -7,7 +7,7 @@
 use std::process::Command;
 
 use aws_sdk_ecs::Client;
-use deploy_kit_testbed::act::{Run, Workflow};
+use deploy_kit_testbed::act::{Workflow, WorkflowRun};
 use deploy_kit_testbed::docker::Docker;
 use deploy_kit_testbed::{Bed, Component, repo_root};
 
@@ -81,7 +81,7 @@ impl Demo {
     pub(crate) fn workflow(&self, path: &str) -> Workflow {
         let mut workflow = Workflow::new(path)
             .as_action("org/deploy-kit@v1")
-            .bin(env!("CARGO_BIN_EXE_deploy-kit"))
+            .bin(crate::BIN)
             .env("DEPLOY_KIT_TIME_SCALE", SCALE);
         for (key, value) in &self.vars {
             workflow = workflow.var(key, value);
@@ -89,7 +89,7 @@ impl Demo {
         workflow
     }
 
-    fn run(&self) -> Run {
+    fn run(&self) -> WorkflowRun {
         self.workflow("examples/workflows/deploy.yml")
             .event("workflow_dispatch")
             .run(&self.bed)

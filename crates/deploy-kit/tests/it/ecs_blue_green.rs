@@ -776,7 +776,7 @@ async fn oidc_login_build_render_migrate_and_deploy_through_act() {
     let run = deploy_kit_testbed::act::Workflow::new("tests/workflows/deploy-bed.yml")
         .event("workflow_dispatch")
         .as_action("org/deploy-kit@v1")
-        .bin(env!("CARGO_BIN_EXE_deploy-kit"))
+        .bin(crate::BIN)
         .env("TEST_URL", &url)
         .env("SUBNET", &subnet)
         .env("DEPLOY_KIT_TIME_SCALE", &SCALE.to_string())

@@ -321,7 +321,7 @@ fn a_tool_cache_hit_goes_on_path_without_download_or_build() {
     // Seeded the way tests and act runs seed it: with the binary just built.
     let cached = runner.cache_dir().join("deploy-kit");
     std::fs::create_dir_all(runner.cache_dir()).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_deploy-kit"), &cached).unwrap();
+    std::fs::copy(crate::BIN, &cached).unwrap();
     runner.record(&cached);
     // No release and no cargo: a cache miss would have failed.
     let checkout = Checkout::new("");

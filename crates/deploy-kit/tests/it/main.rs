@@ -7,10 +7,13 @@
 
 use deploy_kit_testbed::binary::Invocation;
 
+/// The binary under test (act and install tests copy it into a tool cache).
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_deploy-kit");
+
 /// The binary under test, run through the one harness (`deploy_kit_testbed::binary`): only
 /// `PATH` from the test's environment; add the action, inputs, the bed, the runner's files.
 pub(crate) fn deploy_kit() -> Invocation {
-    Invocation::new(env!("CARGO_BIN_EXE_deploy-kit"))
+    Invocation::new(BIN)
 }
 
 // Every `*/action.yml` declares exactly what the binary reads and writes.

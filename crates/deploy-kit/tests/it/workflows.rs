@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use deploy_kit_testbed::act::Run;
+use deploy_kit_testbed::act::WorkflowRun;
 use deploy_kit_testbed::repo_root;
 use serde_json::Value;
 
@@ -285,7 +285,7 @@ async fn the_pull_request_dry_run_shows_the_diff_and_changes_nothing() {
     assert!(writes.is_empty(), "the dry run wrote: {writes:?}");
 }
 
-fn rollback(demo: &Demo, revision: &str) -> Run {
+fn rollback(demo: &Demo, revision: &str) -> WorkflowRun {
     demo.workflow("examples/workflows/rollback.yml")
         .event("workflow_dispatch")
         .input("environment", "staging")
