@@ -18,6 +18,8 @@ pub(crate) fn deploy_kit() -> Invocation {
 
 // Every `*/action.yml` declares exactly what the binary reads and writes.
 mod action_yml;
+// Every action.yml `default:` is the default the binary applies (clap's, or the parser's).
+mod contract_defaults;
 // Each action README's Inputs and Outputs tables match its action.yml.
 mod readme_tables;
 // docs/migrating.md has a verdict for every aws-actions input, and its `same` rows are real.
