@@ -167,6 +167,44 @@ async fn linear_shifts_production_traffic_in_equal_steps() {
     assert_eq!(weights, [0.0, 25.0, 50.0, 75.0, 100.0]);
 }
 
+async fn describe_api(ecs: &aws_sdk_ecs::Client) -> aws_sdk_ecs::types::Service {
+    let out = ecs
+        .describe_services()
+        .cluster(CLUSTER)
+        .services("api")
+        .send()
+        .await
+        .unwrap();
+    out.services()[0].clone()
+}
+
+/// A service whose deployment of `green` completed: one deployment, steady, its events told.
+fn assert_completed_on(after: &aws_sdk_ecs::types::Service, green: &str) {
+    assert_eq!(after.task_definition(), Some(green));
+    assert_eq!(after.deployments().len(), 1);
+    let primary = &after.deployments()[0];
+    assert_eq!(
+        primary.rollout_state().map(|s| s.as_str()),
+        Some("COMPLETED")
+    );
+    assert_eq!((primary.running_count(), after.running_count()), (2, 2));
+    let events: Vec<_> = after.events().iter().filter_map(|e| e.message()).collect();
+    assert!(
+        events[0].ends_with("has reached a steady state."),
+        "{events:#?}"
+    );
+    assert!(
+        events.iter().any(|m| m.contains("deployment completed")),
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|m| m.contains("entered lifecycle stage BAKE_TIME")),
+        "{events:#?}"
+    );
+}
+
 #[tokio::test]
 async fn describe_services_follows_the_deployment() {
     let (bed, ecs) = ecs_bed(0.02).await;
@@ -181,16 +219,7 @@ async fn describe_services_follows_the_deployment() {
     .await;
     let arn = deploy(&ecs, "api", &green).await;
 
-    let svc = |out: aws_sdk_ecs::operation::describe_services::DescribeServicesOutput| {
-        out.services()[0].clone()
-    };
-    let during = svc(ecs
-        .describe_services()
-        .cluster(CLUSTER)
-        .services("api")
-        .send()
-        .await
-        .unwrap());
+    let during = describe_api(&ecs).await;
     // The 2025 configuration fields moto does not know come back as they were sent.
     let cfg = during.deployment_configuration().unwrap();
     assert_eq!(cfg.strategy(), Some(&DeploymentStrategy::BlueGreen));
@@ -217,37 +246,7 @@ async fn describe_services_follows_the_deployment() {
     );
 
     follow(&ecs, &arn, TIMEOUT, |_| false).await;
-    let after = svc(ecs
-        .describe_services()
-        .cluster(CLUSTER)
-        .services("api")
-        .send()
-        .await
-        .unwrap());
-    assert_eq!(after.task_definition(), Some(green.as_str()));
-    assert_eq!(after.deployments().len(), 1);
-    let primary = &after.deployments()[0];
-    assert_eq!(
-        primary.rollout_state().map(|s| s.as_str()),
-        Some("COMPLETED")
-    );
-    assert_eq!((primary.running_count(), after.running_count()), (2, 2));
-    let events: Vec<_> = after.events().iter().filter_map(|e| e.message()).collect();
-    assert!(
-        events[0].ends_with("has reached a steady state."),
-        "{events:#?}"
-    );
-    assert!(
-        events.iter().any(|m| m.contains("deployment completed")),
-        "{events:#?}"
-    );
-    assert!(
-        events
-            .iter()
-            .any(|m| m.contains("entered lifecycle stage BAKE_TIME")),
-        "{events:#?}"
-    );
-
+    assert_completed_on(&describe_api(&ecs).await, &green);
     // The target revision is a service revision ECS can describe.
     let target = describe(&ecs, &arn).await;
     let revision_arn = target
