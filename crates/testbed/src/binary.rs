@@ -166,6 +166,21 @@ impl Run {
         }
     }
 
+    /// Asserts the exit code, showing the log when it is another.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "{}", self.log());
+        self
+    }
+
+    /// Asserts the log (stdout or stderr) says `text`, showing it when it does not.
+    #[track_caller]
+    pub fn assert_logged(&self, text: &str) -> &Self {
+        let log = self.log();
+        assert!(log.contains(text), "wanted {text:?} in:\n{log}");
+        self
+    }
+
     /// The whole log as the runner shows it: stdout, then stderr.
     pub fn log(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)

@@ -293,18 +293,20 @@ async fn a_run_step_reads_the_build_secret_with_network_none() {
     );
 }
 
+/// Sets the bed's scan knobs (`POST /_bed/ecr-scan`).
+fn scan_knobs(f: &Fixture, json: &str) {
+    let (status, body) = f.bed.post("/_bed/ecr-scan", json).unwrap();
+    assert_eq!(status, 200, "{body}");
+}
+
 #[tokio::test]
 async fn the_scan_gate_fails_on_findings_unless_ignored_and_times_out() {
     let f = fixture().await;
     let context = f.context("app");
-    let (status, body) = f
-        .bed
-        .post(
-            "/_bed/ecr-scan",
-            r#"{"repository": "scanned", "seconds": 2, "findings": [{"name": "CVE-2026-0001", "severity": "HIGH"}, {"name": "CVE-2026-0002", "severity": "LOW"}]}"#,
-        )
-        .unwrap();
-    assert_eq!(status, 200, "{body}");
+    scan_knobs(
+        &f,
+        r#"{"repository": "scanned", "seconds": 2, "findings": [{"name": "CVE-2026-0001", "severity": "HIGH"}, {"name": "CVE-2026-0002", "severity": "LOW"}]}"#,
+    );
     let base = [
         ("repository", "scanned"),
         ("create-repository", "true"),
@@ -315,17 +317,12 @@ async fn the_scan_gate_fails_on_findings_unless_ignored_and_times_out() {
     ];
     super::iam::reset(&f.bed);
     let run = f.run(&base);
-    assert_eq!(run.code, Some(1), "{}", run.log());
+    run.assert_code(1)
+        .assert_logged("found 1 finding(s) at or above HIGH: CVE-2026-0001 (HIGH)");
     let calls = super::iam::assert_allowed(&f.bed, "build-push-ecr");
     assert!(
         calls.iter().any(|c| c == "ecr:DescribeImageScanFindings"),
         "{calls:?}"
-    );
-    assert!(
-        run.log()
-            .contains("found 1 finding(s) at or above HIGH: CVE-2026-0001 (HIGH)"),
-        "{}",
-        run.log()
     );
     assert!(
         !run.outputs["digest"].is_empty(),
@@ -334,45 +331,24 @@ async fn the_scan_gate_fails_on_findings_unless_ignored_and_times_out() {
 
     let mut ignored = base.to_vec();
     ignored.push(("ignore-findings", "CVE-2026-0001"));
-    let run = f.run(&ignored);
-    assert_eq!(run.code, Some(0), "{}", run.log());
+    f.run(&ignored).assert_code(0);
 
-    let (status, _) = f
-        .bed
-        .post(
-            "/_bed/ecr-scan",
-            r#"{"repository": "scanned", "status": "never"}"#,
-        )
-        .unwrap();
-    assert_eq!(status, 200);
+    scan_knobs(&f, r#"{"repository": "scanned", "status": "never"}"#);
     let mut slow = base.to_vec();
     slow[3] = ("tags", "t2");
     slow.push(("scan-timeout", "1s"));
-    let run = f.run(&slow);
-    assert_eq!(run.code, Some(3), "{}", run.log());
-    assert!(
-        run.log()
-            .contains("did not finish within scan-timeout 1.0s"),
-        "{}",
-        run.log()
-    );
+    f.run(&slow)
+        .assert_code(3)
+        .assert_logged("did not finish within scan-timeout 1.0s");
 
     // Enhanced scanning (Inspector) answers ACTIVE with enhancedFindings: gated the same way.
-    let (status, _) = f
-        .bed
-        .post(
-            "/_bed/ecr-scan",
-            r#"{"repository": "scanned", "enhanced": true, "findings": [{"name": "CVE-2026-0009", "severity": "CRITICAL"}]}"#,
-        )
-        .unwrap();
-    assert_eq!(status, 200);
-    let run = f.run(&base);
-    assert_eq!(run.code, Some(1), "{}", run.log());
-    assert!(
-        run.log().contains("CVE-2026-0009 (CRITICAL)"),
-        "{}",
-        run.log()
+    scan_knobs(
+        &f,
+        r#"{"repository": "scanned", "enhanced": true, "findings": [{"name": "CVE-2026-0009", "severity": "CRITICAL"}]}"#,
     );
+    f.run(&base)
+        .assert_code(1)
+        .assert_logged("CVE-2026-0009 (CRITICAL)");
 
     // A repository without scan on push has no scan to wait for: the step starts one.
     f.ecr

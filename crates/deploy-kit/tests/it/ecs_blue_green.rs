@@ -176,7 +176,7 @@ impl Fixture {
             .collect()
     }
 
-    pub(crate) async fn running_task_definition(&self, name: &str) -> String {
+    pub(crate) async fn describe_service(&self, name: &str) -> aws_sdk_ecs::types::Service {
         let out = self
             .ecs
             .describe_services()
@@ -185,7 +185,32 @@ impl Fixture {
             .send()
             .await
             .unwrap();
-        out.services()[0].task_definition().unwrap().to_owned()
+        out.services()[0].clone()
+    }
+
+    pub(crate) async fn running_task_definition(&self, name: &str) -> String {
+        let service = self.describe_service(name).await;
+        service.task_definition().unwrap().to_owned()
+    }
+
+    /// The tags on a resource, as (key, value).
+    pub(crate) async fn tags(&self, arn: &str) -> Vec<(String, String)> {
+        let out = self
+            .ecs
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        out.tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or("").to_owned(),
+                    t.value().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
     }
 
     /// A rendered task definition file for `family`; `scenario` is the bed's BED_SCENARIO.
@@ -300,33 +325,13 @@ async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
     assert_eq!(run.output("previous-task-definition-arn"), blue);
     let green = run.output("task-definition-arn");
     assert!(green.ends_with("task-definition/api:2"), "{green}");
-    let tags = f
-        .ecs
-        .list_tags_for_resource()
-        .resource_arn(green)
-        .send()
-        .await
-        .unwrap();
-    let tags: Vec<(&str, &str)> = tags
-        .tags()
-        .iter()
-        .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or("")))
-        .collect();
     assert_eq!(
-        tags,
-        [("team", "payments")],
+        f.tags(green).await,
+        [("team".to_owned(), "payments".to_owned())],
         "the file's tags are on the revision"
     );
     // aws-actions' tag options, sent with UpdateService and kept by the service.
-    let described = f
-        .ecs
-        .describe_services()
-        .cluster(CLUSTER)
-        .services("api")
-        .send()
-        .await
-        .unwrap();
-    let service = &described.services()[0];
+    let service = f.describe_service("api").await;
     assert!(service.enable_ecs_managed_tags(), "{service:?}");
     assert_eq!(
         service.propagate_tags(),
@@ -347,17 +352,9 @@ async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
         "{}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains("hook PAUSE AWAITING_ACTION"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("smoke checks passed"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("event: "),
-        "service events are printed: {}",
-        run.stderr
-    );
+    run.assert_logged("hook PAUSE AWAITING_ACTION")
+        .assert_logged("smoke checks passed")
+        .assert_logged("event: "); // service events are printed
     assert!(run.summary.contains("```mermaid\ngantt"), "{}", run.summary);
     assert!(
         run.summary.contains("DescribeServiceDeployments"),
