@@ -219,6 +219,35 @@ fn assert_assets_before_html(events: &[Event]) -> f64 {
     first_html
 }
 
+/// When the first `op` event happened.
+fn first_at(events: &[Event], op: &str) -> Option<f64> {
+    events.iter().find(|e| e.op == op).map(|e| e.t)
+}
+
+/// v1's files carry the headers each kind of file needs: immutable assets, HTML never cached.
+async fn assert_v1_headers(site: &Site) {
+    for (key, content_type, cache_control) in [
+        (
+            "assets/app-1a2b3c4d.js",
+            "text/javascript; charset=utf-8",
+            "public, max-age=31536000, immutable",
+        ),
+        ("index.html", "text/html; charset=utf-8", "no-cache"),
+        (
+            "robots.txt",
+            "text/plain; charset=utf-8",
+            "public, max-age=300",
+        ),
+    ] {
+        let (got_type, got_cache, _) = site.head(key).await.unwrap();
+        assert_eq!(
+            (got_type.as_str(), got_cache.as_str()),
+            (content_type, cache_control),
+            "{key}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn only_what_changed_assets_before_html_deletions_after_the_invalidation() {
     let site = site().await;
@@ -227,9 +256,8 @@ async fn only_what_changed_assets_before_html_deletions_after_the_invalidation()
     // First deploy: everything, with the headers each kind of file needs.
     let run = site.run(&site.build(V1), &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert_eq!(run.output("uploaded"), "6");
-    assert_eq!(run.output("unchanged"), "0");
-    assert_eq!(run.output("deleted"), "0");
+    let counts = ["uploaded", "unchanged", "deleted"].map(|name| run.output(name));
+    assert_eq!(counts, ["6", "0", "0"]);
     let bytes: usize = V1.iter().map(|(_, c)| c.len()).sum();
     assert_eq!(run.output("bytes"), bytes.to_string());
     assert!(
@@ -240,24 +268,7 @@ async fn only_what_changed_assets_before_html_deletions_after_the_invalidation()
     assert!(!run.output("invalidation-id").is_empty());
     let events = site.events();
     assert_assets_before_html(&events);
-    let js = site.head("assets/app-1a2b3c4d.js").await.unwrap();
-    assert_eq!(
-        (js.0.as_str(), js.1.as_str()),
-        (
-            "text/javascript; charset=utf-8",
-            "public, max-age=31536000, immutable"
-        )
-    );
-    let html = site.head("index.html").await.unwrap();
-    assert_eq!(
-        (html.0.as_str(), html.1.as_str()),
-        ("text/html; charset=utf-8", "no-cache")
-    );
-    let robots = site.head("robots.txt").await.unwrap();
-    assert_eq!(
-        (robots.0.as_str(), robots.1.as_str()),
-        ("text/plain; charset=utf-8", "public, max-age=300")
-    );
+    assert_v1_headers(&site).await;
     super::iam::assert_allowed(&site.bed, "deploy-static");
 
     // A fresh build (new mtimes) of v2: only the new script and the page that loads it go up;
@@ -314,15 +325,8 @@ async fn only_what_changed_assets_before_html_deletions_after_the_invalidation()
     assert_eq!(run.output("deleted"), "2");
     let events = site.events();
     let html_at = assert_assets_before_html(&events);
-    let completed = events
-        .iter()
-        .find(|e| e.op == "InvalidationCompleted")
-        .map(|e| e.t);
-    let deleted = events
-        .iter()
-        .find(|e| e.op == "DeleteObjects")
-        .map(|e| e.t)
-        .unwrap();
+    let completed = first_at(&events, "InvalidationCompleted");
+    let deleted = first_at(&events, "DeleteObjects").unwrap();
     assert!(deleted > html_at, "{events:?}");
     assert!(
         completed.is_some_and(|c| deleted >= c),
