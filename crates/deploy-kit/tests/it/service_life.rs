@@ -159,6 +159,13 @@ fn lambda_at(stage: DeploymentLifecycleHookStage) -> DeploymentLifecycleHook {
         .build()
 }
 
+/// What every step of the life shares: the bed, the service's own configuration, the smoke URL.
+struct Life {
+    f: Fixture,
+    own: DeploymentConfiguration,
+    url: String,
+}
+
 #[tokio::test]
 async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
     let f = fixture().await;
@@ -171,14 +178,28 @@ async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
         .service(SERVICE, Spec::new(DeploymentStrategy::BlueGreen))
         .await;
     let own = f.configuration().await;
-    let url = http_server(200);
+    let life = Life {
+        f,
+        own,
+        url: http_server(200),
+    };
+    gated_deploy(&life).await;
+    rollback_to_previous(&life, &first).await;
+    let third = plain_deploy(&life).await;
+    cancelled_gated_deploy(&life, &third).await;
+    redeploy(&life, &third).await;
+    let theirs = beside_their_hooks(&life).await;
+    another_tools_deployment(&life, &theirs).await;
+}
 
+async fn gated_deploy(life: &Life) {
+    let Life { f, own, url } = life;
     // 1. A gated deploy: our PAUSE hook holds it for the smoke checks, then leaves.
     let v2 = f.task_file(SERVICE, "app:2", None);
     let run = f.run(&[
         ("service", SERVICE),
         ("task-definition", &v2),
-        ("test-url", &url),
+        ("test-url", url.as_str()),
     ]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stderr.contains("smoke checks passed"), "{}", run.stderr);
@@ -192,10 +213,13 @@ async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
         f.hooks_run(&gated),
         ["PAUSE@POST_TEST_TRAFFIC_SHIFT SUCCEEDED"]
     );
-    f.assert_left_clean("gated deploy", &own).await;
+    f.assert_left_clean("gated deploy", own).await;
     let second = run.output("task-definition-arn").to_owned();
     assert_eq!(f.running_task_definition(SERVICE).await, second);
+}
 
+async fn rollback_to_previous(life: &Life, first: &str) {
+    let Life { f, own, .. } = life;
     // 2. rollback.yml's step: `previous`, the service's own strategy, no test-url. It waits
     // on no pause (the bed ran no hook at all) and ends SUCCESSFUL.
     let started = Instant::now();
@@ -211,22 +235,29 @@ async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
         took.as_secs_f64(),
         took.as_secs_f64() / SCALE
     );
-    f.assert_left_clean("rollback (previous)", &own).await;
+    f.assert_left_clean("rollback (previous)", own).await;
+}
 
+async fn plain_deploy(life: &Life) -> String {
+    let Life { f, own, .. } = life;
     // 3. A plain deploy.
     let v3 = f.task_file(SERVICE, "app:3", None);
     let run = f.run(&[("service", SERVICE), ("task-definition", &v3)]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let third = run.output("task-definition-arn").to_owned();
-    f.assert_left_clean("plain deploy", &own).await;
+    f.assert_left_clean("plain deploy", own).await;
+    third
+}
 
+async fn cancelled_gated_deploy(life: &Life, third: &str) {
+    let Life { f, own, url } = life;
     // 4. A gated deploy cancelled mid-flight: rolled back, and our hook taken out after.
     let v4 = f.task_file(SERVICE, "app:4", Some("slow-scale-up"));
     let running = f
         .invocation(&[
             ("service", SERVICE),
             ("task-definition", &v4),
-            ("test-url", &url),
+            ("test-url", url.as_str()),
         ])
         .spawn();
     let run = f.sigterm_mid_deployment(SERVICE, running).await;
@@ -237,18 +268,24 @@ async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
         run.stderr
     );
     assert_eq!(f.running_task_definition(SERVICE).await, third);
-    f.assert_left_clean("cancelled gated deploy", &own).await;
+    f.assert_left_clean("cancelled gated deploy", own).await;
+}
 
+async fn redeploy(life: &Life, third: &str) {
+    let Life { f, own, .. } = life;
     // 5. A redeploy of what runs.
     let run = f.run(&[
         ("service", SERVICE),
-        ("task-definition", &third),
+        ("task-definition", third),
         ("force-new-deployment", "true"),
     ]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(f.running_task_definition(SERVICE).await, third);
-    f.assert_left_clean("redeploy", &own).await;
+    f.assert_left_clean("redeploy", own).await;
+}
 
+async fn beside_their_hooks(life: &Life) -> DeploymentConfiguration {
+    let Life { f, own, url } = life;
     // 6. The team adds its own hooks (outside deploy-kit, no deployment): a Lambda check where
     // ours goes and a person's approval after scale-up. A gated deploy runs beside them: the
     // person's pause is waited on and named, the Lambda runs, ours is the only one answered.
@@ -271,7 +308,7 @@ async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
         .invocation(&[
             ("service", SERVICE),
             ("task-definition", &v6),
-            ("test-url", &url),
+            ("test-url", url.as_str()),
         ])
         .spawn();
     f.continue_like_a_person(
@@ -305,7 +342,11 @@ async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
     );
     f.assert_left_clean("gated deploy beside their hooks", &theirs)
         .await;
+    theirs
+}
 
+async fn another_tools_deployment(life: &Life, theirs: &DeploymentConfiguration) {
+    let Life { f, .. } = life;
     // 7. A deployment by another tool: it trips on nothing of ours; the person's own pause is
     // theirs to answer, as before.
     let registered = f
@@ -354,6 +395,6 @@ async fn one_service_through_deploys_rollbacks_cancels_and_other_tools() {
         ]
     );
     assert_eq!(f.running_task_definition(SERVICE).await, seventh);
-    f.assert_left_clean("UpdateService without deploy-kit", &theirs)
+    f.assert_left_clean("UpdateService without deploy-kit", theirs)
         .await;
 }
