@@ -24,10 +24,6 @@ async fn oidc_credentials_and_tokens_stay_masked_on_success_and_failure() {
         .unwrap()
         .to_owned();
     let base = [("role-to-assume", ROLE), ("aws-region", "us-east-1")];
-    let sts = |json: &str| {
-        let (status, body) = world.bed.post("/_bed/sts", json).unwrap();
-        assert_eq!(status, 200, "{body}");
-    };
 
     // Success, chained, with the credentials asked for as outputs too.
     let mut inputs = base.to_vec();
@@ -38,28 +34,17 @@ async fn oidc_credentials_and_tokens_stay_masked_on_success_and_failure() {
     inputs.push(("output-credentials", "true"));
     let ok = step(&world, "oidc-login", &inputs, &[]);
     assert_eq!(ok.ran.code, Some(0), "{}", ok.ran.stderr);
-    let env = &ok.files.iter().find(|(n, _)| n == "$ENV").unwrap().1;
-    let exported: Vec<String> = [
+    let mut secrets: Vec<Secret> = [
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
     ]
     .iter()
-    .map(|key| {
-        deploy_kit_gha::output_pairs(env)
-            .into_iter()
-            .find(|(k, _)| k == key)
-            .unwrap_or_else(|| panic!("{key} exported: {env}"))
-            .1
+    .map(|key| Secret {
+        allowed_in: &["$ENV", "$OUTPUT"],
+        ..secret(&ok.ran.exported[*key])
     })
     .collect();
-    let mut secrets: Vec<Secret> = exported
-        .iter()
-        .map(|value| Secret {
-            allowed_in: &["$ENV", "$OUTPUT"],
-            ..secret(value)
-        })
-        .collect();
     secrets.push(Secret {
         masked: false,
         ..secret(&request_token)
@@ -86,7 +71,15 @@ async fn oidc_credentials_and_tokens_stay_masked_on_success_and_failure() {
     assert_kept("oidc-login refused account", &refused, &secrets);
     assert_no_token("oidc-login refused account", &refused);
 
-    // STS denies, then STS keeps failing: the explanations quote claims, never the token.
+    oidc_failures_keep_the_token(&world, &base, &request_token);
+}
+
+/// STS denies, then STS keeps failing: the explanations quote claims, never the token.
+fn oidc_failures_keep_the_token(world: &setup::World, base: &[(&str, &str)], request_token: &str) {
+    let sts = |json: &str| {
+        let (status, body) = world.bed.post("/_bed/sts", json).unwrap();
+        assert_eq!(status, 200, "{body}");
+    };
     for (label, knobs) in [
         ("oidc-login AccessDenied", r#"{"reject": "AccessDenied"}"#),
         (
@@ -98,11 +91,11 @@ async fn oidc_credentials_and_tokens_stay_masked_on_success_and_failure() {
         sts(knobs);
         let mut inputs = base.to_vec();
         inputs.push(("retry-max-attempts", "2"));
-        let failed = step(&world, "oidc-login", &inputs, &[]);
+        let failed = step(world, "oidc-login", &inputs, &[]);
         assert_eq!(failed.ran.code, Some(1), "{label}: {}", failed.ran.stderr);
         let secrets = [Secret {
             masked: false,
-            ..secret(&request_token)
+            ..secret(request_token)
         }];
         assert_kept(label, &failed, &secrets);
         assert_no_token(label, &failed);
