@@ -251,6 +251,13 @@ pub fn hostile(kind: Kind, shell: &str, bad_json: &str) -> Vec<(&'static str, St
         cases.push(("unicode", format!("{UNICODE}: v")));
         cases.push(("shell", format!("{shell}: v")));
     }
+    cases.extend(specific(kind, bad_json));
+    cases
+}
+
+/// The hostile values only `kind` has: wrong types and malformed ones, as (class, value).
+fn specific(kind: Kind, bad_json: &str) -> Vec<(&'static str, String)> {
+    let mut cases = Vec::new();
     let mut add = |class: &'static str, values: &[&str]| {
         cases.extend(values.iter().map(|v| (class, (*v).to_owned())));
     };
