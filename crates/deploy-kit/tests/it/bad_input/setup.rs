@@ -12,6 +12,10 @@ use aws_sdk_ecs::types::{
 };
 use deploy_kit_testbed::{Bed, Component};
 
+mod baselines;
+
+use baselines::baselines;
+
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/github-deploy";
 const CLUSTER: &str = "prod";
 const SITE_BUCKET: &str = "bad-input-site";
@@ -113,41 +117,14 @@ pub async fn world() -> World {
         .build();
     let api_arn = register(ecs.register_task_definition().family("api"), web.clone()).await;
     let web_arn = register(ecs.register_task_definition().family("web"), web).await;
-    // Two services: each ecs-blue-green baseline starts a deployment on its own.
+    // Two services: each ecs-blue-green baseline starts a deployment on its own. A third behind
+    // a load balancer in the bed's ELBv2, whose target groups `max-5xx-rate` reads.
     for name in ["web", "web2"] {
-        ecs.create_service()
-            .cluster(CLUSTER)
-            .service_name(name)
-            .task_definition(&web_arn)
-            .desired_count(1)
-            .load_balancers(super::super::ecs_blue_green::load_balancer(true))
-            .deployment_configuration(
-                DeploymentConfiguration::builder()
-                    .strategy(DeploymentStrategy::BlueGreen)
-                    .bake_time_in_minutes(0)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        let balancer = super::super::ecs_blue_green::load_balancer(true);
+        blue_green_service(&ecs, name, &web_arn, balancer).await;
     }
-    // A third behind a load balancer in the bed's ELBv2, whose target groups `max-5xx-rate`
-    // reads.
-    ecs.create_service()
-        .cluster(CLUSTER)
-        .service_name("web3")
-        .task_definition(&web_arn)
-        .desired_count(1)
-        .load_balancers(super::super::five_xx::real_load_balancer(&bed, "web3"))
-        .deployment_configuration(
-            DeploymentConfiguration::builder()
-                .strategy(DeploymentStrategy::BlueGreen)
-                .bake_time_in_minutes(0)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let balancer = super::super::five_xx::real_load_balancer(&bed, "web3");
+    blue_green_service(&ecs, "web3", &web_arn, balancer).await;
     let migrate = migrate_task(&ecs).await;
     ecs.create_service()
         .cluster(CLUSTER)
@@ -185,6 +162,30 @@ pub async fn world() -> World {
         dir,
         baselines,
     }
+}
+
+/// A blue/green service `name` of one task behind `balancer`, no bake.
+async fn blue_green_service(
+    ecs: &aws_sdk_ecs::Client,
+    name: &str,
+    task_definition: &str,
+    balancer: aws_sdk_ecs::types::LoadBalancer,
+) {
+    ecs.create_service()
+        .cluster(CLUSTER)
+        .service_name(name)
+        .task_definition(task_definition)
+        .desired_count(1)
+        .load_balancers(balancer)
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .strategy(DeploymentStrategy::BlueGreen)
+                .bake_time_in_minutes(0)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
 }
 
 /// Waits until no deployment of `service` is in flight.
@@ -244,248 +245,4 @@ async fn migrate_task(ecs: &aws_sdk_ecs::Client) -> String {
         .cpu("256")
         .memory("512");
     register(request, app).await
-}
-
-fn baselines(dir: &Path, api_arn: &str, migrate: &str, subnet: &str) -> Vec<Baseline> {
-    let taskdef = |family: &str| {
-        write(
-            dir,
-            &format!("{family}.json"),
-            &format!(
-                r#"{{"family": "{family}", "containerDefinitions": [{{"name": "web", "image": "app:1", "memory": 128, "essential": true, "logConfiguration": {{"logDriver": "awslogs", "options": {{"awslogs-group": "/ecs/{family}"}}}}}}]}}"#
-            ),
-        )
-    };
-    let api_file = taskdef("api");
-    let web_file = taskdef("web");
-    let context = dir.join("context");
-    std::fs::create_dir_all(&context).unwrap();
-    let dockerfile = write(&context, "Dockerfile", "FROM scratch AS app\nCOPY . /\n");
-    let context = context.display().to_string();
-    let smoke_url = super::super::ecs_blue_green::http_server(200);
-    let site = dir.join("site");
-    std::fs::create_dir_all(site.join("assets")).unwrap();
-    write(
-        &site,
-        "index.html",
-        "<script src=/assets/app-1a2b3c4d.js></script>",
-    );
-    write(&site.join("assets"), "app-1a2b3c4d.js", "console.log(1)");
-    let site = site.display().to_string();
-    let ecs_common = [
-        ("cluster", CLUSTER),
-        ("service", "web"),
-        ("task-definition", web_file.as_str()),
-        ("bake-time", "1m"),
-        ("alarms", "web-5xx"),
-        ("circuit-breaker", "true"),
-        ("test-url", smoke_url.as_str()),
-        ("test-method", "GET"),
-        ("test-headers", "X-Check: yes"),
-        ("test-expect-status", "2xx"),
-        ("test-expect-body", "ok"),
-        ("test-timeout", "2s"),
-        ("test-wait-for", "5s"),
-        ("test-requests", "2"),
-        ("test-concurrency", "2"),
-        ("test-max-error-rate", "1%"),
-        ("test-max-p95", "800ms"),
-        ("test-follow-redirects", "false"),
-        ("desired-count", "1"),
-        ("force-new-deployment", "false"),
-        ("timeout", "5m"),
-        ("rollback-on-timeout", "true"),
-        ("rollback-on-cancel", "true"),
-        // `wait: false` is refused with `test-url`: the baseline follows its deployment.
-        ("wait", "true"),
-        ("dry-run", "false"),
-    ];
-    let mut canary = owned(&ecs_common);
-    canary.extend(owned(&[
-        ("strategy", "canary"),
-        ("canary-percent", "10%"),
-        ("canary-bake-time", "1m"),
-    ]));
-    let mut linear = owned(&ecs_common);
-    linear.retain(|(input, _)| *input != "service");
-    linear.extend(owned(&[
-        ("service", "web2"),
-        ("strategy", "linear"),
-        ("linear-step-percent", "50%"),
-        ("linear-step-interval", "1m"),
-    ]));
-    let mut gate = owned(&ecs_common);
-    gate.retain(|(input, _)| *input != "service");
-    gate.extend(owned(&[
-        ("service", "web3"),
-        ("max-5xx-rate", "1%"),
-        ("max-5xx-rate-period", "1m"),
-        ("max-5xx-rate-datapoints", "2 of 3"),
-    ]));
-    let render_rest = [
-        ("container-name", "web"),
-        ("image", "app:2"),
-        ("environment-variables", "RELEASE=1"),
-        ("remove-environment-variables", "OLD_SETTING"),
-        (
-            "secrets",
-            "DB_PASSWORD=arn:aws:secretsmanager:us-east-1:123456789012:secret:db",
-        ),
-        ("command", r#"["bin/server", "--port", "8080"]"#),
-        ("log-configuration-options", "awslogs-group=/ecs/api"),
-        ("docker-labels", "team=core"),
-        ("cpu", "256"),
-        ("memory", "512"),
-        ("task-role-arn", "arn:aws:iam::123456789012:role/api-task"),
-        ("execution-role-arn", "ecsTaskExecutionRole"),
-        ("family", "api"),
-        ("allow-plaintext-secrets", "false"),
-    ];
-    let render = |source: (&'static str, &str)| {
-        let mut inputs = owned(&[source]);
-        inputs.extend(owned(&render_rest));
-        inputs
-    };
-    vec![
-        Baseline {
-            action: "oidc-login",
-            only: &[],
-            inputs: owned(&[
-                ("role-to-assume", ROLE),
-                ("aws-region", "us-east-1"),
-                ("audience", "sts.amazonaws.com"),
-                ("role-session-name", "deploy-kit-bad-input"),
-                ("role-duration-seconds", "3600"),
-                (
-                    "role-chain",
-                    "arn:aws:iam::123456789012:role/staging-deploy",
-                ),
-                ("role-external-id", "ext-12345"),
-                ("allowed-account-ids", "123456789012"),
-                ("mask-account-id", "false"),
-                ("output-credentials", "false"),
-                ("retry-max-attempts", "2"),
-            ]),
-        },
-        Baseline {
-            action: "build-push-ecr",
-            only: &[],
-            inputs: owned(&[
-                ("repository", "bad-input"),
-                ("context", &context),
-                ("dockerfile", &dockerfile),
-                ("tags", "t1\nt2"),
-                ("build-args", "VERSION=1.0.0"),
-                ("secrets", "token=s3cr3t-value"),
-                ("target", "app"),
-                ("platforms", "linux/amd64"),
-                ("cache", "true"),
-                ("skip-if-exists", "true"),
-                ("create-repository", "true"),
-                ("immutable-tags", "true"),
-                ("scan", "wait"),
-                ("fail-on-severity", "HIGH"),
-                ("ignore-findings", "CVE-2026-0001"),
-                ("scan-timeout", "1m"),
-                ("provenance", "false"),
-                ("push", "true"),
-                ("registry", ""),
-            ]),
-        },
-        Baseline {
-            action: "render-taskdef",
-            only: &[],
-            inputs: render(("task-definition", &api_file)),
-        },
-        Baseline {
-            action: "render-taskdef",
-            only: &["task-definition-family"],
-            inputs: render(("task-definition-family", "api")),
-        },
-        Baseline {
-            action: "render-taskdef",
-            only: &["task-definition-arn"],
-            inputs: render(("task-definition-arn", api_arn)),
-        },
-        Baseline {
-            action: "render-taskdef",
-            only: &["images"],
-            inputs: owned(&[("task-definition", &api_file), ("images", "web=app:3")]),
-        },
-        Baseline {
-            action: "ecs-blue-green",
-            only: &[],
-            inputs: canary,
-        },
-        Baseline {
-            action: "ecs-blue-green",
-            only: &["linear-step-percent", "linear-step-interval"],
-            inputs: linear,
-        },
-        Baseline {
-            action: "ecs-blue-green",
-            only: &[
-                "max-5xx-rate",
-                "max-5xx-rate-period",
-                "max-5xx-rate-datapoints",
-            ],
-            inputs: gate,
-        },
-        Baseline {
-            action: "run-migrations",
-            only: &[],
-            inputs: owned(&[
-                ("cluster", CLUSTER),
-                ("service", "mig"),
-                ("task-definition", migrate),
-                ("container-name", "app"),
-                ("command", r#"["bin/migrate", "up"]"#),
-                ("environment", "MODE=up"),
-                ("subnets", subnet),
-                ("security-groups", "sg-0123456789abcdef0"),
-                ("assign-public-ip", "false"),
-                ("launch-type", "FARGATE"),
-                ("start-timeout", "1m"),
-                ("timeout", "2m"),
-                ("stream-logs", "true"),
-                ("started-by", "deploy-kit-bad-input"),
-            ]),
-        },
-        Baseline {
-            action: "smoke-test",
-            only: &[],
-            inputs: owned(&[
-                ("url", &smoke_url),
-                ("method", "GET"),
-                ("headers", "X-Check: yes"),
-                ("expect-status", "2xx"),
-                ("expect-body", "ok"),
-                ("expect-json", ""),
-                ("timeout", "2s"),
-                ("wait-for", "5s"),
-                ("requests", "2"),
-                ("concurrency", "2"),
-                ("max-error-rate", "1%"),
-                ("max-p95", "800ms"),
-                ("follow-redirects", "false"),
-            ]),
-        },
-        Baseline {
-            action: "deploy-static",
-            only: &[],
-            inputs: owned(&[
-                ("source", &site),
-                ("bucket", SITE_BUCKET),
-                ("prefix", "web/"),
-                ("distribution-id", ""),
-                ("cache-control", "*.json=public, max-age=60"),
-                ("delete", "true"),
-                ("keep-previous", "1"),
-                ("invalidate", "changed"),
-                ("wait", "true"),
-                ("concurrency", "4"),
-                ("dry-run", "false"),
-            ]),
-        },
-    ]
 }
