@@ -234,27 +234,7 @@ async fn every_input_refuses_hostile_values_with_exit_2_and_no_write() {
         .zip(&runs)
         .filter_map(|(case, ran)| case.verdict(ran))
         .collect();
-    // Which case wrote, when one did: each suspect again, alone, with the log reset.
-    let writers: Vec<String> = if writes.is_empty() {
-        Vec::new()
-    } else {
-        cases
-            .iter()
-            .zip(&jobs)
-            .filter(|(case, _)| !matches!(case.action, "render-taskdef" | "smoke-test"))
-            .filter_map(|(case, job)| {
-                world.reset_calls();
-                exec::run(job, Duration::from_secs(10));
-                let wrote: Vec<String> = world
-                    .calls()
-                    .into_iter()
-                    .filter(|c| is_mutating(c))
-                    .collect();
-                (!wrote.is_empty()).then(|| format!("{}: {wrote:?}", case.describe()))
-            })
-            .collect()
-    };
-
+    let writers = writers(&world, &cases, &jobs, &writes);
     assert!(
         !canary.exists(),
         "a shell ran an input: {} exists",
@@ -277,7 +257,39 @@ async fn every_input_refuses_hostile_values_with_exit_2_and_no_write() {
         "no kind for {}: add it to KINDS in bad_input.rs (only the oversized and control cases ran)",
         untyped.join(", ")
     );
-    let stale: Vec<String> = KINDS
+    let stale = stale_kinds();
+    assert!(
+        stale.is_empty(),
+        "KINDS lists inputs no action.yml declares: {stale:?}"
+    );
+}
+
+/// Which case wrote, when one did: each suspect again, alone, with the log reset.
+fn writers(world: &World, cases: &[Case], jobs: &[Job], writes: &[String]) -> Vec<String> {
+    if writes.is_empty() {
+        Vec::new()
+    } else {
+        cases
+            .iter()
+            .zip(jobs)
+            .filter(|(case, _)| !matches!(case.action, "render-taskdef" | "smoke-test"))
+            .filter_map(|(case, job)| {
+                world.reset_calls();
+                exec::run(job, Duration::from_secs(10));
+                let wrote: Vec<String> = world
+                    .calls()
+                    .into_iter()
+                    .filter(|c| is_mutating(c))
+                    .collect();
+                (!wrote.is_empty()).then(|| format!("{}: {wrote:?}", case.describe()))
+            })
+            .collect()
+    }
+}
+
+/// KINDS entries for inputs no action.yml declares.
+fn stale_kinds() -> Vec<String> {
+    KINDS
         .iter()
         .flat_map(|(action, inputs)| {
             let known: Vec<String> = declared(action).into_iter().map(|(i, _, _)| i).collect();
@@ -286,11 +298,7 @@ async fn every_input_refuses_hostile_values_with_exit_2_and_no_write() {
                 .filter(move |(input, _)| !known.iter().any(|k| k == input))
                 .map(move |(input, _)| format!("{action} `{input}`"))
         })
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "KINDS lists inputs no action.yml declares: {stale:?}"
-    );
+        .collect()
 }
 
 /// Each baseline is accepted (not exit 2), and for the actions that write to AWS it does write:
