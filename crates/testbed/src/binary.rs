@@ -321,6 +321,15 @@ impl Invocation {
         self.env("GITHUB_ACTIONS", "true")
     }
 
+    /// The run's identity as the runner sets it: `GITHUB_RUN_ID`, `GITHUB_RUN_ATTEMPT`,
+    /// `GITHUB_JOB` and `GITHUB_ACTION` (the step's id).
+    pub fn run_identity(self, run_id: &str, attempt: &str, job: &str, step: &str) -> Self {
+        self.env("GITHUB_RUN_ID", run_id)
+            .env("GITHUB_RUN_ATTEMPT", attempt)
+            .env("GITHUB_JOB", job)
+            .env("GITHUB_ACTION", step)
+    }
+
     /// The runner's files, as a job (and act) gives them: `GITHUB_OUTPUT`, `GITHUB_ENV`,
     /// `GITHUB_STEP_SUMMARY`, `RUNNER_TEMP`, fresh for each run.
     pub fn runner_files(mut self) -> Self {

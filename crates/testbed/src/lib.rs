@@ -168,6 +168,16 @@ impl Bed {
         serde_json::from_str(&body).map_err(|e| BedError(format!("/_bed/deployments: {e}")))
     }
 
+    /// The bed's record of service deployment `arn` (one entry of [`Self::deployments`]).
+    pub fn deployment(&self, arn: &str) -> Result<serde_json::Value, BedError> {
+        let all = self.deployments()?;
+        all["deployments"]
+            .as_array()
+            .and_then(|list| list.iter().find(|d| d["arn"] == arn))
+            .cloned()
+            .ok_or_else(|| BedError(format!("{arn} not in /_bed/deployments: {all}")))
+    }
+
     /// `GET path` on the bed: the response status and body.
     pub fn get(&self, path: &str) -> Result<(u16, String), BedError> {
         self.request("GET", path, "")

@@ -84,6 +84,8 @@ pub(crate) struct Spec {
     pub(crate) hooks: Vec<DeploymentLifecycleHook>,
     pub(crate) advanced: bool,
     pub(crate) controller: DeploymentControllerType,
+    /// Behind this load balancer instead of [`load_balancer`]'s made-up one.
+    pub(crate) balancer: Option<LoadBalancer>,
 }
 
 impl Spec {
@@ -93,6 +95,7 @@ impl Spec {
             hooks: Vec::new(),
             advanced: true,
             controller: DeploymentControllerType::Ecs,
+            balancer: None,
         }
     }
 }
@@ -132,7 +135,10 @@ impl Fixture {
             .service_name(name)
             .task_definition(&blue)
             .desired_count(2)
-            .load_balancers(load_balancer(spec.advanced))
+            .load_balancers(
+                spec.balancer
+                    .unwrap_or_else(|| load_balancer(spec.advanced)),
+            )
             .deployment_configuration(config)
             .deployment_controller(
                 DeploymentController::builder()

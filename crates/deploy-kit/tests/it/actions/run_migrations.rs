@@ -367,14 +367,11 @@ async fn explicit_overrides_win_and_a_rerun_does_not_start_a_second_task() {
     let f = fixture().await;
     let td = f.task_definition(&[env("BED_RUN_SECONDS", "1")]).await;
     f.service("api", &td, true).await;
-    let identity = [
-        ("GITHUB_RUN_ID", "9001"),
-        ("GITHUB_RUN_ATTEMPT", "1"),
-        ("GITHUB_JOB", "staging"),
-        ("GITHUB_ACTION", "migrate"),
-    ];
     let inputs = [("service", "api"), ("subnets", f.subnets[1].as_str())];
-    let first = f.invocation(&inputs).envs(identity).run();
+    let first = f
+        .invocation(&inputs)
+        .run_identity("9001", "1", "staging", "migrate")
+        .run();
     assert_eq!(first.code, Some(0), "{}", first.stderr);
     let task = f.task(first.output("task-arn")).await;
     assert_eq!(
@@ -384,7 +381,10 @@ async fn explicit_overrides_win_and_a_rerun_does_not_start_a_second_task() {
     );
     assert_eq!(task.started_by(), Some("deploy-kit/9001/1"));
 
-    let again = f.invocation(&inputs).envs(identity).run();
+    let again = f
+        .invocation(&inputs)
+        .run_identity("9001", "1", "staging", "migrate")
+        .run();
     assert_eq!(again.code, Some(0), "{}", again.stderr);
     assert_eq!(
         again.output("task-arn"),

@@ -3,23 +3,18 @@
 //! CloudWatch evaluating the metric-math alarm, and the emulated ECS rolling back on it with no
 //! runner involved. ECS time runs 50x faster (a minute is 1.2 s).
 
-use std::time::{Duration, Instant};
+use aws_sdk_ecs::types::{AdvancedConfiguration, DeploymentStrategy, LoadBalancer};
+use deploy_kit_testbed::Bed;
 
-use aws_sdk_ecs::types::{
-    AdvancedConfiguration, ContainerDefinition, DeploymentConfiguration, DeploymentStrategy,
-    LoadBalancer, ServiceDeploymentStatus,
-};
-use deploy_kit_testbed::{Bed, Component};
+use super::{Fixture, Spec, fixture};
 
 const SCALE: f64 = 0.02;
-const CLUSTER: &str = "prod";
 const ALARM: &str = "deploy-kit-5xx-rate/prod/api";
 
+/// The ecs-blue-green fixture with service `api` (blue) behind a real ALB, and CloudWatch.
 struct Setup {
-    bed: Bed,
-    ecs: aws_sdk_ecs::Client,
+    f: Fixture,
     cloudwatch: aws_sdk_cloudwatch::Client,
-    dir: tempfile::TempDir,
     blue: String,
 }
 
@@ -51,133 +46,44 @@ pub(crate) fn real_load_balancer(bed: &Bed, name: &str) -> LoadBalancer {
         .build()
 }
 
-/// A BLUE_GREEN service `api` behind a real (moto) ALB with a blue and a green target group.
+/// A BLUE_GREEN service `api` behind a real (moto) ALB with a blue and a green target group,
+/// ECS time 50x faster.
 async fn setup() -> Setup {
-    let bed = Bed::start(&[Component::Aws]).unwrap();
-    bed.time_scale(SCALE).unwrap();
-    let config = bed.sdk_config().await;
-    let ecs = aws_sdk_ecs::Client::new(&config);
-    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
-    ecs.create_cluster()
-        .cluster_name(CLUSTER)
-        .send()
-        .await
-        .unwrap();
-    let blue = ecs
-        .register_task_definition()
-        .family("api")
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("web")
-                .image("app:1")
-                .memory(128)
-                .essential(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .task_definition()
-        .unwrap()
-        .task_definition_arn()
-        .unwrap()
-        .to_owned();
-    let lb = real_load_balancer(&bed, "api");
-    ecs.create_service()
-        .cluster(CLUSTER)
-        .service_name("api")
-        .task_definition(&blue)
-        .desired_count(2)
-        .load_balancers(lb)
-        .deployment_configuration(
-            DeploymentConfiguration::builder()
-                .strategy(DeploymentStrategy::BlueGreen)
-                .bake_time_in_minutes(0)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let setup = Setup {
-        bed,
-        ecs,
-        cloudwatch,
-        dir: tempfile::tempdir().unwrap(),
-        blue,
+    let f = fixture().await;
+    f.bed.time_scale(SCALE).unwrap();
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&f.bed.sdk_config().await);
+    let spec = Spec {
+        balancer: Some(real_load_balancer(&f.bed, "api")),
+        ..Spec::new(DeploymentStrategy::BlueGreen)
     };
-    setup.settle().await;
-    setup
+    let blue = f.service("api", spec).await;
+    Setup {
+        f,
+        cloudwatch,
+        blue,
+    }
 }
 
 impl Setup {
-    async fn settle(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let listed = self
-                .ecs
-                .list_service_deployments()
-                .cluster(CLUSTER)
-                .service("api")
-                .send()
-                .await
-                .unwrap();
-            let busy = listed.service_deployments().iter().any(|d| {
-                !matches!(
-                    d.status(),
-                    Some(
-                        ServiceDeploymentStatus::Successful
-                            | ServiceDeploymentStatus::RollbackSuccessful
-                            | ServiceDeploymentStatus::Stopped
-                            | ServiceDeploymentStatus::RollbackFailed
-                    )
-                )
-            });
-            if !busy {
-                return;
-            }
-            assert!(Instant::now() < deadline, "api never settled");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
     /// A task definition whose revision's green returns `percent` 5xx (the bed's knob).
     fn task_file(&self, image: &str, percent: f64) -> String {
         let scenario = format!(r#"{{"green5xxPercent": {percent}}}"#);
-        let task = serde_json::json!({"family": "api", "containerDefinitions": [{
-            "name": "web", "image": image, "memory": 128, "essential": true,
-            "environment": [{"name": "BED_SCENARIO", "value": scenario}]}]});
-        let path = self
-            .dir
-            .path()
-            .join(format!("{image}.json").replace(':', "-"));
-        std::fs::write(&path, task.to_string()).unwrap();
-        path.display().to_string()
+        self.f.task_file("api", image, Some(&scenario))
     }
 
     /// Runs ecs-blue-green on service `api`; (exit code, stderr, summary).
     fn deploy(&self, inputs: &[(&str, &str)]) -> (Option<i32>, String, String) {
-        let run = crate::deploy_kit()
-            .action("ecs-blue-green")
-            .bed(&self.bed)
+        let run = self
+            .f
+            .invocation(inputs)
             .time_scale(SCALE)
-            .runner_files()
-            .input("cluster", CLUSTER)
             .input("service", "api")
-            .inputs(inputs)
             .run();
         (run.code, run.stderr, run.summary)
     }
 
     async fn running(&self) -> String {
-        let out = self
-            .ecs
-            .describe_services()
-            .cluster(CLUSTER)
-            .services("api")
-            .send()
-            .await
-            .unwrap();
-        out.services()[0].task_definition().unwrap().to_owned()
+        self.f.running_task_definition("api").await
     }
 
     async fn our_alarms(&self) -> Vec<aws_sdk_cloudwatch::types::MetricAlarm> {
@@ -196,7 +102,7 @@ impl Setup {
 async fn green_at_3_percent_5xx_rolls_back_on_its_own_with_max_5xx_rate_1_percent() {
     let s = setup().await;
     let file = s.task_file("app:2", 3.0);
-    crate::contract::iam::reset(&s.bed);
+    crate::contract::iam::reset(&s.f.bed);
     let (code, log, summary) = s.deploy(&[
         ("task-definition", &file),
         ("bake-time", "10m"),
@@ -209,7 +115,7 @@ async fn green_at_3_percent_5xx_rolls_back_on_its_own_with_max_5xx_rate_1_percen
         "{log}"
     );
     assert_eq!(s.running().await, s.blue, "production is back on blue");
-    let calls = crate::contract::iam::assert_allowed(&s.bed, "ecs-blue-green");
+    let calls = crate::contract::iam::assert_allowed(&s.f.bed, "ecs-blue-green");
     for call in [
         "elasticloadbalancing:DescribeTargetGroups",
         "cloudwatch:DescribeAlarms",
@@ -257,7 +163,7 @@ async fn green_at_half_a_percent_passes_and_a_rerun_updates_the_one_alarm_in_pla
     let arn = first[0].alarm_arn().unwrap().to_owned();
     // Again, with a different threshold and window: the same alarm, changed.
     let file = s.task_file("app:3", 0.5);
-    crate::contract::iam::reset(&s.bed);
+    crate::contract::iam::reset(&s.f.bed);
     let (code, log, _) = s.deploy(&[
         ("task-definition", &file),
         ("bake-time", "3m"),
@@ -269,7 +175,7 @@ async fn green_at_half_a_percent_passes_and_a_rerun_updates_the_one_alarm_in_pla
         log.contains(&format!("updated CloudWatch alarm `{ALARM}`")),
         "{log}"
     );
-    let calls = crate::contract::iam::assert_allowed(&s.bed, "ecs-blue-green");
+    let calls = crate::contract::iam::assert_allowed(&s.f.bed, "ecs-blue-green");
     assert!(
         calls.iter().any(|c| c == "cloudwatch:ListTagsForResource"),
         "{calls:?}"
@@ -293,15 +199,8 @@ async fn green_at_half_a_percent_passes_and_a_rerun_updates_the_one_alarm_in_pla
         "{tags:?}"
     );
     // The deployment carried our alarm with rollback, merged into the service's configuration.
-    let service = s
-        .ecs
-        .describe_services()
-        .cluster(CLUSTER)
-        .services("api")
-        .send()
-        .await
-        .unwrap();
-    let alarms = service.services()[0]
+    let service = s.f.describe_service("api").await;
+    let alarms = service
         .deployment_configuration()
         .and_then(|c| c.alarms())
         .unwrap();

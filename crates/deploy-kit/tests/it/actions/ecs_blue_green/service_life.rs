@@ -21,18 +21,8 @@ const SERVICE: &str = "life";
 
 impl Fixture {
     async fn configuration(&self) -> DeploymentConfiguration {
-        let out = self
-            .ecs
-            .describe_services()
-            .cluster(CLUSTER)
-            .services(SERVICE)
-            .send()
-            .await
-            .unwrap();
-        out.services()[0]
-            .deployment_configuration()
-            .unwrap()
-            .clone()
+        let service = self.describe_service(SERVICE).await;
+        service.deployment_configuration().unwrap().clone()
     }
 
     async fn latest(&self) -> ServiceDeployment {
@@ -83,14 +73,7 @@ impl Fixture {
     /// The hooks the bed ran for deployment `arn` (its own record, every stage), as
     /// `TYPE@STAGE STATUS`.
     fn hooks_run(&self, arn: &str) -> Vec<String> {
-        let all = self.bed.deployments().unwrap();
-        let dep = all["deployments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["arn"] == arn)
-            .unwrap()
-            .clone();
+        let dep = self.bed.deployment(arn).unwrap();
         dep["hooks"]
             .as_array()
             .unwrap()

@@ -133,17 +133,17 @@ async fn a_rerun_with_another_command_gets_its_own_task() {
     let f = fixture().await;
     let td = f.task_definition(&[env("BED_RUN_SECONDS", "1")]).await;
     f.service("api", &td, true).await;
-    let identity = [
-        ("GITHUB_RUN_ID", "9002"),
-        ("GITHUB_RUN_ATTEMPT", "1"),
-        ("GITHUB_JOB", "staging"),
-        ("GITHUB_ACTION", "migrate"),
-    ];
     let up = [("service", "api"), ("command", "bin/migrate up")];
-    let first = f.invocation(&up).envs(identity).run();
+    let first = f
+        .invocation(&up)
+        .run_identity("9002", "1", "staging", "migrate")
+        .run();
     assert_eq!(first.code, Some(0), "{}", first.stderr);
     let down = [("service", "api"), ("command", "bin/migrate down")];
-    let changed = f.invocation(&down).envs(identity).run();
+    let changed = f
+        .invocation(&down)
+        .run_identity("9002", "1", "staging", "migrate")
+        .run();
     assert_eq!(changed.code, Some(0), "{}", changed.stderr);
     assert_ne!(changed.output("task-arn"), first.output("task-arn"));
     let task = f.task(changed.output("task-arn")).await;
@@ -155,7 +155,10 @@ async fn a_rerun_with_another_command_gets_its_own_task() {
         command,
         Some(vec!["bin/migrate".to_owned(), "down".to_owned()])
     );
-    let again = f.invocation(&up).envs(identity).run();
+    let again = f
+        .invocation(&up)
+        .run_identity("9002", "1", "staging", "migrate")
+        .run();
     assert_eq!(again.output("task-arn"), first.output("task-arn"));
     assert_eq!(all_tasks(&f.ecs).await.len(), 2);
 }
