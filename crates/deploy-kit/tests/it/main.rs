@@ -9,7 +9,8 @@
 //!   - `readme_tables`: each README's Inputs and Outputs tables match its action.yml
 //!   - `migrating`: docs/migrating.md has a verdict for every aws-actions input
 //!   - `cli`: exit codes and error reporting of the binary itself
-//!   - `install`: dist/install.sh: tool cache, verified download, source build, refusals
+//!   - `install`: dist/install.sh: `cache` (tool cache, verified download, refusals), `source`
+//!     (source build, the script itself)
 //!   - `runner_shell`: the composite steps under the runner's bash flags and action path
 //!   - `iam`: what each action called is in its docs/iam policy
 //!   - `bad_input`: every input of every action, attacked: exit 2, no mutating AWS call
@@ -19,10 +20,13 @@
 //!   - `faults`: faults between the binary and AWS survived, or failed clearly
 //!   - `cancel`: SIGTERM at random points, and the runner's cancel sequence
 //! - `actions`: one module per action, against the test bed
-//!   - `ecs_blue_green`: strategies, rollbacks, pre-flight, dry run; `five_xx` (the 5xx alarm),
-//!     `service_life` (one service through a life of deployments)
-//!   - `run_migrations`: logs, verdicts, network, timeouts, cancel; `ecs` (where ECS is uneven)
-//!   - `deploy_static`: only what changed, order, deletions, invalidation
+//!   - `ecs_blue_green`: the fixture; `deploys` (strategies, rollbacks), `guards` (SIGTERM,
+//!     pre-flight, dry run, bad input, act), `five_xx` (the 5xx alarm), `service_life` (one
+//!     service through a life of deployments)
+//!   - `run_migrations`: logs, verdicts, network, re-runs; `stops` (timeouts, SIGTERM, bad
+//!     input), `ecs` (where ECS is uneven)
+//!   - `deploy_static`: only what changed, order, deletions, headers; `guards` (dry run, bad
+//!     input, cancels)
 //!   - `build_push_ecr`: build and push, skips, scan gate; `buildx` (the runner's own builder)
 //!   - `oidc_login`: exports, masks, retries, errors
 //! - `workflows`: the actions through act, as a workflow runs them
