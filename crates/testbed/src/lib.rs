@@ -178,6 +178,26 @@ impl Bed {
             .ok_or_else(|| BedError(format!("{arn} not in /_bed/deployments: {all}")))
     }
 
+    /// The AWS operations the bed received since the last [`Self::reset_calls`] (`GET
+    /// /_bed/calls`), as `service:Operation`, in order.
+    pub fn calls(&self) -> Result<Vec<String>, BedError> {
+        let body = self.expect_ok("GET", "/_bed/calls", "")?;
+        let log: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| BedError(format!("/_bed/calls: {e}")))?;
+        Ok(log["calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// Empties the call log.
+    pub fn reset_calls(&self) -> Result<(), BedError> {
+        self.expect_ok("POST", "/_bed/calls", r#"{"reset": true}"#)
+            .map(drop)
+    }
+
     /// `GET path` on the bed: the response status and body.
     pub fn get(&self, path: &str) -> Result<(u16, String), BedError> {
         self.request("GET", path, "")

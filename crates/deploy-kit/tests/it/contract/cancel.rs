@@ -122,14 +122,7 @@ impl Rng {
 
 /// The bed's call log.
 fn calls(bed: &Bed) -> Vec<String> {
-    let (_, body) = bed.get("/_bed/calls").unwrap();
-    let log: serde_json::Value = serde_json::from_str(&body).unwrap();
-    log["calls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect()
+    bed.calls().unwrap()
 }
 
 /// The call-triggered points: the first of each call an uninterrupted run made, and two at random.

@@ -9,8 +9,7 @@ const NOT_IN_POLICIES: [&str; 2] = ["sts:GetCallerIdentity", "sts:AssumeRoleWith
 
 /// Empties the bed's call log (before the action runs, after the test's own set-up calls).
 pub fn reset(bed: &Bed) {
-    let (status, body) = bed.post("/_bed/calls", r#"{"reset": true}"#).unwrap();
-    assert_eq!(status, 200, "{body}");
+    bed.reset_calls().unwrap();
 }
 
 /// The actions `docs/iam/<policy>.json` allows.
@@ -34,14 +33,7 @@ fn allowed(policy: &str) -> Vec<String> {
 
 /// Every operation since [`reset`] is in the policy; returns them for further checks.
 pub fn assert_allowed(bed: &Bed, policy: &str) -> Vec<String> {
-    let (_, body) = bed.get("/_bed/calls").unwrap();
-    let log: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let calls: Vec<String> = log["calls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect();
+    let calls = bed.calls().unwrap();
     assert!(!calls.is_empty(), "{policy}: no AWS call recorded");
     let allowed = allowed(policy);
     let missing: Vec<&String> = calls

@@ -204,16 +204,9 @@ impl Demo {
 
     /// The AWS calls the bed received since the last call of this (it empties the log).
     fn take_calls(&self) -> Vec<String> {
-        let (_, body) = self.bed.get("/_bed/calls").unwrap();
-        let log: Value = serde_json::from_str(&body).unwrap();
-        let (status, _) = self.bed.post("/_bed/calls", r#"{"reset": true}"#).unwrap();
-        assert_eq!(status, 200);
-        log["calls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().to_owned())
-            .collect()
+        let calls = self.bed.calls().unwrap();
+        self.bed.reset_calls().unwrap();
+        calls
     }
 }
 

@@ -65,14 +65,7 @@ impl World {
 
     /// The bed's call log since the last [`World::reset_calls`].
     pub fn calls(&self) -> Vec<String> {
-        let (_, body) = self.bed.get("/_bed/calls").unwrap();
-        let log: serde_json::Value = serde_json::from_str(&body).unwrap();
-        log["calls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().to_owned())
-            .collect()
+        self.bed.calls().unwrap()
     }
 
     pub fn reset_calls(&self) {
