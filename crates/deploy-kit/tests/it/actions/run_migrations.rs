@@ -182,6 +182,25 @@ impl Fixture {
         self.invocation(inputs).run()
     }
 
+    /// Every task in the cluster, running or stopped.
+    pub(crate) async fn all_tasks(&self) -> Vec<String> {
+        let mut all = Vec::new();
+        for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
+            let listed = self
+                .ecs
+                .list_tasks()
+                .cluster(CLUSTER)
+                .desired_status(status)
+                .send()
+                .await
+                .unwrap();
+            all.extend(listed.task_arns().to_vec());
+        }
+        all.sort();
+        all.dedup();
+        all
+    }
+
     pub(crate) async fn task(&self, arn: &str) -> Task {
         let out = self
             .ecs
@@ -393,19 +412,6 @@ async fn explicit_overrides_win_and_a_rerun_does_not_start_a_second_task() {
         first.output("task-arn"),
         "the same task"
     );
-    let mut all = Vec::new();
-    for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
-        let listed = f
-            .ecs
-            .list_tasks()
-            .cluster(CLUSTER)
-            .desired_status(status)
-            .send()
-            .await
-            .unwrap();
-        all.extend(listed.task_arns().to_vec());
-    }
-    all.sort();
-    all.dedup();
+    let all = f.all_tasks().await;
     assert_eq!(all.len(), 1, "one task in all: {all:?}");
 }

@@ -2,27 +2,7 @@
 //! CloudWatch after the task stopped (knob `logLagSeconds`), RunTask `failures[]` for capacity
 //! (knob `runTaskFailures`), and a re-run of the same attempt with another command.
 
-use aws_sdk_ecs::types::DesiredStatus;
-
-use crate::actions::run_migrations::{CLUSTER, env, fixture};
-
-/// Every task in the cluster, running or stopped.
-async fn all_tasks(ecs: &aws_sdk_ecs::Client) -> Vec<String> {
-    let mut all = Vec::new();
-    for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
-        let listed = ecs
-            .list_tasks()
-            .cluster(CLUSTER)
-            .desired_status(status)
-            .send()
-            .await
-            .unwrap();
-        all.extend(listed.task_arns().to_vec());
-    }
-    all.sort();
-    all.dedup();
-    all
-}
+use crate::actions::run_migrations::{env, fixture};
 
 /// The last lines, usually the migration's error, reach CloudWatch after STOPPED: they are
 /// read and shown all the same, after the STOPPED line.
@@ -83,7 +63,7 @@ async fn capacity_failures_are_retried_until_a_task_starts() {
         "{}",
         run.stderr
     );
-    assert_eq!(all_tasks(&f.ecs).await, [run.output("task-arn")]);
+    assert_eq!(f.all_tasks().await, [run.output("task-arn")]);
 }
 
 /// Fargate capacity that does not come back within `start-timeout`: exit 3 with the reason, no
@@ -109,7 +89,7 @@ async fn capacity_that_does_not_come_exits_3_and_other_failures_exit_1_at_once()
         "{}",
         run.stderr
     );
-    assert!(all_tasks(&f.ecs).await.is_empty());
+    assert!(f.all_tasks().await.is_empty());
 
     f.bed
         .scenario(r#"{"family": "migrate", "runTaskFailures": ["ATTRIBUTE"]}"#)
@@ -123,7 +103,7 @@ async fn capacity_that_does_not_come_exits_3_and_other_failures_exit_1_at_once()
         run.stderr
     );
     assert!(!run.stderr.contains("trying again"), "{}", run.stderr);
-    assert!(all_tasks(&f.ecs).await.is_empty());
+    assert!(f.all_tasks().await.is_empty());
 }
 
 /// The same attempt run again with another command runs that command in a task of its own;
@@ -160,5 +140,5 @@ async fn a_rerun_with_another_command_gets_its_own_task() {
         .run_identity("9002", "1", "staging", "migrate")
         .run();
     assert_eq!(again.output("task-arn"), first.output("task-arn"));
-    assert_eq!(all_tasks(&f.ecs).await.len(), 2);
+    assert_eq!(f.all_tasks().await.len(), 2);
 }
