@@ -257,7 +257,7 @@ async fn only_what_changed_assets_before_html_deletions_after_the_invalidation()
 
     // First deploy: everything, with the headers each kind of file needs.
     let run = site.run(&site.build(V1), &[]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     let counts = ["uploaded", "unchanged", "deleted"].map(|name| run.output(name));
     assert_eq!(counts, ["6", "0", "0"]);
     let bytes: usize = V1.iter().map(|(_, c)| c.len()).sum();
@@ -277,7 +277,7 @@ async fn only_what_changed_assets_before_html_deletions_after_the_invalidation()
     // the invalidation names that page's URLs only; v1's leftovers are kept (keep-previous 1).
     site.reset_events();
     let run = site.run(&site.build(V2), &[]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     assert_eq!(
         (
             run.output("uploaded"),
@@ -311,7 +311,7 @@ async fn only_what_changed_assets_before_html_deletions_after_the_invalidation()
     // would push v1 out of keep-previous early), and nothing to invalidate.
     site.reset_events();
     let run = site.run(&site.build(V2), &[]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     assert_eq!(
         (run.output("uploaded"), run.output("unchanged")),
         ("0", "5")
@@ -323,7 +323,7 @@ async fn only_what_changed_assets_before_html_deletions_after_the_invalidation()
     // invalidation completed; v2's script stays for clients still on v2's page.
     site.reset_events();
     let run = site.run(&site.build(V3), &[]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     assert_eq!(run.output("deleted"), "2");
     let events = site.events();
     let html_at = assert_assets_before_html(&events);
@@ -376,7 +376,7 @@ async fn headers_another_tool_set_wrong_are_fixed_and_right_ones_left() {
         &site.build(&[("index.html", "<p>hi</p>"), ("app-1a2b3c4d.js", "x")]),
         &[],
     );
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     assert_eq!(
         (run.output("uploaded"), run.output("unchanged")),
         ("1", "1")

@@ -81,7 +81,7 @@ fn assert_masked_before_printed(run: &Run, secrets: &[&str]) {
 fn github_oidc_exports_masked_credentials_and_what_later_steps_need() {
     let f = fixture();
     let run = f.run(&[("role-to-assume", ROLE)], true);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     let key = run.exported["AWS_ACCESS_KEY_ID"].clone();
     let secret = run.exported["AWS_SECRET_ACCESS_KEY"].clone();
     let token = run.exported["AWS_SESSION_TOKEN"].clone();
@@ -103,7 +103,7 @@ fn github_oidc_exports_masked_credentials_and_what_later_steps_need() {
         !run.outputs.contains_key("aws-secret-access-key"),
         "credentials only when asked"
     );
-    assert!(run.stderr.contains("through GitHub OIDC"), "{}", run.stderr);
+    run.assert_logged("through GitHub OIDC");
     assert_eq!(f.sts_state()["calls"], 1);
 }
 
@@ -121,7 +121,7 @@ fn role_chaining_and_the_allowed_account_check() {
         ],
         true,
     );
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     let calls = crate::contract::iam::assert_allowed(&f.bed, "oidc-login");
     assert!(calls.iter().any(|c| c == "sts:AssumeRole"), "{calls:?}");
     assert!(
@@ -143,7 +143,7 @@ fn role_chaining_and_the_allowed_account_check() {
         ],
         true,
     );
-    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    refused.assert_code(2);
     assert!(
         refused
             .stderr
@@ -163,7 +163,7 @@ fn access_denied_fails_fast_and_explains_the_trust_policy() {
     let f = fixture();
     f.sts_knobs(r#"{"reject": "AccessDenied"}"#);
     let run = f.run(&[("role-to-assume", ROLE)], true);
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    run.assert_code(1);
     assert!(run.took < Duration::from_secs(2), "took {:?}", run.took);
     assert_eq!(f.sts_state()["calls"], 1, "not retried");
     for expected in [
@@ -187,13 +187,9 @@ fn transient_failures_are_retried_with_a_new_token_each_time() {
     let f = fixture();
     f.sts_knobs(r#"{"failTimes": 2, "failWith": "IDPCommunicationError"}"#);
     let run = f.run(&[("role-to-assume", ROLE)], true);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("attempt 1 of 6: IDPCommunicationError"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("attempt 2 of 6"), "{}", run.stderr);
+    run.assert_code(0);
+    run.assert_logged("attempt 1 of 6: IDPCommunicationError");
+    run.assert_logged("attempt 2 of 6");
     let state = f.sts_state();
     assert_eq!(state["calls"], 3);
     let ids: Vec<&str> = state["tokenIds"]
@@ -213,12 +209,8 @@ fn transient_failures_are_retried_with_a_new_token_each_time() {
         &[("role-to-assume", ROLE), ("retry-max-attempts", "3")],
         true,
     );
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("failed 3 times; the last: "),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1);
+    run.assert_logged("failed 3 times; the last: ");
 }
 
 #[test]
@@ -226,7 +218,7 @@ fn missing_token_permission_shows_the_yaml_and_locally_the_default_chain_is_used
     let f = fixture();
     let run = f.run(&[("role-to-assume", ROLE)], false);
     // A laptop: static keys, then AssumeRole of the role.
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     assert!(
         run.stderr
             .contains("through the environment's AWS_ACCESS_KEY_ID, then role"),
@@ -249,8 +241,8 @@ fn missing_token_permission_shows_the_yaml_and_locally_the_default_chain_is_used
         .input("role-to-assume", ROLE)
         .input("aws-region", "us-east-1")
         .run();
-    assert_eq!(run.code, Some(2), "{}", run.stderr);
-    assert!(run.stderr.contains("id-token: write"), "{}", run.stderr);
+    run.assert_code(2);
+    run.assert_logged("id-token: write");
 }
 
 #[test]

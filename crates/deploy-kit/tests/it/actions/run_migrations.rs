@@ -255,7 +255,7 @@ async fn a_tagged_file_registers_a_tagged_revision() {
         ("service", "api"),
         ("task-definition", &file.display().to_string()),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     let calls = crate::contract::iam::assert_allowed(&f.bed, "run-migrations");
     assert!(calls.iter().any(|c| c == "ecs:TagResource"), "{calls:?}");
     let ran = f.task(run.output("task-arn")).await;
@@ -291,7 +291,7 @@ async fn logs_stream_in_order_and_exit_zero_passes() {
     f.service("api", &td, true).await;
     crate::contract::iam::reset(&f.bed);
     let run = f.run(&[("service", "api")]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     crate::contract::iam::assert_allowed(&f.bed, "run-migrations");
     let streamed: Vec<&str> = run
         .stderr
@@ -335,13 +335,9 @@ async fn the_named_container_is_judged_not_the_sidecar() {
         .await;
     f.service("api", &td, true).await;
     let run = f.run(&[("service", "api"), ("environment", "RAILS_ENV=production")]);
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("container `app` of task"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("exited with code 3"), "{}", run.stderr);
+    run.assert_code(1);
+    run.assert_logged("container `app` of task");
+    run.assert_logged("exited with code 3");
     assert_eq!(run.output("exit-code"), "3");
     assert!(
         run.summary.contains("ERROR duplicate key"),
@@ -369,17 +365,9 @@ async fn an_image_that_cannot_be_pulled_fails_with_the_reason() {
         .await;
     f.service("api", &td, true).await;
     let run = f.run(&[("service", "api")]);
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("never ran: stopCode TaskFailedToStart"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("CannotPullContainerError"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1);
+    run.assert_logged("never ran: stopCode TaskFailedToStart");
+    run.assert_logged("CannotPullContainerError");
     assert_eq!(run.output("exit-code"), "");
 }
 
@@ -393,7 +381,7 @@ async fn explicit_overrides_win_and_a_rerun_does_not_start_a_second_task() {
         .invocation(&inputs)
         .run_identity("9001", "1", "staging", "migrate")
         .run();
-    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    first.assert_code(0);
     let task = f.task(first.output("task-arn")).await;
     assert_eq!(
         subnet_of(&task).as_deref(),
@@ -406,7 +394,7 @@ async fn explicit_overrides_win_and_a_rerun_does_not_start_a_second_task() {
         .invocation(&inputs)
         .run_identity("9001", "1", "staging", "migrate")
         .run();
-    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    again.assert_code(0);
     assert_eq!(
         again.output("task-arn"),
         first.output("task-arn"),

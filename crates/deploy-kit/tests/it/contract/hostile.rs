@@ -95,7 +95,7 @@ fn an_aws_error_message_made_of_attacks_is_data_of_our_error() {
             ("INPUT_TASK_DEFINITION_FAMILY", "api"),
         ],
     );
-    assert_eq!(output.code, Some(2), "{}", output.stderr);
+    output.assert_code(2);
     let data = only_our_error(&output, "render-taskdef");
     assert!(data.contains("ClientException"), "{data}");
     // Shown whole, every line of it, inside the annotation.
@@ -111,7 +111,7 @@ fn an_http_body_made_of_attacks_is_data_of_our_error() {
         &["smoke-test"],
         &[("INPUT_URL", &url), ("INPUT_WAIT_FOR", "0s")],
     );
-    assert_eq!(output.code, Some(1), "{}", output.stderr);
+    output.assert_code(1);
     let data = only_our_error(&output, "smoke-test");
     assert!(data.contains("##[error]fake failure"), "{data}");
 }

@@ -9,13 +9,9 @@ async fn dry_run_plans_and_writes_nothing() {
     let site = site().await;
     site.reset_events();
     let run = site.run(&site.build(V1), &[("dry-run", "true")]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     assert_eq!(run.output("uploaded"), "6");
-    assert!(
-        run.stderr.contains("upload assets/app-1a2b3c4d.js"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("upload assets/app-1a2b3c4d.js");
     assert!(site.events().is_empty(), "{:?}", site.events());
     assert!(site.head("index.html").await.is_none());
 }
@@ -87,7 +83,7 @@ async fn bad_input_exits_2_before_anything_is_written() {
 async fn cancel_during_the_invalidation_wait_leaves_the_new_release_live() {
     let site = site().await;
     let run = site.run(&site.build(V1), &[("keep-previous", "0")]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     // 200 s x 0.05: the wait lasts 10 s.
     let (status, body) = site
         .bed

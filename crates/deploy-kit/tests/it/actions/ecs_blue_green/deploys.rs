@@ -20,7 +20,7 @@ async fn blue_green_with_passing_smoke_checks_succeeds_through_every_stage() {
         ("enable-ecs-managed-tags", "true"),
         ("propagate-tags", "TASK_DEFINITION"),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     let calls = crate::contract::iam::assert_allowed(&f.bed, "ecs-blue-green");
     assert!(
         calls.iter().any(|c| c == "ecs:ContinueServiceDeployment"),
@@ -201,7 +201,7 @@ async fn failing_smoke_checks_roll_back_before_production_traffic_moves() {
         ("test-url", &url),
         ("test-wait-for", "1s"),
     ]);
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    run.assert_code(1);
     assert_eq!(run.output("status"), "ROLLBACK_SUCCESSFUL");
     assert!(
         run.stderr
@@ -234,17 +234,9 @@ async fn a_timeout_rolls_back_and_exits_3() {
         ("task-definition", &file),
         ("timeout", "1s"),
     ]);
-    assert_eq!(run.code, Some(3), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("did not finish within 1.0s"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("rolled back: ROLLBACK_SUCCESSFUL"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(3);
+    run.assert_logged("did not finish within 1.0s");
+    run.assert_logged("rolled back: ROLLBACK_SUCCESSFUL");
     assert_eq!(run.output("status"), "ROLLBACK_SUCCESSFUL");
     assert!(f.in_flight("api").await.is_empty());
     assert_eq!(f.running_task_definition("api").await, blue);
@@ -261,7 +253,7 @@ async fn wait_false_returns_once_the_deployment_has_started() {
         ("task-definition", &file),
         ("wait", "false"),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     assert_eq!(run.output("status"), "IN_PROGRESS");
     let arn = run.output("service-deployment-arn");
     assert_eq!(
@@ -269,5 +261,5 @@ async fn wait_false_returns_once_the_deployment_has_started() {
         [arn],
         "still running after the step"
     );
-    assert!(run.stderr.contains("not waiting for it"), "{}", run.stderr);
+    run.assert_logged("not waiting for it");
 }

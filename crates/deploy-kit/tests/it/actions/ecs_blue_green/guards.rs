@@ -15,17 +15,9 @@ async fn sigterm_mid_deployment_rolls_back_and_exits_143() {
         .invocation(&[("service", "api"), ("task-definition", &file)])
         .spawn();
     let run = f.sigterm_mid_deployment("api", running).await;
-    assert_eq!(run.code, Some(143), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("cancelled by SIGTERM"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("rolled back: ROLLBACK_SUCCESSFUL"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(143);
+    run.assert_logged("cancelled by SIGTERM");
+    run.assert_logged("rolled back: ROLLBACK_SUCCESSFUL");
     assert!(
         f.in_flight("api").await.is_empty(),
         "nothing left in flight"
@@ -140,29 +132,21 @@ async fn dry_run_shows_the_changes_and_writes_nothing() {
         ("bake-time", "5m"),
         ("dry-run", "true"),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     assert!(
         run.stderr
             .contains("task definition ~ containerDefinitions[web].image: \"app:1\" -> \"app:2\""),
         "{}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains("deploymentConfiguration.strategy"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("deploymentConfiguration.strategy");
     assert!(
         run.stderr
             .contains("deploymentConfiguration.bakeTimeInMinutes"),
         "{}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains("dry run: nothing was written"),
-        "{}",
-        run.stderr
-    );
+    run.assert_logged("dry run: nothing was written");
     assert_eq!(revisions(&f.ecs).await, before);
     assert_eq!(
         f.bed.deployments().unwrap()["deployments"]
@@ -180,20 +164,16 @@ async fn bad_input_exits_2_naming_the_input() {
     let f = fixture().await;
     let missing = f.dir.path().join("nope.json").display().to_string();
     let run = f.run(&[("service", "api"), ("task-definition", &missing)]);
-    assert_eq!(run.code, Some(2), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("input `task-definition`: cannot read"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(2);
+    run.assert_logged("input `task-definition`: cannot read");
     let file = f.task_file("api", "app:2", None);
     let run = f.run(&[
         ("service", "api"),
         ("task-definition", &file),
         ("strategy", "fast"),
     ]);
-    assert_eq!(run.code, Some(2), "{}", run.stderr);
-    assert!(run.stderr.contains("input `strategy`"), "{}", run.stderr);
+    run.assert_code(2);
+    run.assert_logged("input `strategy`");
 
     // ECS refuses a 2% linear step in UpdateService: refused here before anything is
     // registered, not after.
@@ -206,7 +186,7 @@ async fn bad_input_exits_2_naming_the_input() {
         ("strategy", "linear"),
         ("linear-step-percent", "2%"),
     ]);
-    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    run.assert_code(2);
     assert!(
         run.stderr
             .contains("input `linear-step-percent`: ECS takes a multiple of 0.1% from 3% to 100%"),

@@ -184,13 +184,9 @@ async fn gated_deploy(life: &Life) {
         ("task-definition", &v2),
         ("test-url", url.as_str()),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert!(run.stderr.contains("smoke checks passed"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("took ecs-blue-green's PAUSE hook out"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(0);
+    run.assert_logged("smoke checks passed");
+    run.assert_logged("took ecs-blue-green's PAUSE hook out");
     let gated = run.output("service-deployment-arn").to_owned();
     assert_eq!(
         f.hooks_run(&gated),
@@ -208,7 +204,7 @@ async fn rollback_to_previous(life: &Life, first: &str) {
     let started = Instant::now();
     let run = f.run(&[("service", SERVICE), ("task-definition", "previous")]);
     let took = started.elapsed();
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     assert_eq!(run.output("status"), "SUCCESSFUL");
     assert_eq!(run.output("task-definition-arn"), first);
     let rollback = run.output("service-deployment-arn").to_owned();
@@ -226,7 +222,7 @@ async fn plain_deploy(life: &Life) -> String {
     // 3. A plain deploy.
     let v3 = f.task_file(SERVICE, "app:3", None);
     let run = f.run(&[("service", SERVICE), ("task-definition", &v3)]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     let third = run.output("task-definition-arn").to_owned();
     f.assert_left_clean("plain deploy", own).await;
     third
@@ -244,12 +240,8 @@ async fn cancelled_gated_deploy(life: &Life, third: &str) {
         ])
         .spawn();
     let run = f.sigterm_mid_deployment(SERVICE, running).await;
-    assert_eq!(run.code, Some(143), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("rolled back: ROLLBACK_SUCCESSFUL"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(143);
+    run.assert_logged("rolled back: ROLLBACK_SUCCESSFUL");
     assert_eq!(f.running_task_definition(SERVICE).await, third);
     f.assert_left_clean("cancelled gated deploy", own).await;
 }
@@ -262,7 +254,7 @@ async fn redeploy(life: &Life, third: &str) {
         ("task-definition", third),
         ("force-new-deployment", "true"),
     ]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     assert_eq!(f.running_task_definition(SERVICE).await, third);
     f.assert_left_clean("redeploy", own).await;
 }
@@ -301,7 +293,7 @@ async fn beside_their_hooks(life: &Life) -> DeploymentConfiguration {
     )
     .await;
     let run = running.wait();
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     for expected in [
         "(PAUSE) at stage POST_SCALE_UP is not ecs-blue-green's: waiting for ContinueServiceDeployment",
         "/services/life/deployments",

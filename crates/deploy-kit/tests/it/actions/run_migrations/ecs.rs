@@ -26,7 +26,7 @@ async fn log_lines_that_arrive_after_stopped_are_shown() {
         .scenario(r#"{"family": "migrate", "logLagSeconds": 4}"#)
         .unwrap();
     let run = f.run(&[("service", "api")]);
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    run.assert_code(1);
     let log: Vec<&str> = run.stderr.lines().collect();
     let streamed: Vec<&str> = log.iter().filter_map(|l| l.strip_prefix("│ ")).collect();
     assert_eq!(streamed, lines, "every line, once, in order");
@@ -54,7 +54,7 @@ async fn capacity_failures_are_retried_until_a_task_starts() {
         .scenario(r#"{"family": "migrate", "runTaskFailures": ["RESOURCE:MEMORY", "AGENT"]}"#)
         .unwrap();
     let run = f.run(&[("service", "api")]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_code(0);
     assert!(
         run.stderr
             .contains("RunTask: RESOURCE:MEMORY (arn:aws:ecs:")
@@ -81,7 +81,7 @@ async fn capacity_that_does_not_come_exits_3_and_other_failures_exit_1_at_once()
         ))
         .unwrap();
     let run = f.run(&[("service", "api"), ("start-timeout", "2s")]);
-    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    run.assert_code(3);
     assert!(
         run.stderr.contains(&format!(
             "started no task within start-timeout 2.0s: {fargate} (no resource)"
@@ -95,7 +95,7 @@ async fn capacity_that_does_not_come_exits_3_and_other_failures_exit_1_at_once()
         .scenario(r#"{"family": "migrate", "runTaskFailures": ["ATTRIBUTE"]}"#)
         .unwrap();
     let run = f.run(&[("service", "api")]);
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    run.assert_code(1);
     assert!(
         run.stderr
             .contains("in cluster `prod` started no task: ATTRIBUTE (arn:aws:ecs:"),
@@ -118,13 +118,13 @@ async fn a_rerun_with_another_command_gets_its_own_task() {
         .invocation(&up)
         .run_identity("9002", "1", "staging", "migrate")
         .run();
-    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    first.assert_code(0);
     let down = [("service", "api"), ("command", "bin/migrate down")];
     let changed = f
         .invocation(&down)
         .run_identity("9002", "1", "staging", "migrate")
         .run();
-    assert_eq!(changed.code, Some(0), "{}", changed.stderr);
+    changed.assert_code(0);
     assert_ne!(changed.output("task-arn"), first.output("task-arn"));
     let task = f.task(changed.output("task-arn")).await;
     let command = task

@@ -10,7 +10,7 @@ async fn start_and_run_timeouts_stop_the_task_and_exit_3() {
     f.service("api", &td, true).await;
     // PROVISIONING and PENDING take 0.6 s here: a 300 ms start timeout passes first.
     let run = f.run(&[("service", "api"), ("start-timeout", "300ms")]);
-    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    run.assert_code(3);
     assert!(
         run.stderr
             .contains("did not reach RUNNING within start-timeout 300ms"),
@@ -20,12 +20,8 @@ async fn start_and_run_timeouts_stop_the_task_and_exit_3() {
     assert_eq!(run.output("stop-code"), "UserInitiated", "{}", run.stderr);
 
     let run = f.run(&[("service", "api"), ("timeout", "2s")]);
-    assert_eq!(run.code, Some(3), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("did not finish within timeout 2.0s"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(3);
+    run.assert_logged("did not finish within timeout 2.0s");
     let task = f.task(run.output("task-arn")).await;
     assert_eq!(task.last_status(), Some("STOPPED"));
     assert!(
@@ -53,12 +49,8 @@ async fn sigterm_stops_the_task_and_exits_143() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     running.signal("TERM");
     let run = running.wait();
-    assert_eq!(run.code, Some(143), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("cancelled by SIGTERM"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(143);
+    run.assert_logged("cancelled by SIGTERM");
     let task = f.task(run.output("task-arn")).await;
     assert_eq!(task.last_status(), Some("STOPPED"), "{task:?}");
 }

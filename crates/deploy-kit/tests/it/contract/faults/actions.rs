@@ -88,7 +88,7 @@ async fn build_push_ecr_under_faults() {
     };
     h.faults(0.0, 0);
     let baseline = run(&mut h, &tag);
-    assert_eq!(baseline.code, Some(0), "{}", baseline.stderr);
+    baseline.assert_code(0);
     let expected = normalize(&tag)(&baseline);
     for (n, (rate, seed)) in matrix(7).into_iter().enumerate() {
         tag = format!("t{}", n + 1);
