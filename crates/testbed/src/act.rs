@@ -17,8 +17,9 @@ pub struct Workflow {
     timeout: Duration,
 }
 
-/// How a run ended: act's exit status and its whole log (stdout and stderr, in that order).
-pub struct Run {
+/// How a workflow run ended: act's exit status and its whole log (stdout and stderr, in that
+/// order). A run of the binary itself is [`crate::binary::Run`].
+pub struct WorkflowRun {
     pub success: bool,
     pub code: Option<i32>,
     pub log: String,
@@ -96,8 +97,8 @@ impl Workflow {
     }
 
     /// Runs the workflow on `bed`. An error only when act could not be run or did not finish in
-    /// time; a failed job is `Run { success: false, .. }`.
-    pub fn run(self, bed: &Bed) -> Result<Run, BedError> {
+    /// time; a failed job is `WorkflowRun { success: false, .. }`.
+    pub fn run(self, bed: &Bed) -> Result<WorkflowRun, BedError> {
         let state = bed
             .var("BED_STATE_DIR")
             .ok_or_else(|| BedError("the bed printed no BED_STATE_DIR".into()))?;
@@ -139,7 +140,7 @@ impl Workflow {
             out.join().unwrap_or_default(),
             err.join().unwrap_or_default()
         );
-        Ok(Run {
+        Ok(WorkflowRun {
             success: status.success(),
             code: status.code(),
             log,

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod act;
+pub mod binary;
 pub mod docker;
 pub mod faults;
 pub mod runner_commands;
@@ -165,6 +166,36 @@ impl Bed {
     pub fn deployments(&self) -> Result<serde_json::Value, BedError> {
         let body = self.expect_ok("GET", "/_bed/deployments", "")?;
         serde_json::from_str(&body).map_err(|e| BedError(format!("/_bed/deployments: {e}")))
+    }
+
+    /// The bed's record of service deployment `arn` (one entry of [`Self::deployments`]).
+    pub fn deployment(&self, arn: &str) -> Result<serde_json::Value, BedError> {
+        let all = self.deployments()?;
+        all["deployments"]
+            .as_array()
+            .and_then(|list| list.iter().find(|d| d["arn"] == arn))
+            .cloned()
+            .ok_or_else(|| BedError(format!("{arn} not in /_bed/deployments: {all}")))
+    }
+
+    /// The AWS operations the bed received since the last [`Self::reset_calls`] (`GET
+    /// /_bed/calls`), as `service:Operation`, in order.
+    pub fn calls(&self) -> Result<Vec<String>, BedError> {
+        let body = self.expect_ok("GET", "/_bed/calls", "")?;
+        let log: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| BedError(format!("/_bed/calls: {e}")))?;
+        Ok(log["calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// Empties the call log.
+    pub fn reset_calls(&self) -> Result<(), BedError> {
+        self.expect_ok("POST", "/_bed/calls", r#"{"reset": true}"#)
+            .map(drop)
     }
 
     /// `GET path` on the bed: the response status and body.

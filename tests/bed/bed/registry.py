@@ -28,7 +28,7 @@ class EcrError(Exception):
 class Registry:
     def __init__(self, info):
         self.address, self.user, self.password = info["address"], info["user"], info["password"]
-        # The registry itself, behind the push-policy proxy that clients see (bed.docker).
+        # The registry itself, behind the push-policy proxy that clients see (bed.tools.docker).
         self.backend = info.get("backend", self.address)
         # The filesystem storage root: the v2 API has no push time and no untagged listing.
         self.root = info.get("root")

@@ -72,6 +72,24 @@ fn index_over(digest: &str) -> String {
     )
 }
 
+/// DescribeImages of `app` tells the one image docker pushed as `v1`.
+async fn assert_described_as_pushed(ecr: &Client, digest: &str) {
+    let described = ecr
+        .describe_images()
+        .repository_name("app")
+        .send()
+        .await
+        .unwrap();
+    let detail = &described.image_details()[0];
+    assert_eq!(detail.image_digest(), Some(digest));
+    assert_eq!(detail.image_tags(), ["v1"]);
+    assert!(
+        detail.image_size_in_bytes().unwrap() > 500_000,
+        "busybox is in it"
+    );
+    assert!(detail.image_pushed_at().is_some());
+}
+
 #[tokio::test]
 async fn ecr_reports_what_docker_pushed() {
     let (_bed, docker, ecr, digest) = with_pushed("app", ImageTagMutability::Mutable).await;
@@ -98,20 +116,7 @@ async fn ecr_reports_what_docker_pushed() {
     let manifest = image.image_manifest().unwrap();
     assert!(manifest.contains("layers"), "{manifest}");
 
-    let described = ecr
-        .describe_images()
-        .repository_name("app")
-        .send()
-        .await
-        .unwrap();
-    let detail = &described.image_details()[0];
-    assert_eq!(detail.image_digest(), Some(digest.as_str()));
-    assert_eq!(detail.image_tags(), ["v1"]);
-    assert!(
-        detail.image_size_in_bytes().unwrap() > 500_000,
-        "busybox is in it"
-    );
-    assert!(detail.image_pushed_at().is_some());
+    assert_described_as_pushed(&ecr, &digest).await;
 
     // Promotion by PutImage keeps the digest, and both tags list.
     let put = ecr

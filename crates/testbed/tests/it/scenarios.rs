@@ -273,14 +273,7 @@ async fn slow_scale_up_takes_longer_with_tasks_pending() {
     );
 
     let scale_up_ms = |arn: &str| {
-        let all = bed.deployments().unwrap();
-        let dep = all["deployments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["arn"] == arn)
-            .unwrap()
-            .clone();
+        let dep = bed.deployment(arn).unwrap();
         let stages = dep["stages"].as_array().unwrap().clone();
         let i = stages
             .iter()

@@ -187,14 +187,7 @@ pub async fn follow(
 
 /// The stages the bed recorded for `arn` (`GET /_bed/deployments`), in order.
 pub fn bed_stages(bed: &Bed, arn: &str) -> Vec<String> {
-    let all = bed.deployments().unwrap();
-    let dep = all["deployments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["arn"] == arn)
-        .unwrap_or_else(|| panic!("{arn} not in {all}"))
-        .clone();
+    let dep = bed.deployment(arn).unwrap();
     dep["stages"]
         .as_array()
         .unwrap()
