@@ -29,6 +29,13 @@ fn shown<T: std::fmt::Debug, E: std::fmt::Display>(result: Result<T, E>) -> Resu
 /// Each action whose typed input is public: its parser, and the fewest flags it accepts.
 /// render-taskdef's parse is private to its crate; its one default is checked through the binary.
 fn parsers() -> Vec<(&'static str, Parse, &'static [&'static str])> {
+    let mut all = login_and_build_parsers();
+    all.extend(ecs_and_http_parsers());
+    all
+}
+
+/// build-push-ecr, deploy-static and ecr-login.
+fn login_and_build_parsers() -> Vec<(&'static str, Parse, &'static [&'static str])> {
     vec![
         (
             "build-push-ecr",
@@ -57,6 +64,12 @@ fn parsers() -> Vec<(&'static str, Parse, &'static [&'static str])> {
             },
             &[],
         ),
+    ]
+}
+
+/// ecs-blue-green, oidc-login, run-migrations and smoke-test.
+fn ecs_and_http_parsers() -> Vec<(&'static str, Parse, &'static [&'static str])> {
+    vec![
         (
             "ecs-blue-green",
             |argv| {
