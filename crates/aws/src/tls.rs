@@ -210,19 +210,24 @@ pub fn reqwest_client(url: &str, env: impl Fn(&str) -> Option<String>) -> reqwes
         .iter()
         .filter_map(|name| env(name))
         .any(|proxy| proxy.starts_with("https://"));
-    let certs: Vec<reqwest::Certificate> = if url.starts_with("http://") && !https_proxy {
+    let certs = if url.starts_with("http://") && !https_proxy {
         Vec::new()
     } else {
-        roots()
-            .der()
-            .iter()
-            .filter_map(|der| reqwest::Certificate::from_der(der).ok())
-            .collect()
+        reqwest_roots()
     };
     reqwest::Client::builder()
         .tls_certs_only(certs)
         .build()
         .unwrap_or_default()
+}
+
+/// The process's roots (read once, shared with the SDK's client) as reqwest takes them.
+pub fn reqwest_roots() -> Vec<reqwest::Certificate> {
+    roots()
+        .der()
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+        .collect()
 }
 
 /// The SDK's HTTP client: plain HTTP without TLS, HTTPS over `roots` (asked for on the first

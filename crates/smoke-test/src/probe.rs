@@ -66,13 +66,15 @@ pub fn client(checks: &Checks, env: &RunnerEnv) -> reqwest::Result<Client> {
         ))
         .redirect(redirects)
         .connect_timeout(checks.timeout);
-    let builder = if needs_tls(checks, |name| env.var(name).map(str::to_owned)) {
-        builder
+    // The system roots as every other step reads them (deploy_kit_aws::tls: the bundle once,
+    // a private CA added to the system store included), and none at all for plain-http checks
+    // that go nowhere else: loading them is most of a one-request check's own time.
+    let roots = if needs_tls(checks, |name| env.var(name).map(str::to_owned)) {
+        deploy_kit_aws::tls::reqwest_roots()
     } else {
-        // Loading the system roots reads every file in /etc/ssl/certs: about half of the run
-        // time of a one-request check. Plain-http checks that go nowhere else skip it.
-        builder.tls_certs_only([])
+        Vec::new()
     };
+    let builder = builder.tls_certs_only(roots);
     builder.build()
 }
 

@@ -14,3 +14,5 @@ mod build_push_ecr;
 mod ecr_login;
 // oidc-login against the bed's GitHub OIDC endpoint and STS: exports, masks, retries, errors.
 mod oidc_login;
+// smoke-test over HTTPS: the system roots every step shares, a private CA among them.
+mod smoke_test;

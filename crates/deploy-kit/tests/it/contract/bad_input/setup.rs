@@ -49,6 +49,8 @@ impl World {
                 ),
                 ("DEPLOY_KIT_TIME_SCALE", "0.05".to_owned()),
                 ("RUNNER_TEMP", dir.display().to_string()),
+                // A runner always has a home: ecr-login's docker config is under it.
+                ("HOME", dir.display().to_string()),
                 ("GITHUB_OUTPUT", file(&format!("{action}.output"))),
                 ("GITHUB_ENV", file(&format!("{action}.env"))),
                 ("GITHUB_STEP_SUMMARY", file(&format!("{action}.summary"))),
