@@ -71,12 +71,14 @@ def run(name, argv, env, proxy, shim_log, dk_log, checks):
     missing = [text for text in checks if text not in output]
     if code != 0 or missing:
         raise SystemExit(f"bench: {name} exited {code}, missing {missing}:\n{output[-6000:]}")
-    waits = calls + [(s, e) for s, e, _ in docker]
+    waits = calls + [(s, e) for s, e, *_ in docker]
     waiting = timing.union(waits)
     # deploy-kit's own: each process's wall time minus the waiting inside it.
     dk_own = sum(end - start - timing.union(waits, within=(start, end))
-                 for start, end, _ in processes)
-    dk_cpu = sum(cpu for *_, cpu in processes) - sum(cpu for *_, cpu in docker)
+                 for start, end, *_ in processes)
+    # deploy-kit's CPU without docker's and without the docker shim's own.
+    dk_cpu = (sum(cpu for _, _, cpu, _ in processes)
+              - sum(cpu + own for _, _, cpu, own in docker))
     install = sum(float(value) * UNITS[unit] for value, unit in INSTALL_STEP.findall(output))
     return {"wall": wall, "waiting": waiting, "own": wall - waiting, "calls": len(calls),
             "processes": len(processes), "dk_own": dk_own, "dk_cpu": dk_cpu, "install": install,
