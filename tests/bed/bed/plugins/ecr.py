@@ -10,7 +10,7 @@ not know fails with RepositoryNotFoundException, as in ECR.
 
 ECR Public's GetAuthorizationToken (moto has no ECR Public) is answered as AWS does: one token
 for public.ecr.aws, valid 12 hours, from us-east-1 only; a call signed for another region is
-refused, since ECR Public has no endpoint there that hands out tokens.
+refused with UnsupportedCommandException, as AWS refuses it.
 """
 
 import base64
@@ -238,9 +238,9 @@ def public_token(bed, _body, environ):
     """ECR Public's login: `AWS:<opaque token>` in base64, expiring in 12 hours."""
     _account, region = account_region(environ)
     if region != PUBLIC_REGION:
-        return bed.error("UnsupportedRegion",
-                         f"ECR Public hands out authorization tokens in {PUBLIC_REGION} only, "
-                         f"not {region}")
+        return bed.error("UnsupportedCommandException",
+                         f"The action isn't supported in this Region ({region}): ECR Public "
+                         f"hands out authorization tokens in {PUBLIC_REGION} only")
     secret = base64.b64encode(os.urandom(96)).decode()
     expires = bed.now() + 12 * 3600
     return 200, {"authorizationData": {
