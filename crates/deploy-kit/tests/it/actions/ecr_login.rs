@@ -321,6 +321,7 @@ async fn public_with_registries_warns_that_they_are_ignored() {
     let docker = recording_docker(dir.path());
     let login = crate::deploy_kit()
         .action("ecr-login")
+        .in_actions()
         .runner_files()
         .env("DOCKER", &docker)
         .env("DOCKER_CONFIG", dir.path().join("runner-docker"))
