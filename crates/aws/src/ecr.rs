@@ -1,6 +1,7 @@
 //! The ECR registry login both ECR actions share: GetAuthorizationToken's answer decoded into
 //! what `docker login` takes, and the docker command lines around it. build-push-ecr logs in
-//! inside its private docker config; ecr-login logs the runner's own config in for later steps.
+//! inside its private docker config; ecr-login logs the runner's own config in for later steps,
+//! to private registries or to ECR Public.
 
 use aws_sdk_ecr::Client;
 use aws_smithy_types::DateTime;
@@ -78,6 +79,29 @@ pub async fn logins(client: &Client, registry_ids: &[String]) -> Result<Vec<Logi
         return Err(TokenError::Empty);
     }
     Ok(logins)
+}
+
+/// ECR Public's one registry host: every public repository is under it.
+pub const PUBLIC_REGISTRY: &str = "public.ecr.aws";
+
+/// The only region whose ECR Public endpoint hands out login tokens.
+pub const PUBLIC_REGION: &str = "us-east-1";
+
+/// ECR Public's GetAuthorizationToken: one token for [`PUBLIC_REGISTRY`] (its answer names no
+/// endpoint, and takes no registry ids). The client must be in [`PUBLIC_REGION`]
+/// ([`crate::Aws::ecr_public`]).
+pub async fn public_login(client: &aws_sdk_ecrpublic::Client) -> Result<Login, TokenError> {
+    let out = client
+        .get_authorization_token()
+        .send()
+        .await
+        .map_err(|e| TokenError::Aws(crate::describe_error(&e)))?;
+    let data = out.authorization_data().ok_or(TokenError::Empty)?;
+    login(
+        data.authorization_token().ok_or(TokenError::Empty)?,
+        PUBLIC_REGISTRY,
+        data.expires_at(),
+    )
 }
 
 /// One authorization data entry decoded: base64 `user:password`, and the endpoint's host.

@@ -122,6 +122,18 @@ impl Aws {
         aws_sdk_ecr::Client::from_conf(config)
     }
 
+    /// ECR Public, always in [`ecr::PUBLIC_REGION`] whatever the step's region: its
+    /// GetAuthorizationToken is served there only.
+    pub fn ecr_public(&self) -> aws_sdk_ecrpublic::Client {
+        let config = aws_sdk_ecrpublic::config::Builder::from(&self.sdk)
+            .region(aws_sdk_ecrpublic::config::Region::from_static(
+                ecr::PUBLIC_REGION,
+            ))
+            .interceptor(self.retry.interceptor())
+            .build();
+        aws_sdk_ecrpublic::Client::from_conf(config)
+    }
+
     /// CloudWatch (ecs-blue-green's 5xx-rate alarm).
     pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
         let config = aws_sdk_cloudwatch::config::Builder::from(&self.sdk)

@@ -11,26 +11,43 @@ pub const MAX_REGISTRIES: usize = 10;
 /// What the step does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    /// Log in to the caller's own private registry (`registries` empty) or to each account's.
+    /// Log in to `registry`'s registries.
     Login {
-        registries: Vec<String>,
+        registry: Registry,
         mask_password: bool,
     },
     /// Log out of what the job's ecr-login steps logged in to.
     Logout,
 }
 
+/// Which registries a login is for (`registry-type`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registry {
+    /// The caller's own private registry (`registries` empty) or each listed account's.
+    Private { registries: Vec<String> },
+    /// ECR Public (`public.ecr.aws`). `ignored` is a `registries` given with it: it names
+    /// private registries only, so it is left out (as amazon-ecr-login does), with a warning.
+    Public { ignored: Vec<String> },
+}
+
 impl Input {
     pub fn from_args(args: &Args) -> Result<Self, InputError> {
         // Every input is checked in either mode: a typo is exit 2 wherever it is.
         let registries = registries(args.registries.as_deref())?;
-        registry_type(args.registry_type.as_deref())?;
+        let public = registry_type(args.registry_type.as_deref())?;
         let mask_password = flag("mask-password", args.mask_password.as_deref(), true)?;
         if flag("logout", args.logout.as_deref(), false)? {
             return Ok(Input::Logout);
         }
+        let registry = if public {
+            Registry::Public {
+                ignored: registries,
+            }
+        } else {
+            Registry::Private { registries }
+        };
         Ok(Input::Login {
-            registries,
+            registry,
             mask_password,
         })
     }
@@ -72,19 +89,15 @@ fn registries(text: Option<&str>) -> Result<Vec<String>, InputError> {
     Ok(ids)
 }
 
-/// `private` only. ECR Public needs its own SDK client, which this build does not have: refused
-/// here, by name, rather than logging in to the wrong registry.
-fn registry_type(text: Option<&str>) -> Result<(), InputError> {
+/// `private` (the default) or `public`, in any case; true for `public`.
+fn registry_type(text: Option<&str>) -> Result<bool, InputError> {
     match set(text).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("private") => Ok(()),
-        Some("public") => Err(InputError::new(
-            "registry-type",
-            "`public` (ECR Public, public.ecr.aws) is not supported: deploy-kit has no ECR Public client yet. Use `private`, or log in with `aws ecr-public get-login-password --region us-east-1 | docker login --username AWS --password-stdin public.ecr.aws`",
-        )),
+        None | Some("private") => Ok(false),
+        Some("public") => Ok(true),
         Some(_) => Err(InputError::new(
             "registry-type",
             format!(
-                "`{}` is not a registry type: use `private` (`public` is not supported yet)",
+                "`{}` is not a registry type: use `private` (the account's ECR registries) or `public` (ECR Public, public.ecr.aws)",
                 truncate(text.unwrap_or_default().trim(), 40)
             ),
         )),

@@ -1,6 +1,7 @@
 //! ecr-login: logs the runner's docker in to ECR for the job's later steps (`docker compose
 //! pull`, tests against the image, a second push), the way amazon-ecr-login does, and out again
 //! with `logout: true` in a final step. A composite action has no post step to log out by itself.
+//! `registry-type: public` logs in to ECR Public (`public.ecr.aws`) instead.
 
 mod docker;
 mod input;
@@ -10,16 +11,17 @@ use deploy_kit_gha::summary::{Table, code};
 use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
 
 pub use docker::{Docker, Ran, runners_docker};
-pub use input::{Input, MAX_REGISTRIES};
+pub use input::{Input, MAX_REGISTRIES, Registry};
 
 /// Inputs, one per `action.yml` input, each readable from `INPUT_*` or a flag.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Args {
     /// Account IDs whose private registries to log in to, comma-separated (default: the
-    /// caller's own account).
+    /// caller's own account). Ignored with `registry-type: public`.
     #[arg(long, env = "INPUT_REGISTRIES")]
     pub registries: Option<String>,
-    /// `private` (default). `public` (ECR Public) is refused: not supported yet.
+    /// `private` (default): the accounts' ECR registries; `public`: ECR Public
+    /// (`public.ecr.aws`, its token from us-east-1).
     #[arg(long, env = "INPUT_REGISTRY_TYPE")]
     pub registry_type: Option<String>,
     /// Mask the docker password (default true); `false` lets another job read the output.
@@ -81,10 +83,10 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     match input {
         Input::Logout => log_out(&docker, runner).await,
         Input::Login {
-            registries,
+            registry,
             mask_password,
         } => {
-            let logins = tokens(&registries, mask_password, runner).await?;
+            let logins = tokens(&registry, mask_password, runner).await?;
             log_in(&docker, &logins, runner).await
         }
     }
@@ -92,7 +94,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
 
 /// The logins, masked before anything else can print them (unless `mask-password: false`).
 async fn tokens(
-    registries: &[String],
+    registry: &Registry,
     mask_password: bool,
     runner: &Runner,
 ) -> Result<Vec<Login>, Error> {
@@ -101,15 +103,33 @@ async fn tokens(
             "mask-password is false: the docker password output is not masked, so a job output can carry it to another job; anyone who can read that job's outputs can use it for 12 hours",
         );
     }
+    if let Registry::Public { ignored } = registry
+        && !ignored.is_empty()
+    {
+        runner.warning(format!(
+            "registries ({}) is ignored with registry-type public: it names private registries, and ECR Public has one, {}",
+            ignored.join(", "),
+            ecr::PUBLIC_REGISTRY
+        ));
+    }
     let env = runner.env();
     let retry =
         deploy_kit_aws::Retry::new(runner.line_writer()).budget_override(env.retry_budget()?);
     let config = deploy_kit_aws::load_config("ecr-login", retry).await?;
-    let client = config.ecr();
-    let logins = runner
-        .cancellation()
-        .run(async {
-            ecr::logins(&client, registries)
+    let logins = runner.cancellation().run(fetch(&config, registry)).await?;
+    if mask_password {
+        for one in &logins {
+            runner.mask(&one.password);
+        }
+    }
+    Ok(logins)
+}
+
+/// GetAuthorizationToken from ECR, or from ECR Public in its one region.
+async fn fetch(config: &deploy_kit_aws::Aws, registry: &Registry) -> Result<Vec<Login>, Error> {
+    match registry {
+        Registry::Private { registries } => {
+            ecr::logins(&config.ecr(), registries)
                 .await
                 .map_err(|e| Error::Aws {
                     registries: if registries.is_empty() {
@@ -119,14 +139,19 @@ async fn tokens(
                     },
                     message: e.to_string(),
                 })
-        })
-        .await?;
-    if mask_password {
-        for one in &logins {
-            runner.mask(&one.password);
         }
+        Registry::Public { .. } => ecr::public_login(&config.ecr_public())
+            .await
+            .map(|login| vec![login])
+            .map_err(|e| Error::Aws {
+                registries: format!(
+                    "ECR Public ({}, in {})",
+                    ecr::PUBLIC_REGISTRY,
+                    ecr::PUBLIC_REGION
+                ),
+                message: e.to_string(),
+            }),
     }
-    Ok(logins)
 }
 
 /// `docker login` to each registry; the ones that succeeded are recorded for the logout step

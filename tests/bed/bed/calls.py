@@ -46,7 +46,8 @@ TAG_ON_CREATE = {f"ecs:{op}" for op in ("CreateCapacityProvider", "CreateCluster
 
 # The IAM service prefix of each JSON-protocol target.
 TARGET_SERVICES = {"AmazonEC2ContainerServiceV20141113": "ecs",
-                   "AmazonEC2ContainerRegistry_V20150921": "ecr", "Logs_20140328": "logs"}
+                   "AmazonEC2ContainerRegistry_V20150921": "ecr", "Logs_20140328": "logs",
+                   "SpencerFrontendService": "ecr-public"}
 
 
 class CallLog:

@@ -1,5 +1,5 @@
 //! ecr-login without AWS or docker: the inputs, the shared token decoding against the real ECR
-//! client (aws-smithy-mocks), and the login and logout steps against a docker stand-in that
+//! and ECR Public clients (aws-smithy-mocks; ECR Public's as `Aws` builds it, in us-east-1), and the login and logout steps against a docker stand-in that
 //! records what it was asked (arguments, stdin, DOCKER_CONFIG). The bed test
 //! (crates/deploy-kit/tests/it/ecr_login.rs) runs the real docker against the bed's registry.
 #![allow(clippy::unwrap_used)] // a panic in a test is its failure
@@ -13,7 +13,7 @@ use aws_sdk_ecr::types::AuthorizationData;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use deploy_kit_aws::ecr::{Login, TokenError, logins};
 use deploy_kit_ecr_login::{
-    Args, Docker, Error, Input, LOGGED_IN_VAR, log_in, log_out, runners_docker,
+    Args, Docker, Error, Input, LOGGED_IN_VAR, Registry, log_in, log_out, runners_docker,
 };
 use deploy_kit_gha::{OutputFormat, Runner, RunnerEnv};
 
@@ -33,11 +33,11 @@ fn args(pairs: &[(&str, &str)]) -> Args {
 }
 
 #[test]
-fn inputs_default_to_the_own_registry_masked_and_accept_several_accounts() {
+fn inputs_default_to_the_own_registry_masked_and_accept_several_accounts_or_public() {
     assert_eq!(
         Input::from_args(&args(&[])).unwrap(),
         Input::Login {
-            registries: vec![],
+            registry: Registry::Private { registries: vec![] },
             mask_password: true
         }
     );
@@ -49,8 +49,24 @@ fn inputs_default_to_the_own_registry_masked_and_accept_several_accounts() {
     assert_eq!(
         Input::from_args(&several).unwrap(),
         Input::Login {
-            registries: vec!["123456789012".into(), "210987654321".into()],
+            registry: Registry::Private {
+                registries: vec!["123456789012".into(), "210987654321".into()]
+            },
             mask_password: false
+        }
+    );
+    // Public in any case; `registries` is still checked, then set aside (it names private ones).
+    assert_eq!(
+        Input::from_args(&args(&[
+            ("registry-type", "Public"),
+            ("registries", "123456789012")
+        ]))
+        .unwrap(),
+        Input::Login {
+            registry: Registry::Public {
+                ignored: vec!["123456789012".into()]
+            },
+            mask_password: true
         }
     );
     assert_eq!(
@@ -69,8 +85,12 @@ fn bad_inputs_are_refused_naming_the_input_in_either_mode() {
         ("registries", "12345", "not an AWS account ID"),
         ("registries", "vpc-123 12345", "not an AWS account ID"),
         ("registries", eleven.as_str(), "at most 10"),
-        ("registry-type", "public", "not supported"),
         ("registry-type", "bogus", "not a registry type"),
+        (
+            "registry-type",
+            "ecr-public",
+            "`public` (ECR Public, public.ecr.aws)",
+        ),
         ("mask-password", "maybe", "not a boolean"),
         ("logout", "2", "not a boolean"),
     ];
@@ -85,8 +105,6 @@ fn bad_inputs_are_refused_naming_the_input_in_either_mode() {
             assert!(error.to_string().contains(says), "{error}");
         }
     }
-    let public = Input::from_args(&args(&[("registry-type", "public")])).unwrap_err();
-    assert!(public.message.contains("public.ecr.aws"), "{public}");
 }
 
 fn data(token: &str, endpoint: &str) -> AuthorizationData {
@@ -147,6 +165,77 @@ async fn an_answer_without_authorization_data_or_with_a_bad_token_is_an_error() 
     assert!(matches!(
         logins(&ecr, &[]).await,
         Err(TokenError::Malformed)
+    ));
+}
+
+/// The client `Aws` builds for ECR Public, in a step whose region is eu-west-1.
+fn public_client(rule: &aws_smithy_mocks::Rule) -> aws_sdk_ecrpublic::Client {
+    let sdk = aws_types::SdkConfig::builder()
+        .behavior_version(aws_sdk_ecrpublic::config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new("eu-west-1"))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("AKID", "secret", None, None, "test"),
+            ),
+        )
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        .build();
+    let retry = deploy_kit_aws::Retry::new(std::sync::Arc::new(|_: &str| {}));
+    let client = deploy_kit_aws::Aws::new(sdk, retry).ecr_public();
+    let mocked = client
+        .config()
+        .to_builder()
+        .interceptor(aws_smithy_mocks::MockResponseInterceptor::new().with_rule(rule))
+        .build();
+    aws_sdk_ecrpublic::Client::from_conf(mocked)
+}
+
+#[tokio::test]
+async fn public_is_one_call_in_us_east_1_and_logs_in_to_public_ecr_aws() {
+    use aws_sdk_ecrpublic::operation::get_authorization_token::GetAuthorizationTokenOutput as Out;
+    let rule = mock!(aws_sdk_ecrpublic::Client::get_authorization_token).then_output(|| {
+        Out::builder()
+            .authorization_data(
+                aws_sdk_ecrpublic::types::AuthorizationData::builder()
+                    .authorization_token(aws_smithy_types::base64::encode("AWS:public-token"))
+                    .expires_at(aws_smithy_types::DateTime::from_secs(1_800_000_000))
+                    .build(),
+            )
+            .build()
+    });
+    let client = public_client(&rule);
+    assert_eq!(
+        client.config().region().map(ToString::to_string).as_deref(),
+        Some("us-east-1"),
+        "ECR Public's tokens come from us-east-1 whatever the step's region"
+    );
+    let login = deploy_kit_aws::ecr::public_login(&client).await.unwrap();
+    assert_eq!(rule.num_calls(), 1);
+    assert_eq!(login.registry, "public.ecr.aws");
+    assert_eq!(login.username, "AWS");
+    assert_eq!(login.password, "public-token");
+    assert_eq!(login.expires_at.as_deref(), Some("2027-01-15T08:00:00Z"));
+    assert_eq!(
+        deploy_kit_aws::ecr::docker_login_args(&login.registry, &login.username),
+        [
+            "login",
+            "--username",
+            "AWS",
+            "--password-stdin",
+            "public.ecr.aws"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_public_answer_without_a_token_is_an_error() {
+    use aws_sdk_ecrpublic::operation::get_authorization_token::GetAuthorizationTokenOutput as Out;
+    let rule = mock!(aws_sdk_ecrpublic::Client::get_authorization_token)
+        .then_output(|| Out::builder().build());
+    let client = public_client(&rule);
+    assert!(matches!(
+        deploy_kit_aws::ecr::public_login(&client).await,
+        Err(TokenError::Empty)
     ));
 }
 

@@ -7,6 +7,10 @@ ListImages, PutImage and BatchDeleteImage read and write manifests there, so dig
 docker printed; a repository's repositoryUri names the registry. Repositories themselves
 (CreateRepository, tag mutability, policies) stay moto's; an image call on a repository moto does
 not know fails with RepositoryNotFoundException, as in ECR.
+
+ECR Public's GetAuthorizationToken (moto has no ECR Public) is answered as AWS does: one token
+for public.ecr.aws, valid 12 hours, from us-east-1 only; a call signed for another region is
+refused with UnsupportedCommandException, as AWS refuses it.
 """
 
 import base64
@@ -19,6 +23,8 @@ import re
 from bed.registry import MANIFEST_TYPES, EcrError, Registry, tag_is_immutable
 
 TARGET = "AmazonEC2ContainerRegistry_V20150921."
+PUBLIC_TARGET = "SpencerFrontendService."
+PUBLIC_REGION = "us-east-1"
 HANDLED = {
     "GetAuthorizationToken", "BatchGetImage", "DescribeImages", "ListImages", "PutImage",
     "BatchDeleteImage",
@@ -228,6 +234,21 @@ def answer(op):
     return handler
 
 
+def public_token(bed, _body, environ):
+    """ECR Public's login: `AWS:<opaque token>` in base64, expiring in 12 hours."""
+    _account, region = account_region(environ)
+    if region != PUBLIC_REGION:
+        return bed.error("UnsupportedCommandException",
+                         f"The action isn't supported in this Region ({region}): ECR Public "
+                         f"hands out authorization tokens in {PUBLIC_REGION} only")
+    secret = base64.b64encode(os.urandom(96)).decode()
+    expires = bed.now() + 12 * 3600
+    return 200, {"authorizationData": {
+        "authorizationToken": base64.b64encode(f"AWS:{secret}".encode()).decode(),
+        "expiresAt": expires,
+    }}
+
+
 def _ecr(bed):
     return bed.state["ecr"]
 
@@ -236,5 +257,6 @@ def install(bed):
     bed.state["ecr"] = Ecr(str(bed.state_dir))
     for op in sorted(HANDLED):
         bed.add_target(TARGET + op, answer(op))
+    bed.add_target(PUBLIC_TARGET + "GetAuthorizationToken", public_token)
     for op in sorted(URI_REWRITTEN):
         bed.add_response_filter(TARGET + op, rewrite_uris)

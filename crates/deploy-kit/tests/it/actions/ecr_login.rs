@@ -1,7 +1,9 @@
 //! `deploy-kit ecr-login` against the bed's ECR and its real registry: the runner's own docker
 //! config is logged in (password masked, an output, never in the summary or argv), a plain
 //! `docker pull` and `docker push` then work with that config, and the logout step removes the
-//! login so the same pull is refused. Bad input is refused before any AWS call.
+//! login so the same pull is refused. `registry-type: public` asks ECR Public in us-east-1,
+//! whatever the step's region, and logs in to public.ecr.aws. Bad input is refused before any
+//! AWS call.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -216,7 +218,7 @@ async fn bad_inputs_exit_2_naming_the_input_before_any_aws_call() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("runner-docker");
     for (input, value) in [
-        ("INPUT_REGISTRY_TYPE", "public"),
+        ("INPUT_REGISTRY_TYPE", "ecr-public"),
         ("INPUT_REGISTRIES", "123456789012,not-an-account"),
         ("INPUT_MASK_PASSWORD", "sometimes"),
     ] {
@@ -234,4 +236,107 @@ async fn bad_inputs_exit_2_naming_the_input_before_any_aws_call() {
         assert_eq!(calls(&bed), serde_json::json!([]), "{input}={value}");
         assert!(!config.exists(), "docker ran for {input}={value}");
     }
+}
+
+/// A docker stand-in that appends its argv to `calls` and reads its stdin (the password): ECR
+/// Public's registry is on the internet, which the tests never reach.
+fn recording_docker(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("docker");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat >/dev/null\necho \"$*\" >> '{}'\necho 'Login Succeeded'\n",
+            dir.join("calls").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[tokio::test]
+async fn public_logs_in_to_public_ecr_aws_with_a_token_from_us_east_1_and_out_again() {
+    let bed = Bed::start(&[Component::Aws]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let docker = recording_docker(dir.path());
+    let config = dir.path().join("runner-docker");
+    let step = |vars: &[(&str, &str)]| {
+        crate::deploy_kit()
+            .action("ecr-login")
+            .in_actions()
+            .runner_files()
+            .env("DOCKER", &docker)
+            .env("DOCKER_CONFIG", &config)
+            .bed(&bed)
+            // The step's region is not ECR Public's: the bed refuses its token anywhere else.
+            .env("AWS_REGION", "eu-west-1")
+            .envs(vars.iter().copied())
+            .run()
+    };
+
+    crate::contract::iam::reset(&bed);
+    let login = step(&[("INPUT_REGISTRY_TYPE", "public")]);
+    assert_eq!(login.code, Some(0), "{}", login.stderr);
+    let called = crate::contract::iam::assert_allowed(&bed, "ecr-login");
+    assert_eq!(called, ["ecr-public:GetAuthorizationToken"]);
+    assert_eq!(login.outputs["registry"], "public.ecr.aws");
+    assert_eq!(login.outputs["docker-username"], "AWS");
+    let password = &login.outputs["docker-password"];
+    assert!(
+        login.stderr.contains(&format!("::add-mask::{password}")),
+        "{}",
+        login.stderr
+    );
+    assert_eq!(
+        login.exported["DEPLOY_KIT_ECR_LOGIN_REGISTRIES"],
+        "public.ecr.aws"
+    );
+    let calls = || std::fs::read_to_string(dir.path().join("calls")).unwrap_or_default();
+    assert_eq!(
+        calls(),
+        "login --username AWS --password-stdin public.ecr.aws\n"
+    );
+
+    crate::contract::iam::reset(&bed);
+    let logout = step(&[
+        ("INPUT_LOGOUT", "true"),
+        ("DEPLOY_KIT_ECR_LOGIN_REGISTRIES", "public.ecr.aws"),
+    ]);
+    assert_eq!(logout.code, Some(0), "{}", logout.stderr);
+    assert!(calls().ends_with("logout public.ecr.aws\n"), "{}", calls());
+    assert_eq!(
+        bed.calls().unwrap(),
+        Vec::<String>::new(),
+        "logout called AWS"
+    );
+}
+
+/// `registries` names private registries: with `public` it is checked, then left out with a
+/// warning, as amazon-ecr-login leaves it out.
+#[tokio::test]
+async fn public_with_registries_warns_that_they_are_ignored() {
+    let bed = Bed::start(&[Component::Aws]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let docker = recording_docker(dir.path());
+    let login = crate::deploy_kit()
+        .action("ecr-login")
+        .in_actions()
+        .runner_files()
+        .env("DOCKER", &docker)
+        .env("DOCKER_CONFIG", dir.path().join("runner-docker"))
+        .bed(&bed)
+        .env("INPUT_REGISTRY_TYPE", "public")
+        .env("INPUT_REGISTRIES", "210987654321")
+        .run();
+    assert_eq!(login.code, Some(0), "{}", login.stderr);
+    assert!(
+        login.stderr.contains("::warning")
+            && login
+                .stderr
+                .contains("registries (210987654321) is ignored"),
+        "{}",
+        login.stderr
+    );
+    assert_eq!(login.outputs["registry"], "public.ecr.aws");
 }

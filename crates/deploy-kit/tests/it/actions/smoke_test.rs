@@ -9,7 +9,9 @@ use std::process::{Child, Command, Stdio};
 use deploy_kit_testbed::repo_root;
 
 fn fixture(name: &str) -> PathBuf {
-    repo_root().join("crates/aws/tests/fixtures/private-ca").join(name)
+    repo_root()
+        .join("crates/aws/tests/fixtures/private-ca")
+        .join(name)
 }
 
 /// An HTTPS server on a loopback port answering 200 with a certificate of the fixture's private
