@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use deploy_kit_gha::{Cancelled, Runner, Signal};
 
-use crate::docker::{self, Builder, Docker, Ran};
+use crate::docker::{self, Builder, Docker, Ran, Unchecked};
 use crate::{Error, Input, ecr};
 
 /// How many of a failed build's last lines the error repeats (all of them are in the log).
@@ -44,7 +44,15 @@ impl Job<'_> {
         self.runner.mask(&password);
         let mut login = docker::login_args(&registry);
         login[2] = user;
-        checked(self.docker, &login, Some(&password)).await?;
+        self.docker.checked(&login, Some(&password)).await.map_err(
+            |unchecked| match unchecked {
+                Unchecked::NotStarted(source) => no_docker(self.docker, source),
+                Unchecked::Failed(output) => Error::Docker {
+                    command: "login".to_owned(),
+                    output,
+                },
+            },
+        )?;
         let result = self.build_and_push().await;
         // Logged out whatever happened; the private config directory goes when the step ends.
         let _ = self.docker.run(&docker::logout_args(&registry), None).await;
@@ -130,19 +138,6 @@ impl Job<'_> {
             })),
         }
     }
-}
-
-/// A short docker command that runs to its end; its output when it succeeded.
-pub(crate) async fn checked(
-    docker: &Docker,
-    args: &[String],
-    stdin: Option<&str>,
-) -> Result<String, Error> {
-    let ran = docker
-        .run(args, stdin)
-        .await
-        .map_err(|source| no_docker(docker, source))?;
-    succeeded(args, ran)
 }
 
 fn no_docker(docker: &Docker, source: std::io::Error) -> Error {

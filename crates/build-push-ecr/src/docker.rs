@@ -45,6 +45,15 @@ pub struct Docker {
     pub buildx_config: Option<PathBuf>,
 }
 
+/// Why a short docker command ([`Docker::checked`]) gave no output to use.
+#[derive(Debug)]
+pub enum Unchecked {
+    /// docker could not be started.
+    NotStarted(std::io::Error),
+    /// It ran and failed: what it printed.
+    Failed(String),
+}
+
 /// What a docker command printed (stdout and stderr, line by line as they came).
 #[derive(Debug, Clone)]
 pub struct Ran {
@@ -128,6 +137,16 @@ impl Docker {
             success: false,
             output: String::new(),
         }))
+    }
+
+    /// Runs a short command to its end: its output when it succeeded.
+    pub async fn checked(&self, args: &[String], stdin: Option<&str>) -> Result<String, Unchecked> {
+        let ran = self.run(args, stdin).await.map_err(Unchecked::NotStarted)?;
+        if ran.success {
+            Ok(ran.output)
+        } else {
+            Err(Unchecked::Failed(ran.output))
+        }
     }
 
     /// Runs `docker args`; the output when it succeeded.

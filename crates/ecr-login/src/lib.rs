@@ -10,6 +10,7 @@ use deploy_kit_aws::ecr::{self, Login};
 use deploy_kit_gha::summary::{Table, code};
 use deploy_kit_gha::{Cancelled, Classify, Exit, InputError, Runner};
 
+use deploy_kit_build_push_ecr::docker::Unchecked;
 pub use docker::{Docker, Ran, runners_docker};
 pub use input::{Input, MAX_REGISTRIES, Registry};
 
@@ -247,22 +248,20 @@ async fn checked(
     args: &[String],
     stdin: Option<&str>,
 ) -> Result<String, Error> {
-    let ran = docker
-        .run(args, stdin)
+    docker
+        .checked(args, stdin)
         .await
-        .map_err(|source| Error::NoDocker {
-            program: docker.program.clone(),
-            source,
-        })?;
-    if ran.success {
-        Ok(ran.output)
-    } else {
-        Err(Error::Docker {
-            command,
-            registry: registry.to_owned(),
-            output: ran.output,
+        .map_err(|unchecked| match unchecked {
+            Unchecked::NotStarted(source) => Error::NoDocker {
+                program: docker.program.clone(),
+                source,
+            },
+            Unchecked::Failed(output) => Error::Docker {
+                command,
+                registry: registry.to_owned(),
+                output,
+            },
         })
-    }
 }
 
 fn summary(runner: &Runner, done: &[&Login]) {
