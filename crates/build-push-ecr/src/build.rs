@@ -42,8 +42,7 @@ impl Job<'_> {
             .run(ecr::credentials(client, self.input))
             .await?;
         self.runner.mask(&password);
-        let mut login = docker::login_args(&registry);
-        login[2] = user;
+        let login = deploy_kit_aws::ecr::docker_login_args(&registry, &user);
         self.docker.checked(&login, Some(&password)).await.map_err(
             |unchecked| match unchecked {
                 Unchecked::NotStarted(source) => no_docker(self.docker, source),

@@ -260,10 +260,6 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.write_all(text.as_bytes())
 }
 
-pub fn login_args(registry: &str) -> Vec<String> {
-    deploy_kit_aws::ecr::docker_login_args(registry, deploy_kit_aws::ecr::USER)
-}
-
 pub fn logout_args(registry: &str) -> Vec<String> {
     deploy_kit_aws::ecr::docker_logout_args(registry)
 }

@@ -155,8 +155,8 @@ async fn fetch(config: &deploy_kit_aws::Aws, registry: &Registry) -> Result<Vec<
     }
 }
 
-/// `docker login` to each registry; the ones that succeeded are recorded for the logout step
-/// even when a later one fails.
+/// `docker login` to each registry; each one that succeeded is recorded for the logout step as
+/// soon as it did, so a later failure or a cancel leaves no login unrecorded.
 pub async fn log_in(docker: &Docker, logins: &[Login], runner: &Runner) -> Result<(), Error> {
     let mut done: Vec<&Login> = Vec::new();
     let mut failed = None;
@@ -171,6 +171,8 @@ pub async fn log_in(docker: &Docker, logins: &[Login], runner: &Runner) -> Resul
                     one.expires_at.as_deref().unwrap_or("in 12 hours")
                 ));
                 done.push(one);
+                let hosts: Vec<String> = done.iter().map(|one| one.registry.clone()).collect();
+                remember(runner, &hosts)?;
             }
             Err(error) => {
                 failed = Some(error);
@@ -178,12 +180,11 @@ pub async fn log_in(docker: &Docker, logins: &[Login], runner: &Runner) -> Resul
             }
         }
     }
-    let hosts: Vec<String> = done.iter().map(|one| one.registry.clone()).collect();
-    remember(runner, &hosts)?;
     if let Some(error) = failed {
         return Err(error);
     }
     if let Some(first) = done.first() {
+        let hosts: Vec<&str> = done.iter().map(|one| one.registry.as_str()).collect();
         runner.set_output("registry", &hosts.join(","))?;
         // One ECR token serves every registry the caller may reach: the first login's is theirs.
         runner.set_output("docker-username", &first.username)?;
@@ -218,7 +219,8 @@ fn logged_in(runner: &Runner) -> Vec<String> {
         .collect()
 }
 
-/// `docker logout` of each registry the job's login steps recorded; every one is tried.
+/// `docker logout` of each registry the job's login steps recorded; every one is tried, and the
+/// ones that failed stay recorded for another try.
 pub async fn log_out(docker: &Docker, runner: &Runner) -> Result<(), Error> {
     let hosts = logged_in(runner);
     if hosts.is_empty() {
@@ -228,16 +230,18 @@ pub async fn log_out(docker: &Docker, runner: &Runner) -> Result<(), Error> {
         return Ok(());
     }
     let mut first_error = None;
+    let mut still_in = Vec::new();
     for host in &hosts {
         match checked(docker, "logout", host, &ecr::docker_logout_args(host), None).await {
             Ok(_) => runner.info(format!("logged out of {host}")),
             Err(error) => {
                 runner.error(&error);
                 first_error.get_or_insert(error);
+                still_in.push(host.as_str());
             }
         }
     }
-    runner.export_variable(LOGGED_IN_VAR, "")?;
+    runner.export_variable(LOGGED_IN_VAR, &still_in.join(","))?;
     first_error.map_or(Ok(()), Err)
 }
 

@@ -248,7 +248,12 @@ async fn answer_pauses(
         let passed = match deploy_kit_smoke_test::run_checks(checks, d.runner, cancellation).await {
             Ok(verdict) => {
                 record.smoke_summary = Some(verdict.summary("Smoke test of the test listener"));
-                record.smoke_failure = verdict.error().map(|error| error.to_string());
+                // A later pass does not erase an earlier failure: the record keeps the first.
+                if let Some(error) = verdict.error() {
+                    record
+                        .smoke_failure
+                        .get_or_insert_with(|| error.to_string());
+                }
                 verdict.error().is_none()
             }
             Err(deploy_kit_smoke_test::Error::Cancelled(cancelled)) => {

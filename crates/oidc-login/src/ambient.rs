@@ -34,6 +34,10 @@ pub async fn existing(config: &aws_types::SdkConfig, input: &Input, runner: &Run
     };
     let account = identity.account().unwrap_or_default();
     let arn = identity.arn().unwrap_or_default();
+    // Masked before any line can name it, the refusal below included.
+    if input.mask_account_id {
+        runner.mask(account);
+    }
     if !input.allowed_account_ids.is_empty()
         && !input.allowed_account_ids.iter().any(|id| id == account)
     {
@@ -41,9 +45,6 @@ pub async fn existing(config: &aws_types::SdkConfig, input: &Input, runner: &Run
             "the existing credentials belong to account {account}, which `allowed-account-ids` does not list: logging in"
         ));
         return false;
-    }
-    if input.mask_account_id {
-        runner.mask(account);
     }
     export::identity_outputs(account, arn, runner);
     runner.notice(format!(

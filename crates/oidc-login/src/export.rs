@@ -46,7 +46,7 @@ pub fn export(
         ("AWS_REGION", input.region.clone()),
         ("AWS_DEFAULT_REGION", input.region.clone()),
     ];
-    if refreshable && let Some(role) = &input.role_to_assume {
+    if let (true, Some(role)) = (refreshable, &input.role_to_assume) {
         vars.extend([
             (refresh::ENV_ROLE, role.clone()),
             (refresh::ENV_AUDIENCE, input.audience.clone()),
@@ -62,6 +62,22 @@ pub fn export(
             ),
             (refresh::ENV_SESSION, refreshed_session(input)),
         ]);
+    } else {
+        // Credentials that cannot be refreshed (a token file, a custom STS endpoint, the default
+        // chain): an earlier login's refresh settings must go, or later steps would swap these
+        // credentials for that earlier role's.
+        vars.extend(
+            [
+                refresh::ENV_ROLE,
+                refresh::ENV_AUDIENCE,
+                refresh::ENV_SESSION_NAME,
+                refresh::ENV_DURATION,
+                refresh::ENV_CHAIN,
+                refresh::ENV_EXTERNAL_ID,
+                refresh::ENV_SESSION,
+            ]
+            .map(|name| (name, String::new())),
+        );
     }
     for (name, value) in vars {
         runner

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use deploy_kit_build_push_ecr::docker::{
-    Builder, build_args, digest_from_metadata, digest_from_push, login_args,
+    Builder, build_args, digest_from_metadata, digest_from_push,
 };
 use deploy_kit_build_push_ecr::ecr::{Finding, blocking};
 use deploy_kit_build_push_ecr::{Args, Input};
@@ -117,7 +117,7 @@ fn the_docker_build_command_has_no_buildx_flags() {
     let argv = build_args(&isolated, &Builder::DockerBuild, URI, Path::new("/m"), &[]);
     assert_eq!(argv[argv.len() - 3..], ["--network", "none", "."]);
     assert_eq!(
-        login_args("r.example")[3],
+        deploy_kit_aws::ecr::docker_login_args("r.example", "AWS")[3],
         "--password-stdin",
         "never the password on argv"
     );

@@ -364,7 +364,7 @@ async fn a_failed_login_is_exit_1_and_the_logins_before_it_are_still_remembered(
 }
 
 #[tokio::test]
-async fn logout_logs_out_of_every_remembered_registry_and_forgets_them() {
+async fn logout_tries_every_remembered_registry_and_keeps_only_the_failed_one() {
     let world = World::new();
     let (runner, _) = world.runner(Some("a.example,fail.example,b.example"));
     let docker = Docker {
@@ -389,7 +389,11 @@ async fn logout_logs_out_of_every_remembered_registry_and_forgets_them() {
             ..
         }
     ));
-    assert_eq!(world.file_pairs("env")[LOGGED_IN_VAR], "");
+    assert_eq!(
+        world.file_pairs("env")[LOGGED_IN_VAR],
+        "fail.example",
+        "recorded for another try"
+    );
 }
 
 #[tokio::test]

@@ -228,8 +228,10 @@ fn missing_token_permission_shows_the_yaml_and_locally_the_default_chain_is_used
     // Outside Actions there is no log to mask: the secret is just never printed.
     let secret = run.exported["AWS_SECRET_ACCESS_KEY"].clone();
     assert!(!run.stderr.contains(&secret) && !run.stdout.contains(&secret));
-    assert!(
-        !run.exported.contains_key("DEPLOY_KIT_OIDC_ROLE"),
+    // Nothing to refresh, and an earlier login's refresh settings are cleared.
+    assert_eq!(
+        run.exported.get("DEPLOY_KIT_OIDC_ROLE").map(String::as_str),
+        Some(""),
         "nothing to refresh"
     );
     assert!(!run.stderr.contains("local-secret-key-value"));
@@ -386,8 +388,10 @@ fn a_token_file_and_a_custom_sts_endpoint() {
         "{}",
         run.stderr
     );
-    assert!(
-        !run.exported.contains_key("DEPLOY_KIT_OIDC_ROLE"),
+    // Nothing to refresh, and an earlier login's refresh settings are cleared.
+    assert_eq!(
+        run.exported.get("DEPLOY_KIT_OIDC_ROLE").map(String::as_str),
+        Some(""),
         "no refresh"
     );
 
@@ -397,8 +401,13 @@ fn a_token_file_and_a_custom_sts_endpoint() {
         true,
     );
     assert_eq!(through.code, Some(0), "{}", through.stderr);
-    assert!(
-        !through.exported.contains_key("DEPLOY_KIT_OIDC_ROLE"),
+    // Nothing to refresh, and an earlier login's refresh settings are cleared.
+    assert_eq!(
+        through
+            .exported
+            .get("DEPLOY_KIT_OIDC_ROLE")
+            .map(String::as_str),
+        Some(""),
         "no refresh"
     );
     let nowhere = f.run(
