@@ -11,15 +11,19 @@ GITHUB_ACTIONS=true and the runner's files. The AWS endpoint, the OIDC token URL
 the checks hit point at a timing proxy (bench/timing.py) in front of the bed; build-push-ecr's
 docker is a shim that times each docker command. Per run:
 
-- waiting: the union of the time inside those requests and docker commands;
+- waiting: the union of the time inside those requests and docker commands, and of the time
+  ECS was busy with what the action started, as the bed's clock says (a service deployment from
+  its creation to its end, less the time our PAUSE hook awaited the action; a task from RunTask to
+  STOPPED): a real ECS takes that long whoever follows it;
 - own time: wall time minus waiting (start-up, configuration, requests built and parsed,
-  outputs written, and the short sleeps between polls, counted against us);
+  outputs written, and the time between ECS reaching a state and the action noticing it, counted
+  against us);
 - CPU: user + system time of the process (the CPU time of docker and of the shim that times it
   taken out: the shim's exec and fork cost about 0.7 ms a command, ours only in the bench).
 
 The bed runs ECS 10,000 times faster (BENCH_STEP_SCALE, default 0.0001), and so do deploy-kit's
-polls, so a deployment or a one-off task ends within a few polls and sleeping on a poll timer
-costs at most about a millisecond: ECS time is not the action's own. Prints a Markdown table on
+polls, so a deployment or a one-off task ends within a few polls and the lag of a poll behind the
+state it finds is at most about a millisecond. Prints a Markdown table on
 stdout, every sample on stderr. BENCH_STEP_ROUNDS (default 15) and BENCH_STEP_WARMUP (default 2)
 set the rounds; BENCH_STEP_WRAP prefixes each action's command, e.g. "valgrind --tool=callgrind
 --callgrind-out-file=/tmp/cg.%p" (with an unstripped build) to profile its main path.
@@ -33,6 +37,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import boto3
@@ -160,22 +165,38 @@ class Steps:
                     self.rendered = lines[index + 1]
 
 
+def ecs_busy(bed_url, start, end):
+    """[(start, end)] in time.monotonic() within the run's [start, end] when the bed's ECS worked
+    on a deployment or a task created in it (the bed says when, in time.time())."""
+    offset = time.time() - time.monotonic()
+    spans = [span for dep in timing.control(bed_url, "/_bed/deployments")["deployments"]
+             for span in dep["busy"]]
+    spans += [task["busy"] for task in timing.control(bed_url, "/_bed/tasks")["tasks"]]
+    busy = []
+    for low, high in spans:
+        low, high = low - offset, end if high is None else high - offset
+        if start <= low <= end:
+            busy.append((low, min(high, end)))
+    return busy
+
+
 def measure(steps, action, run):
     argv, env, files = steps.command(action, run)
     # e.g. BENCH_STEP_WRAP="valgrind --tool=callgrind": to profile each action's main path.
     argv = shlex.split(os.environ.get("BENCH_STEP_WRAP", "")) + argv
     steps.proxy.take()
     timing.shim_intervals(env.get("BENCH_SHIM_LOG", "/nonexistent"))
-    wall, cpu, code, output, _ = timing.run_timed(argv, env, cwd=ROOT)
+    wall, cpu, code, output, start = timing.run_timed(argv, env, cwd=ROOT)
     calls = steps.proxy.take()
     docker = timing.shim_intervals(env["BENCH_SHIM_LOG"]) if "BENCH_SHIM_LOG" in env else []
     if code != 0:
         raise SystemExit(f"bench: {action} exited {code}:\n{output[-4000:]}")
     steps.after(action, files)
-    waiting = timing.union(calls + [(s, e) for s, e, *_ in docker])
+    ecs = ecs_busy(steps.bed["AWS_ENDPOINT_URL"], start, start + wall)
+    waiting = timing.union(calls + [(s, e) for s, e, *_ in docker] + ecs, (start, start + wall))
     return {"wall": wall, "waiting": waiting, "own": wall - waiting,
             "cpu": cpu - sum(c + own for _, _, c, own in docker), "calls": len(calls),
-            "docker": len(docker)}
+            "docker": len(docker), "what": [what for *_, what in calls]}
 
 
 def main():
@@ -209,6 +230,8 @@ def main():
                     f"{ms(sample['wall'])}, waiting {ms(sample['waiting'])} "
                     f"({sample['calls']} requests, {sample['docker']} docker), own "
                     f"{ms(sample['own'])}, cpu {ms(sample['cpu'])}; node -e 0 {ms(wall)}")
+                if round_no == 0:
+                    log(f"  requests: {', '.join(sample['what'])}")
         print_table(samples)
     finally:
         timing.docker_down(state)

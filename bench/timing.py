@@ -106,7 +106,8 @@ def build_shim(work, name, real_env, log_env):
     """A program that runs $real_env and logs each run to $log_env (see SHIM_C)."""
     source, binary = Path(work) / f"{name}.c", Path(work) / name
     source.write_text(SHIM_C)
-    subprocess.run(["cc", "-O2", f'-DREAL_ENV="{real_env}"', f'-DLOG_ENV="{log_env}"',
+    # Static: no dynamic loader before main, whose time the run would be charged as its own.
+    subprocess.run(["cc", "-O2", "-static", f'-DREAL_ENV="{real_env}"', f'-DLOG_ENV="{log_env}"',
                     "-o", str(binary), str(source)], check=True)
     return binary
 

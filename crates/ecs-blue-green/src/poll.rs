@@ -41,6 +41,13 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Wake this long before a known stage is due to end.
 pub const LEAD: Duration = Duration::from_secs(2);
 
+/// Time measured on the clock (scaled) as the policy's time (unscaled): a stage's known length
+/// is ECS's, so the time spent in it must be too, or under a small scale every poll in a bake
+/// would sleep nearly the whole bake again.
+pub fn unscale(elapsed: Duration, scale: f64) -> Duration {
+    Duration::try_from_secs_f64(elapsed.as_secs_f64() / scale).unwrap_or(Duration::MAX)
+}
+
 /// The next delay, scaled.
 pub fn next_delay(poll: &Poll, scale: f64) -> Duration {
     let delay = unscaled(poll);
@@ -133,6 +140,21 @@ mod tests {
         let mut p = poll(Some(300), 0);
         p.terminal_next = true;
         assert_eq!(next_delay(&p, 1.0), NEAR_END);
+    }
+
+    #[test]
+    fn time_in_a_known_stage_is_counted_at_the_policys_scale() {
+        // 5.8 ms on a clock 10,000 times fast is 58 s of a 60 s bake: poll every (scaled)
+        // second now, not sleep through 58 s of bake again.
+        let scale = 0.0001;
+        let p = Poll {
+            known_length: Some(Duration::from_secs(60)),
+            in_stage: unscale(Duration::from_micros(5800), scale),
+            terminal_next: false,
+            throttled: 0,
+        };
+        assert_eq!(next_delay(&p, scale), Duration::from_micros(100));
+        assert_eq!(unscale(Duration::from_secs(3), 1.0), Duration::from_secs(3));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 
 use crate::Error;
 use crate::events::Events;
-use crate::poll::{Poll, next_delay};
+use crate::poll::{Poll, next_delay, unscale};
 use crate::status::{is_terminal, terminal_next};
 
 /// How a followed deployment ended.
@@ -170,7 +170,7 @@ impl<'a> Follower<'a> {
                     Some(ServiceDeploymentLifecycleStage::BakeTime) => self.watch.bake,
                     _ => None,
                 },
-                in_stage: self.stage_since.elapsed(),
+                in_stage: unscale(self.stage_since.elapsed(), self.watch.poll_scale),
                 terminal_next: terminal_next(&deployment),
                 throttled: 0,
             };

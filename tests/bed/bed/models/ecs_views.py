@@ -189,6 +189,7 @@ def control_view(dep):
         "stages": [{"stage": h["stage"], "at": _ms(h["at"])} for h in dep.history],
         "hooks": [{"hookId": r["hookId"], "targetType": r["targetType"], "stage": r["stage"],
                    "status": r["status"]} for r in dep.hook_runs],
+        "busy": dep.busy(),
         "describeCalls": {**dep.calls, "total": sum(dep.calls.values())},
         "knobs": dep.knobs,
     }

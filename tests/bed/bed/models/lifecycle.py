@@ -139,6 +139,18 @@ class Deployment:
             return None
         return self.stage
 
+    def busy(self):
+        """[[start, end]] in epoch seconds (end None while it runs) when ECS works on this
+        deployment: from its creation to its end, less the time a PAUSE hook awaited a caller."""
+        spans, start = [], self.created_at
+        for run in sorted((r for r in self.hook_runs if r["targetType"] == "PAUSE"),
+                          key=lambda r: r["startedAt"]):
+            spans.append([start, run["startedAt"]])
+            start = run.get("finishedAt")
+            if start is None:
+                return spans
+        return spans + [[start, self.terminal_at]]
+
     def scaled(self, now):
         """How far the green revision has scaled up (0..1) at `now`."""
         if self.knobs.get("health") == "failing":

@@ -9,7 +9,8 @@ CreateService/UpdateService/DescribeServices answers so `deployments[]`, counts,
 configuration agree with the service deployment. Views (JSON shapes) live in ecs_views.py.
 
 Control: GET /_bed/deployments[?service=NAME] -> every deployment with its status, stages
-(with times), terminalAt / terminalSeenAt (epoch ms) and the describe calls it received.
+(with times), terminalAt / terminalSeenAt (epoch ms), the describe calls it received and `busy`,
+when ECS worked on it ([start, end] in epoch seconds, less the time a PAUSE hook awaited a caller).
 """
 
 import random

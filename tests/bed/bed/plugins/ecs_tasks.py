@@ -26,6 +26,9 @@ token (the docs speak of requests that "completed successfully"). The knob runTa
 answers the family's next RunTask calls with one `failures[]` entry each and no task: reasons
 RESOURCE:*, AGENT and ATTRIBUTE name a container instance ARN, as the ECS "API failure reasons"
 page says; other reasons (Fargate's "Capacity is unavailable at this time. ...") name none.
+
+Control: GET /_bed/tasks -> every task started, with `busy`: [created, stopped] in epoch seconds
+(stopped null while it runs), when ECS works on it, for the benches.
 """
 
 import json
@@ -342,8 +345,17 @@ def write_logs(bed, now):
                 c["written"] = due[-1] + 1
 
 
+def tasks_control(bed, _method, _query, _payload):
+    now = bed.now()
+    return 200, {"tasks": [
+        {"taskArn": arn, "busy": [task["created"], task["runEnd"] + DEPROVISIONING * task["scale"]
+                                  if _status(task, now) == "STOPPED" else None]}
+        for arn, task in _tasks(bed)["by_arn"].items()]}
+
+
 def install(bed):
     _patch_resource_requirements()
+    bed.add_json_control("tasks", tasks_control)
     bed.add_target(ECS + "RunTask", run_task)
     bed.add_target(ECS + "StopTask", stop_task)
     bed.add_response_filter(ECS + "DescribeTasks", describe_tasks)

@@ -129,6 +129,23 @@ async fn pause_hook_waits_for_continue() {
     );
     assert_eq!(seen.stages.last().map(String::as_str), Some("CLEAN_UP"));
     assert_eq!(bed_stages(&bed, &arn), BLUE_GREEN_STAGES);
+    // When ECS worked on it (the benches' waiting): up to the pause, then from the Continue to
+    // the end; the 400 ms the pause awaited a caller are not ECS's.
+    let dep = bed.deployment(&arn).unwrap();
+    let busy: Vec<(f64, f64)> = dep["busy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|span| (span[0].as_f64().unwrap(), span[1].as_f64().unwrap()))
+        .collect();
+    assert_eq!(busy.len(), 2, "{busy:?}");
+    assert!(busy[0].0 < busy[0].1 && busy[1].0 < busy[1].1, "{busy:?}");
+    assert!(busy[1].0 - busy[0].1 >= 0.4, "{busy:?}");
+    let terminal = dep["terminalAt"].as_f64().unwrap() / 1000.0;
+    assert!(
+        (busy[1].1 - terminal).abs() < 0.001,
+        "{busy:?} ends at {terminal}"
+    );
 
     // The hook is done: a second Continue is refused.
     let err = ecs

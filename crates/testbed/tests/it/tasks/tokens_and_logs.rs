@@ -143,6 +143,18 @@ async fn log_lines_can_arrive_after_the_task_stopped() {
         f.until_stopped(&arn).await;
         let at_stop = f.log_lines(&stream).await;
         if lag.is_none() {
+            // When ECS worked on it (the benches' waiting): provisioning 1 s, the pull 2 s, the
+            // run 2 s and deprovisioning 1 s, at time scale 0.2.
+            let (_, body) = f.bed.get("/_bed/tasks").unwrap();
+            let tasks: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let task = tasks["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|task| task["taskArn"] == arn.as_str())
+                .unwrap();
+            let span = task["busy"][1].as_f64().unwrap() - task["busy"][0].as_f64().unwrap();
+            assert!((span - 1.2).abs() < 0.001, "{task}");
             assert_eq!(
                 at_stop,
                 ["applying 001", "applying 002", "ERROR: relation exists"]
