@@ -37,7 +37,7 @@ from step_overhead import CLUSTER, setup
 from timing import ROOT, log, median, ms
 
 sys.path.insert(0, str(ROOT / "tests/bed"))
-from bed import act as bed_act  # noqa: E402 - tests/bed is not a package path by default
+from bed.tools import act as bed_act  # noqa: E402 - tests/bed is not a package path by default
 
 SCALE = float(os.environ.get("BENCH_CHAIN_SCALE", "0.0001"))
 ROUNDS = int(os.environ.get("BENCH_CHAIN_ROUNDS", "5"))

@@ -167,14 +167,17 @@ class Steps:
 
 def ecs_busy(bed_url, start, end):
     """[(start, end)] in time.monotonic() within the run's [start, end] when the bed's ECS worked
-    on a deployment or a task created in it (the bed says when, in time.time())."""
+    on a deployment or a task created in it (the bed says when, in time.time()). Work still under
+    way when the action exited is not counted: the action's last moments stay its own."""
     offset = time.time() - time.monotonic()
     spans = [span for dep in timing.control(bed_url, "/_bed/deployments")["deployments"]
              for span in dep["busy"]]
     spans += [task["busy"] for task in timing.control(bed_url, "/_bed/tasks")["tasks"]]
     busy = []
     for low, high in spans:
-        low, high = low - offset, end if high is None else high - offset
+        if high is None:
+            continue
+        low, high = low - offset, high - offset
         if start <= low <= end:
             busy.append((low, min(high, end)))
     return busy

@@ -3,7 +3,8 @@
 //! start: 0.5 ms, a tenth of an AWS step's own CPU time (README "Performance"). ecspresso and
 //! other Go tools are built this way by default. The heap, the stack and shared libraries are
 //! still randomized. Only the binaries get the flag: proc macros and build scripts are shared
-//! objects and host tools. The release's static musl builds get theirs in .cargo/config.toml.
+//! objects and host tools. The release's static musl builds are made the same way by their build
+//! step (.github/workflows/release.yml), which then checks the result is a static executable.
 // A build script reads what cargo tells it through the environment.
 #![allow(clippy::disallowed_methods)]
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 pub struct Poll {
     /// How long the current stage lasts, when the inputs or the service say (bake time, ...).
     pub known_length: Option<Duration>,
-    /// Time spent in the current stage so far.
+    /// Time spent in the current stage so far, in the policy's unscaled time ([`unscale`]).
     pub in_stage: Duration,
     /// The next state is expected to be terminal (clean-up, rollback settling).
     pub terminal_next: bool,

@@ -217,6 +217,30 @@ async fn the_timeout_is_an_exit_3_error_naming_the_deployment() {
     assert!(rule.num_calls() <= 100, "{} calls", rule.num_calls());
 }
 
+#[tokio::test(start_paused = true)]
+async fn under_a_time_scale_a_bake_is_slept_through_once_then_polled_fast() {
+    // A 60 s bake at scale 0.001 is 60 ms on the clock: one sleep to 2 s (2 ms) before its
+    // end, then a poll every (scaled) second. Timed on the policy's clock, each poll would sleep
+    // 58 ms again.
+    let mut rule = mock!(Client::describe_service_deployments).sequence();
+    for _ in 0..4 {
+        rule = rule.output(|| at("BAKE_TIME", "IN_PROGRESS", None));
+    }
+    let rule = rule.output(|| at("CLEAN_UP", "SUCCESSFUL", None)).build();
+    let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&rule]);
+    let (runner, _captured) = runner();
+    let mut w = watch();
+    w.bake = Some(Duration::from_secs(60));
+    let started = tokio::time::Instant::now();
+    let outcome = until_ended(&client, &w, &runner).await.unwrap();
+    assert!(outcome.succeeded());
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(58) && took < Duration::from_millis(70),
+        "{took:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_rollback_is_requested_and_followed_until_it_settles() {
     let stop = mock!(Client::stop_service_deployment)

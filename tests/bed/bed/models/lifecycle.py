@@ -141,15 +141,20 @@ class Deployment:
 
     def busy(self):
         """[[start, end]] in epoch seconds (end None while it runs) when ECS works on this
-        deployment: from its creation to its end, less the time a PAUSE hook awaited a caller."""
-        spans, start = [], self.created_at
-        for run in sorted((r for r in self.hook_runs if r["targetType"] == "PAUSE"),
-                          key=lambda r: r["startedAt"]):
-            spans.append([start, run["startedAt"]])
-            start = run.get("finishedAt")
-            if start is None:
+        deployment: from its creation to its end, less the time any PAUSE hook awaited a caller
+        (a hook left awaiting stops waiting when the deployment ends)."""
+        end, start, spans = self.terminal_at, self.created_at, []
+        waits = sorted((r["startedAt"], r.get("finishedAt") or end)
+                       for r in self.hook_runs if r["targetType"] == "PAUSE")
+        for low, high in waits:
+            if low > start:
+                spans.append([start, low])
+            if high is None:
                 return spans
-        return spans + [[start, self.terminal_at]]
+            start = max(start, high)
+        if end is None or end > start:
+            spans.append([start, end])
+        return spans
 
     def scaled(self, now):
         """How far the green revision has scaled up (0..1) at `now`."""

@@ -131,21 +131,8 @@ async fn pause_hook_waits_for_continue() {
     assert_eq!(bed_stages(&bed, &arn), BLUE_GREEN_STAGES);
     // When ECS worked on it (the benches' waiting): up to the pause, then from the Continue to
     // the end; the 400 ms the pause awaited a caller are not ECS's.
-    let dep = bed.deployment(&arn).unwrap();
-    let busy: Vec<(f64, f64)> = dep["busy"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|span| (span[0].as_f64().unwrap(), span[1].as_f64().unwrap()))
-        .collect();
-    assert_eq!(busy.len(), 2, "{busy:?}");
-    assert!(busy[0].0 < busy[0].1 && busy[1].0 < busy[1].1, "{busy:?}");
+    let busy = busy_around_the_pause(&bed, &arn);
     assert!(busy[1].0 - busy[0].1 >= 0.4, "{busy:?}");
-    let terminal = dep["terminalAt"].as_f64().unwrap() / 1000.0;
-    assert!(
-        (busy[1].1 - terminal).abs() < 0.001,
-        "{busy:?} ends at {terminal}"
-    );
 
     // The hook is done: a second Continue is refused.
     let err = ecs
@@ -159,9 +146,36 @@ async fn pause_hook_waits_for_continue() {
     assert!(err.is_invalid_parameter_exception(), "{err:?}");
 }
 
+/// The bed's `busy` spans of an ended deployment paused once: from its creation to the pause,
+/// and from the Continue to its end (the benches count them as ECS's time).
+fn busy_around_the_pause(bed: &deploy_kit_testbed::Bed, arn: &str) -> Vec<(f64, f64)> {
+    let dep = bed.deployment(arn).unwrap();
+    let busy: Vec<(f64, f64)> = dep["busy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|span| (span[0].as_f64().unwrap(), span[1].as_f64().unwrap()))
+        .collect();
+    assert_eq!(busy.len(), 2, "{busy:?}");
+    assert!(busy[0].0 < busy[0].1 && busy[0].1 < busy[1].0, "{busy:?}");
+    let (created, terminal) = (
+        dep["createdAt"].as_f64().unwrap() / 1000.0,
+        dep["terminalAt"].as_f64().unwrap() / 1000.0,
+    );
+    assert!(
+        (busy[0].0 - created).abs() < 0.001,
+        "{busy:?} from {created}"
+    );
+    assert!(
+        (busy[1].1 - terminal).abs() < 0.001,
+        "{busy:?} to {terminal}"
+    );
+    busy
+}
+
 #[tokio::test]
 async fn pause_hook_continue_with_rollback_rolls_back() {
-    let (_bed, ecs, arn, hook_id, blue) = paused(0.02, None).await;
+    let (bed, ecs, arn, hook_id, blue) = paused(0.02, None).await;
     ecs.continue_service_deployment()
         .service_deployment_arn(&arn)
         .hook_id(&hook_id)
@@ -186,6 +200,8 @@ async fn pause_hook_continue_with_rollback_rolls_back() {
     );
     let rollback = seen.last.rollback().unwrap();
     assert_eq!(rollback.reason(), Some(reason));
+    // The rollback after the Continue is ECS's work too.
+    busy_around_the_pause(&bed, &arn);
     let services = ecs
         .describe_services()
         .cluster(CLUSTER)
