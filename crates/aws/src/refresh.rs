@@ -95,7 +95,8 @@ impl WebIdentityRefresh {
         let sts = web_identity_client(&self.config);
         let first = assume_with_token(&sts, &self.roles, &token)
             .await
-            .map_err(|e| crate::describe_error(&e))?;
+            .map_err(|e| crate::describe_error(&e))?
+            .credentials;
         match &self.roles.chain {
             None => Ok(first),
             Some(chain) => {
@@ -108,6 +109,7 @@ impl WebIdentityRefresh {
                     &self.roles.session,
                 )
                 .await
+                .map(|session| session.credentials)
                 .map_err(|e| crate::describe_error(&e))
             }
         }

@@ -176,6 +176,38 @@ pub struct ChainedRole {
     pub external_id: Option<String>,
 }
 
+/// Credentials STS issued, with the ARN of the session they belong to (its `AssumedRoleUser`):
+/// the account and role, known without a GetCallerIdentity.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub credentials: Credentials,
+    pub arn: Option<String>,
+}
+
+impl Session {
+    fn new(
+        credentials: Option<&aws_sdk_sts::types::Credentials>,
+        user: Option<&aws_sdk_sts::types::AssumedRoleUser>,
+        provider: &'static str,
+    ) -> Self {
+        Self {
+            credentials: credentials
+                .map(|c| self::credentials(c, provider))
+                // The model requires `Credentials` in a success; empty keys would fail the next
+                // call.
+                .unwrap_or_else(|| Credentials::new("", "", None, None, provider)),
+            arn: user.map(|user| user.arn().to_owned()),
+        }
+    }
+
+    /// The account of the session: the fifth field of its ARN
+    /// (`arn:aws:sts::123456789012:assumed-role/deploy/run-1`).
+    pub fn account(&self) -> Option<&str> {
+        let account = self.arn.as_deref()?.split(':').nth(4)?;
+        (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+    }
+}
+
 pub type WebIdentityError = SdkError<AssumeRoleWithWebIdentityError, HttpResponse>;
 pub type AssumeRoleFailure = SdkError<AssumeRoleError, HttpResponse>;
 
@@ -185,7 +217,7 @@ pub async fn assume_with_token(
     sts: &aws_sdk_sts::Client,
     roles: &Roles,
     token: &str,
-) -> Result<Credentials, WebIdentityError> {
+) -> Result<Session, WebIdentityError> {
     let last = roles.chain.is_none();
     let out = sts
         .assume_role_with_web_identity()
@@ -197,11 +229,11 @@ pub async fn assume_with_token(
         .set_policy_arns(roles.session.policy_arns().filter(|_| last))
         .send()
         .await?;
-    Ok(out
-        .credentials()
-        .map(|c| credentials(c, "GitHub OIDC"))
-        // The model requires `Credentials` in a success; empty keys would fail the next call.
-        .unwrap_or_else(|| Credentials::new("", "", None, None, "GitHub OIDC")))
+    Ok(Session::new(
+        out.credentials(),
+        out.assumed_role_user(),
+        "GitHub OIDC",
+    ))
 }
 
 /// `AssumeRole` of `role` with `sts` (a client carrying the first session's credentials), with
@@ -212,7 +244,7 @@ pub async fn assume_role(
     session_name: &str,
     duration_seconds: i32,
     session: &SessionOptions,
-) -> Result<Credentials, AssumeRoleFailure> {
+) -> Result<Session, AssumeRoleFailure> {
     let transitive =
         (!session.transitive_tag_keys.is_empty()).then(|| session.transitive_tag_keys.clone());
     let out = sts
@@ -227,10 +259,11 @@ pub async fn assume_role(
         .set_transitive_tag_keys(transitive)
         .send()
         .await?;
-    Ok(out
-        .credentials()
-        .map(|c| credentials(c, "AssumeRole"))
-        .unwrap_or_else(|| Credentials::new("", "", None, None, "AssumeRole")))
+    Ok(Session::new(
+        out.credentials(),
+        out.assumed_role_user(),
+        "AssumeRole",
+    ))
 }
 
 fn credentials(c: &aws_sdk_sts::types::Credentials, provider: &'static str) -> Credentials {
@@ -261,7 +294,29 @@ pub fn web_identity_client(config: &aws_types::SdkConfig) -> aws_sdk_sts::Client
 
 #[cfg(test)]
 mod tests {
-    use super::SessionOptions;
+    use super::{Session, SessionOptions};
+    use aws_credential_types::Credentials;
+
+    #[test]
+    fn a_sessions_account_is_the_fifth_field_of_its_arn() {
+        let session = |arn: Option<&str>| Session {
+            credentials: Credentials::new("AKIA", "s", None, None, "test"),
+            arn: arn.map(str::to_owned),
+        };
+        let assumed = session(Some("arn:aws:sts::123456789012:assumed-role/deploy/run-1"));
+        assert_eq!(assumed.account(), Some("123456789012"));
+        let gov = session(Some(
+            "arn:aws-us-gov:sts::210987654321:assumed-role/deploy/run-1",
+        ));
+        assert_eq!(gov.account(), Some("210987654321"));
+        // Not an account: then the caller asks GetCallerIdentity.
+        assert_eq!(
+            session(Some("arn:aws:sts::oops:assumed-role/x/y")).account(),
+            None
+        );
+        assert_eq!(session(Some("not an arn")).account(), None);
+        assert_eq!(session(None).account(), None);
+    }
 
     #[test]
     fn session_options_survive_the_environment_a_refresh_reads() {

@@ -2,7 +2,7 @@
 //! default chain's, used outside Actions and under act without a token.
 
 use aws_credential_types::provider::ProvideCredentials;
-use deploy_kit_aws::web_identity::{ChainedRole, SessionOptions, sts_client};
+use deploy_kit_aws::web_identity::{ChainedRole, Session, SessionOptions, sts_client};
 use deploy_kit_gha::{Runner, RunnerEnv};
 
 use crate::{Error, Input, Obtained, assume, export};
@@ -76,7 +76,10 @@ pub async fn default_chain(
     };
     let Some(role) = role else {
         return Ok(Obtained {
-            credentials: base,
+            session: Session {
+                credentials: base,
+                arn: None,
+            },
             source: label,
             refreshable: false,
             web_identity: false,
@@ -97,9 +100,9 @@ pub async fn default_chain(
     } else {
         &input.session
     };
-    let credentials = assume(&sts, &chained, input, session).await?;
+    let assumed = assume(&sts, &chained, input, session).await?;
     Ok(Obtained {
-        credentials,
+        session: assumed,
         source: format!("{label}, then role `{role}` (AssumeRole)"),
         refreshable: false,
         web_identity: false,

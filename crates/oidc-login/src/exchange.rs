@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aws_credential_types::Credentials;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use deploy_kit_aws::web_identity::{
-    Roles, TokenError, TokenSource, WebIdentityError, assume_with_token, web_identity_client,
+    Roles, Session, TokenError, TokenSource, WebIdentityError, assume_with_token,
+    web_identity_client,
 };
 use deploy_kit_gha::{Runner, format_duration};
 
@@ -66,7 +66,7 @@ impl Fetch<'_> {
 }
 
 enum Attempt {
-    Done(Credentials),
+    Done(Session),
     Retry(String),
     Fail(Error),
 }
@@ -78,7 +78,7 @@ pub async fn web_identity(
     max_attempts: u32,
     scale: f64,
     runner: &Runner,
-) -> Result<Credentials, Error> {
+) -> Result<Session, Error> {
     // The same roots as the SDK's client, read once (crates/aws tls.rs).
     let fetch = match token {
         Token::GitHub(source) => Fetch::GitHub(
@@ -93,7 +93,7 @@ pub async fn web_identity(
     let mut last = String::new();
     for attempt in 1..=max_attempts {
         match once(&fetch, &sts, roles).await {
-            Attempt::Done(credentials) => return Ok(credentials),
+            Attempt::Done(session) => return Ok(session),
             Attempt::Fail(error) => return Err(error),
             Attempt::Retry(reason) => last = reason,
         }
@@ -128,7 +128,7 @@ async fn once(fetch: &Fetch<'_>, sts: &aws_sdk_sts::Client, roles: &Roles) -> At
             "AssumeRoleWithWebIdentity did not answer within {}",
             format_duration(STS_TIMEOUT)
         )),
-        Ok(Ok(credentials)) => Attempt::Done(credentials),
+        Ok(Ok(session)) => Attempt::Done(session),
         Ok(Err(error)) => classify(&error, roles, &token),
     }
 }

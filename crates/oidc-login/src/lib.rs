@@ -2,7 +2,8 @@
 //!
 //! In Actions: the job's OIDC token, `AssumeRoleWithWebIdentity` (classified retries, errors that
 //! explain the trust policy, see [`exchange`]), an optional second role (`role-chain`), then
-//! `GetCallerIdentity` and the allowed-account check. Outside Actions, or under act without a
+//! the allowed-account check on the account STS named with the session (`GetCallerIdentity` only
+//! when no role was assumed). Outside Actions, or under act without a
 //! token: the default credential chain, with `role-to-assume` assumed through AssumeRole. The
 //! credentials are masked before anything else prints, then exported through `$GITHUB_ENV`
 //! with what later deploy-kit steps need to refresh them ([`deploy_kit_aws::refresh`]).
@@ -18,9 +19,8 @@ mod input;
 mod session;
 
 use aws_config::Region;
-use aws_credential_types::Credentials;
 use deploy_kit_aws::web_identity::{
-    ChainedRole, Roles, SessionOptions, TokenSource, assume_role, sts_client,
+    ChainedRole, Roles, Session, SessionOptions, TokenSource, assume_role, sts_client,
 };
 use deploy_kit_gha::{Classify, Exit, InputError, Runner, RunnerEnv};
 
@@ -160,7 +160,8 @@ impl Classify for Error {
 
 /// Where the credentials came from, said once.
 pub(crate) struct Obtained {
-    credentials: Credentials,
+    /// The credentials, and the session's ARN when STS issued them.
+    session: Session,
     source: String,
     /// The exchange later steps can re-run (GitHub OIDC only).
     refreshable: bool,
@@ -195,20 +196,14 @@ async fn login(input: &Input, runner: &Runner) -> Result<(), Error> {
         return Ok(());
     }
     let obtained = obtain(&config, token, input, runner).await?;
-    let credentials = obtained.credentials;
+    let credentials = &obtained.session.credentials;
     // Before anything else is printed: the secrets, then (if asked) the account.
     runner.mask(credentials.access_key_id());
     runner.mask(credentials.secret_access_key());
     if let Some(token) = credentials.session_token() {
         runner.mask(token);
     }
-    let identity = sts_client(&config, credentials.clone())
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| Error::Identity(deploy_kit_aws::describe_error(&e)))?;
-    let account = identity.account().unwrap_or_default().to_owned();
-    let arn = identity.arn().unwrap_or_default().to_owned();
+    let (account, arn) = identity(&config, &obtained.session).await?;
     if input.mask_account_id {
         runner.mask(&account);
     }
@@ -218,8 +213,8 @@ async fn login(input: &Input, runner: &Runner) -> Result<(), Error> {
             allowed: input.allowed_account_ids.join(", "),
         });
     }
-    export::export(input, &credentials, obtained.refreshable, runner)?;
-    export::outputs(input, &credentials, &account, &arn, runner);
+    export::export(input, credentials, obtained.refreshable, runner)?;
+    export::outputs(input, credentials, &account, &arn, runner);
     let expiry = credentials
         .expiry()
         .map(|at| format!("; they expire at {}", aws_smithy_types::DateTime::from(at)))
@@ -252,6 +247,26 @@ fn token(input: &Input, env: &RunnerEnv) -> Option<exchange::Token> {
     }
 }
 
+/// The account and ARN the credentials belong to: the session's own when STS issued it (its
+/// `AssumedRoleUser`), which saves a round trip to STS; otherwise GetCallerIdentity.
+async fn identity(
+    config: &aws_types::SdkConfig,
+    session: &Session,
+) -> Result<(String, String), Error> {
+    if let (Some(account), Some(arn)) = (session.account(), session.arn.as_deref()) {
+        return Ok((account.to_owned(), arn.to_owned()));
+    }
+    let identity = sts_client(config, session.credentials.clone())
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| Error::Identity(deploy_kit_aws::describe_error(&e)))?;
+    Ok((
+        identity.account().unwrap_or_default().to_owned(),
+        identity.arn().unwrap_or_default().to_owned(),
+    ))
+}
+
 /// The token when there is one; otherwise the default chain (locally, under act). Then the
 /// chained role.
 async fn obtain(
@@ -272,7 +287,7 @@ async fn obtain(
                     ("GitHub OIDC".to_owned(), input.sts_endpoint.is_none())
                 }
             };
-            let credentials = exchange::web_identity(
+            let session = exchange::web_identity(
                 config,
                 &token,
                 &roles(input, role),
@@ -282,7 +297,7 @@ async fn obtain(
             )
             .await?;
             Obtained {
-                credentials,
+                session,
                 source: format!("{source} (role `{role}`)"),
                 refreshable,
                 web_identity: true,
@@ -301,10 +316,10 @@ async fn obtain(
         role_arn: chain.clone(),
         external_id: input.external_id.clone(),
     };
-    let sts = sts_client(config, first.credentials);
-    let credentials = assume(&sts, &role, input, &input.session).await?;
+    let sts = sts_client(config, first.session.credentials);
+    let session = assume(&sts, &role, input, &input.session).await?;
     Ok(Obtained {
-        credentials,
+        session,
         source: format!("{}, then role `{chain}`", first.source),
         refreshable: first.refreshable,
         web_identity: false,
@@ -332,7 +347,7 @@ pub(crate) async fn assume(
     role: &ChainedRole,
     input: &Input,
     session: &SessionOptions,
-) -> Result<Credentials, Error> {
+) -> Result<Session, Error> {
     assume_role(sts, role, &input.session_name, input.duration_seconds, session)
         .await
         .map_err(|e| {

@@ -124,11 +124,18 @@ fn role_chaining_and_the_allowed_account_check() {
     run.assert_code(0);
     let calls = crate::contract::iam::assert_allowed(&f.bed, "oidc-login");
     assert!(calls.iter().any(|c| c == "sts:AssumeRole"), "{calls:?}");
+    // The account and ARN come with the chained session: no GetCallerIdentity after it.
     assert!(
-        run.outputs["authenticated-arn"].contains("staging-deploy"),
+        !calls.iter().any(|c| c == "sts:GetCallerIdentity"),
+        "{calls:?}"
+    );
+    assert!(
+        run.outputs["authenticated-arn"]
+            .starts_with("arn:aws:sts::123456789012:assumed-role/staging-deploy/"),
         "{:?}",
         run.outputs
     );
+    assert_eq!(run.outputs["aws-account-id"], "123456789012");
     assert_eq!(
         run.outputs["aws-access-key-id"],
         run.exported["AWS_ACCESS_KEY_ID"]
