@@ -193,8 +193,7 @@ impl Session {
         Self {
             credentials: credentials
                 .map(|c| self::credentials(c, provider))
-                // The model requires `Credentials` in a success; empty keys would fail the next
-                // call.
+                // The model requires `Credentials` in a success; oidc-login refuses empty keys.
                 .unwrap_or_else(|| Credentials::new("", "", None, None, provider)),
             arn: user.map(|user| user.arn().to_owned()),
         }

@@ -3,7 +3,7 @@
 //! In Actions: the job's OIDC token, `AssumeRoleWithWebIdentity` (classified retries, errors that
 //! explain the trust policy, see [`exchange`]), an optional second role (`role-chain`), then
 //! the allowed-account check on the account STS named with the session (`GetCallerIdentity` only
-//! when no role was assumed). Outside Actions, or under act without a
+//! when its answer names none: no role assumed). Outside Actions, or under act without a
 //! token: the default credential chain, with `role-to-assume` assumed through AssumeRole. The
 //! credentials are masked before anything else prints, then exported through `$GITHUB_ENV`
 //! with what later deploy-kit steps need to refresh them ([`deploy_kit_aws::refresh`]).
@@ -138,6 +138,8 @@ pub enum Error {
     NoCredentials(String),
     #[error("GetCallerIdentity failed: {0}")]
     Identity(String),
+    #[error("STS answered {0} without credentials: nothing was exported")]
+    NoSessionCredentials(String),
     #[error(
         "the credentials belong to account {account}, which `allowed-account-ids` does not list ({allowed}): nothing was exported"
     )]
@@ -197,6 +199,11 @@ async fn login(input: &Input, runner: &Runner) -> Result<(), Error> {
     }
     let obtained = obtain(&config, token, input, runner).await?;
     let credentials = &obtained.session.credentials;
+    // A 200 without credentials (the model requires them; a stand-in STS may not): exported
+    // empty, later steps would fall through to whatever else the runner has.
+    if credentials.access_key_id().is_empty() || credentials.secret_access_key().is_empty() {
+        return Err(Error::NoSessionCredentials(obtained.source));
+    }
     // Before anything else is printed: the secrets, then (if asked) the account.
     runner.mask(credentials.access_key_id());
     runner.mask(credentials.secret_access_key());

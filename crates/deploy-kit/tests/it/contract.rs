@@ -22,7 +22,7 @@ pub mod bad_input;
 // Known secret values never reach stdout, stderr, the summary or output files.
 mod secrets;
 // Hostile AWS messages and HTTP bodies through the binary, read as the runner reads the log.
-mod hostile;
+pub(crate) mod hostile;
 // Self-hosted runners behind a proxy: HTTP_PROXY with credentials, NO_PROXY honoured.
 mod proxy;
 // Faults between the binary and AWS (throttling, 5xx, resets, truncation, slowness) survived.

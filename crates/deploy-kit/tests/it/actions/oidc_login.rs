@@ -110,13 +110,14 @@ fn github_oidc_exports_masked_credentials_and_what_later_steps_need() {
 #[test]
 fn role_chaining_and_the_allowed_account_check() {
     let f = fixture();
-    let chained = "arn:aws:iam::123456789012:role/staging-deploy";
+    // Into another account: the account checked and output is the chained role's.
+    let chained = "arn:aws:iam::210987654321:role/staging-deploy";
     crate::contract::iam::reset(&f.bed);
     let run = f.run(
         &[
             ("role-to-assume", ROLE),
             ("role-chain", chained),
-            ("allowed-account-ids", "123456789012"),
+            ("allowed-account-ids", "210987654321"),
             ("output-credentials", "true"),
         ],
         true,
@@ -131,17 +132,35 @@ fn role_chaining_and_the_allowed_account_check() {
     );
     assert!(
         run.outputs["authenticated-arn"]
-            .starts_with("arn:aws:sts::123456789012:assumed-role/staging-deploy/"),
+            .starts_with("arn:aws:sts::210987654321:assumed-role/staging-deploy/"),
         "{:?}",
         run.outputs
     );
-    assert_eq!(run.outputs["aws-account-id"], "123456789012");
+    assert_eq!(run.outputs["aws-account-id"], "210987654321");
     assert_eq!(
         run.outputs["aws-access-key-id"],
         run.exported["AWS_ACCESS_KEY_ID"]
     );
     assert_masked_before_printed(&run, &[&run.outputs["aws-secret-access-key"]]);
     assert_eq!(run.exported["DEPLOY_KIT_OIDC_CHAIN"], chained);
+
+    // The first role's account is not the one checked when a chain follows.
+    let chain_refused = f.run(
+        &[
+            ("role-to-assume", ROLE),
+            ("role-chain", chained),
+            ("allowed-account-ids", "123456789012"),
+        ],
+        true,
+    );
+    chain_refused.assert_code(2);
+    assert!(
+        chain_refused
+            .stderr
+            .contains("account 210987654321, which `allowed-account-ids` does not list"),
+        "{}",
+        chain_refused.stderr
+    );
 
     let refused = f.run(
         &[
@@ -371,6 +390,49 @@ fn session_policies_and_tags_go_where_configure_aws_credentials_puts_them() {
 
 /// `web-identity-token-file` wins over the runner's token; `sts-endpoint` takes every STS call;
 /// neither leaves a refresh behind (it would ask GitHub and the region's STS).
+#[test]
+fn an_sts_answer_without_credentials_exports_nothing() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "e30.eyJqdGkiOiJ4In0.c2ln\n").unwrap();
+    // A 200 with the session's ARN but no Credentials (the model requires them).
+    let sts = crate::contract::hostile::serve(
+        "200 OK",
+        concat!(
+            r#"<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">"#,
+            "<AssumeRoleWithWebIdentityResult><AssumedRoleUser>",
+            "<Arn>arn:aws:sts::123456789012:assumed-role/github-deploy/x</Arn>",
+            "<AssumedRoleId>AROA:x</AssumedRoleId></AssumedRoleUser>",
+            "</AssumeRoleWithWebIdentityResult>",
+            "<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>",
+            "</AssumeRoleWithWebIdentityResponse>"
+        )
+        .to_owned(),
+    );
+    let path = file.display().to_string();
+    let run = f.run(
+        &[
+            ("role-to-assume", ROLE),
+            ("web-identity-token-file", &path),
+            ("sts-endpoint", &sts),
+        ],
+        true,
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("without credentials: nothing was exported"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.exported.contains_key("AWS_ACCESS_KEY_ID"),
+        "{:?}",
+        run.exported
+    );
+}
+
 #[test]
 fn a_token_file_and_a_custom_sts_endpoint() {
     let f = fixture();

@@ -13,7 +13,7 @@ use deploy_kit_testbed::runner_commands::{Event, HOSTILE, read};
 
 /// A loopback server answering every request with `status` and `body` (JSON), until dropped
 /// with the test process.
-fn serve(status: &str, body: String) -> String {
+pub(crate) fn serve(status: &str, body: String) -> String {
     let status = status.to_owned();
     serve_by_target(move |_| (status.clone(), body.clone()))
 }
