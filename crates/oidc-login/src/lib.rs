@@ -199,16 +199,16 @@ async fn login(input: &Input, runner: &Runner) -> Result<(), Error> {
     }
     let obtained = obtain(&config, token, input, runner).await?;
     let credentials = &obtained.session.credentials;
-    // A 200 without credentials (the model requires them; a stand-in STS may not): exported
-    // empty, later steps would fall through to whatever else the runner has.
-    if credentials.access_key_id().is_empty() || credentials.secret_access_key().is_empty() {
-        return Err(Error::NoSessionCredentials(obtained.source));
-    }
     // Before anything else is printed: the secrets, then (if asked) the account.
     runner.mask(credentials.access_key_id());
     runner.mask(credentials.secret_access_key());
     if let Some(token) = credentials.session_token() {
         runner.mask(token);
+    }
+    // A 200 without credentials (the model requires them; a stand-in STS may not): exported
+    // empty, later steps would fall through to whatever else the runner has.
+    if credentials.access_key_id().is_empty() || credentials.secret_access_key().is_empty() {
+        return Err(Error::NoSessionCredentials(obtained.source));
     }
     let (account, arn) = identity(&config, &obtained.session).await?;
     if input.mask_account_id {
