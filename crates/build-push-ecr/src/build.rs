@@ -19,6 +19,8 @@ pub(crate) struct Job<'a> {
     pub(crate) builder: &'a Builder,
     /// `registry/repository`.
     pub(crate) uri: &'a str,
+    /// The registry part of `uri`, which docker logs in to.
+    pub(crate) registry: &'a str,
     pub(crate) runner: &'a Runner,
 }
 
@@ -35,14 +37,14 @@ impl Drop for PrivateConfig {
 impl Job<'_> {
     /// Logs in, builds (and pushes), logs out; the digest docker reported.
     pub(crate) async fn run(&self, client: &aws_sdk_ecr::Client) -> Result<Option<String>, Error> {
-        let registry = self.uri.split('/').next().unwrap_or_default().to_owned();
-        docker::forget_registry(&self.docker.config_dir, &registry)?;
+        let registry = self.registry;
+        docker::forget_registry(&self.docker.config_dir, registry)?;
         let cancellation = self.runner.cancellation();
         let (user, password) = cancellation
             .run(ecr::credentials(client, self.input))
             .await?;
         self.runner.mask(&password);
-        let login = deploy_kit_aws::ecr::docker_login_args(&registry, &user);
+        let login = deploy_kit_aws::ecr::docker_login_args(registry, &user);
         self.docker.checked(&login, Some(&password)).await.map_err(
             |unchecked| match unchecked {
                 Unchecked::NotStarted(source) => no_docker(self.docker, source),
@@ -54,7 +56,10 @@ impl Job<'_> {
         )?;
         let result = self.build_and_push().await;
         // Logged out whatever happened; the private config directory goes when the step ends.
-        let _ = self.docker.run(&docker::logout_args(&registry), None).await;
+        let _ = self
+            .docker
+            .run(&deploy_kit_aws::ecr::docker_logout_args(registry), None)
+            .await;
         result
     }
 

@@ -260,10 +260,6 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.write_all(text.as_bytes())
 }
 
-pub fn logout_args(registry: &str) -> Vec<String> {
-    deploy_kit_aws::ecr::docker_logout_args(registry)
-}
-
 /// The build command. `uri` is `registry/repository`; `secret_files` are `(id, path)`.
 pub fn build_args(
     input: &Input,

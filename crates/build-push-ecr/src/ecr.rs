@@ -103,19 +103,20 @@ pub async fn repository(client: &Client, input: &Input) -> Result<(String, bool)
 
 /// `(user, password)` for `docker login`, from GetAuthorizationToken (deploy_kit_aws::ecr).
 pub async fn credentials(client: &Client, input: &Input) -> Result<(String, String), Error> {
-    let logins = deploy_kit_aws::ecr::logins(client, &[])
+    // logins() refuses an answer without authorization data, so the first login is there.
+    let login = deploy_kit_aws::ecr::logins(client, &[])
         .await
+        .and_then(|logins| {
+            logins
+                .into_iter()
+                .next()
+                .ok_or(deploy_kit_aws::ecr::TokenError::Empty)
+        })
         .map_err(|e| Error::Aws {
             call: "GetAuthorizationToken",
             repository: input.repository.clone(),
             message: e.to_string(),
         })?;
-    // Never empty: logins() refuses an answer without authorization data.
-    let login = logins.into_iter().next().ok_or_else(|| Error::Aws {
-        call: "GetAuthorizationToken",
-        repository: input.repository.clone(),
-        message: deploy_kit_aws::ecr::TokenError::Empty.to_string(),
-    })?;
     Ok((login.username, login.password))
 }
 

@@ -153,6 +153,8 @@ impl Classify for Error {
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let input = parse(&args, runner)?;
     let env = runner.env();
+    // Read with the inputs, so a bad test-bed setting fails before docker or any AWS call.
+    let poll_scale = env.time_scale()?;
     let (docker, runner_config) = private_docker(env);
     let _private = PrivateConfig(docker.config_dir.clone());
     docker::carry_config(runner_config.as_deref(), &docker.config_dir)?;
@@ -185,6 +187,7 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
                 docker: &docker,
                 builder: &chosen.builder,
                 uri: &built.uri,
+                registry: &built.registry,
                 runner,
             };
             let result = job.run(&client).await;
@@ -196,13 +199,8 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     if input.scan
         && let Some(digest) = &built.digest
     {
-        built.findings = Some(
-            cancellable(
-                runner,
-                ecr::scan(&client, &input, digest, env.time_scale()?),
-            )
-            .await?,
-        );
+        built.findings =
+            Some(cancellable(runner, ecr::scan(&client, &input, digest, poll_scale)).await?);
     }
     report(&input, &built, runner);
     gate(&input, &built)
@@ -220,8 +218,6 @@ fn parse(args: &Args, runner: &Runner) -> Result<Input, Error> {
     let env = runner.env();
     let input = Input::from_args(args, env.commit_sha.as_deref())?;
     input.check_paths()?;
-    // Checked with the inputs, so a bad test-bed setting fails before any AWS call.
-    env.time_scale()?;
     Ok(input)
 }
 

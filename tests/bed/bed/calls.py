@@ -55,8 +55,8 @@ class CallLog:
     every plug-in, so a test can check what an action called against its policy in docs/iam.
     GET /_bed/calls -> {"calls": [...]}; POST /_bed/calls {"reset": true} empties it."""
 
-    def __init__(self, app, bed):
-        self.app, self.bed = app, bed
+    def __init__(self, bed):
+        self.bed = bed
         bed.state["calls"] = []
         bed.add_json_control("calls", self.control)
 
@@ -72,7 +72,7 @@ class CallLog:
             if logged:
                 self.bed.state["calls"].append(logged)
                 record(caller(environ), logged)
-        return self.app(environ, start_response)
+        return self.bed(environ, start_response)
 
     @staticmethod
     def tag_on_create(environ, name):

@@ -312,7 +312,7 @@ def main():
     # Plug-ins see the final address (bed.base_url) when they install.
     bed.base_url = f"http://127.0.0.1:{server.server_port}"
     load_plugins(bed)
-    server.app = CallLog(bed, bed)
+    server.app = CallLog(bed)
     threading.Thread(target=watch, args=(server, bed, args.parent_pid, args.ttl, args.idle),
                      daemon=True).start()
     (state_dir / "plugin.env").write_text("".join(f"{k}={v}\n" for k, v in bed._env.items()))

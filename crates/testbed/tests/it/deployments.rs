@@ -13,7 +13,8 @@ use aws_sdk_ecs::types::{
 };
 
 use super::support::{
-    CLUSTER, bed_stages, deploy, describe, ecs_bed, follow, load_balancer, register, service,
+    CLUSTER, bed_hooks, bed_stages, deploy, describe, ecs_bed, follow, load_balancer, register,
+    service,
 };
 
 const BLUE_GREEN_STAGES: [&str; 9] = [

@@ -8,7 +8,7 @@ use aws_sdk_ecs::types::{
     DeploymentStrategy, ServiceDeploymentRollbackMonitorsStatus, ServiceDeploymentStatus,
 };
 
-use super::support::{CLUSTER, bed_stages, deploy, ecs_bed, follow, register, service};
+use super::support::{CLUSTER, bed_hooks, bed_stages, deploy, ecs_bed, follow, register, service};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -214,14 +214,7 @@ async fn lambda_hooks_succeed_unless_the_scenario_fails_them() {
         Some("arn:aws:lambda:us-east-1:123456789012:function:smoke")
     );
     assert!(good.last.lifecycle_hook_details().is_empty());
-    let all = bed.deployments().unwrap();
-    let record = all["deployments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["arn"] == good_arn.as_str())
-        .unwrap()["hooks"]
-        .clone();
+    let record = bed_hooks(&bed, &good_arn);
     assert_eq!(record[0]["status"], "SUCCEEDED");
 
     assert_eq!(

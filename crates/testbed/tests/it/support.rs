@@ -185,6 +185,11 @@ pub async fn follow(
     }
 }
 
+/// The hooks the bed recorded for `arn` (`GET /_bed/deployments`), ended ones included.
+pub fn bed_hooks(bed: &Bed, arn: &str) -> serde_json::Value {
+    bed.deployment(arn).unwrap()["hooks"].clone()
+}
+
 /// The stages the bed recorded for `arn` (`GET /_bed/deployments`), in order.
 pub fn bed_stages(bed: &Bed, arn: &str) -> Vec<String> {
     let dep = bed.deployment(arn).unwrap();

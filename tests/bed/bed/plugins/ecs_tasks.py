@@ -161,7 +161,11 @@ def _status(task, now):
         return "PENDING"
     if now < task["runEnd"]:
         return "RUNNING"
-    return "DEPROVISIONING" if now < task["runEnd"] + DEPROVISIONING * task["scale"] else "STOPPED"
+    return "DEPROVISIONING" if now < _stopped_at(task) else "STOPPED"
+
+
+def _stopped_at(task):
+    return task["runEnd"] + DEPROVISIONING * task["scale"]
 
 
 def _shape(task_json, task, now):
@@ -181,7 +185,7 @@ def _shape(task_json, task, now):
         task_json.update(stopCode=task["stopCode"], stoppedReason=task["stoppedReason"],
                          stoppingAt=task["runEnd"], executionStoppedAt=task["runEnd"])
         if status == "STOPPED":
-            task_json["stoppedAt"] = task["runEnd"] + DEPROVISIONING * task["scale"]
+            task_json["stoppedAt"] = _stopped_at(task)
     containers = []
     for c, moto_c in zip(task["containers"], _pad(task_json.get("containers"))):
         out = {"containerArn": moto_c.get("containerArn", f"{task['arn']}/{c['name']}"),
@@ -348,8 +352,8 @@ def write_logs(bed, now):
 def tasks_control(bed, _method, _query, _payload):
     now = bed.now()
     return 200, {"tasks": [
-        {"taskArn": arn, "busy": [task["created"], task["runEnd"] + DEPROVISIONING * task["scale"]
-                                  if _status(task, now) == "STOPPED" else None]}
+        {"taskArn": arn, "busy": [task["created"],
+                                  _stopped_at(task) if _status(task, now) == "STOPPED" else None]}
         for arn, task in _tasks(bed)["by_arn"].items()]}
 
 

@@ -253,14 +253,7 @@ async fn pause_hook_timeout_can_continue() {
     // The next stage starts the moment the hook times out, so the answers list it no more:
     // the bed's own record shows how it ended.
     assert!(seen.last.lifecycle_hook_details().is_empty());
-    let all = bed.deployments().unwrap();
-    let hooks = all["deployments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["arn"] == arn.as_str())
-        .unwrap()["hooks"]
-        .clone();
+    let hooks = bed_hooks(&bed, &arn);
     assert_eq!(hooks[0]["hookId"], hook_id.as_str());
     assert_eq!(hooks[0]["status"], "TIMED_OUT");
 }
