@@ -2,10 +2,12 @@
 """Per-step overhead: each action's main path against the test bed, AWS time taken out, side by
 side with `node -e 0`.
 
-    tests/bed/.venv/bin/python bench/step_overhead.py path/to/deploy-kit
+    tests/bed/.venv/bin/python bench/step_overhead.py path/to/deploy-kit [path/to/another ...]
 
 Each round runs `node -e 0` and then one action, for each of the six actions in turn, so machine
-noise hits the baseline and the actions alike. Each action runs as its action.yml runs it:
+noise hits the baseline and the actions alike. Given several builds, each action runs once per
+build in turn within a round, each beside its own `node -e 0`, and a table is printed per build:
+the way to compare two builds, since this machine's speed drifts between runs. Each action runs as its action.yml runs it:
 `deploy-kit <action>` with every input's default as INPUT_*, the inputs a workflow would set,
 GITHUB_ACTIONS=true and the runner's files. The AWS endpoint, the OIDC token URL and every URL
 the checks hit point at a timing proxy (bench/timing.py) in front of the bed; build-push-ecr's
@@ -203,9 +205,9 @@ def measure(steps, action, run):
 
 
 def main():
-    if len(sys.argv) != 2:
-        raise SystemExit("usage: step_overhead.py path/to/deploy-kit")
-    binary = str(Path(sys.argv[1]).resolve())
+    if len(sys.argv) < 2:
+        raise SystemExit("usage: step_overhead.py path/to/deploy-kit [path/to/another ...]")
+    binaries = [str(Path(arg).resolve()) for arg in sys.argv[1:]]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     state = Path(tempfile.mkdtemp(prefix="bench-step-bed-"))
     work = Path(tempfile.mkdtemp(prefix="bench-step-"))
@@ -216,26 +218,37 @@ def main():
         host, port = bed["AWS_ENDPOINT_URL"].rsplit("/", 1)[-1].split(":")
         proxy = timing.Proxy((host, int(port)))
         shim = timing.build_shim(work, "docker-shim", "BENCH_REAL_DOCKER", "BENCH_SHIM_LOG")
-        steps = Steps(binary, bed, docker, proxy, shim, work)
+        # One Steps per binary (each follows its own rendered task definition); a run counter
+        # shared by all, so each build-push-ecr run has a new commit.
+        steps = [Steps(binary, bed, docker, proxy, shim, work) for binary in binaries]
         node = ["node", "-e", "0"]
-        samples = {name: [] for name in ["node -e 0", *ACTIONS]}
+        samples = [{name: [] for name in ["node -e 0", *ACTIONS]} for _ in binaries]
+        run = 0
         for round_no in range(WARMUP + ROUNDS):
             for action in ACTIONS:
-                wall, cpu, code, out, _ = timing.run_timed(node, {"PATH": os.environ["PATH"]})
-                if code != 0:
-                    raise SystemExit(f"bench: node -e 0 failed: {out}")
-                sample = measure(steps, action, round_no * len(ACTIONS) + ACTIONS.index(action))
-                if round_no >= WARMUP:
-                    samples["node -e 0"].append({"wall": wall, "cpu": cpu})
-                    samples[action].append(sample)
-                warm = " (warm-up)" if round_no < WARMUP else ""
-                log(f"round {round_no + 1 - WARMUP}/{ROUNDS}{warm} {action}: wall "
-                    f"{ms(sample['wall'])}, waiting {ms(sample['waiting'])} "
-                    f"({sample['calls']} requests, {sample['docker']} docker), own "
-                    f"{ms(sample['own'])}, cpu {ms(sample['cpu'])}; node -e 0 {ms(wall)}")
-                if round_no == 0:
-                    log(f"  requests: {', '.join(sample['what'])}")
-        print_table(samples)
+                # Builds alternate within a round, each beside its own run of node, so a
+                # comparison of builds sees the same machine.
+                for index, build in enumerate(steps):
+                    wall, cpu, code, out, _ = timing.run_timed(node, {"PATH": os.environ["PATH"]})
+                    if code != 0:
+                        raise SystemExit(f"bench: node -e 0 failed: {out}")
+                    sample = measure(build, action, run)
+                    run += 1
+                    if round_no >= WARMUP:
+                        samples[index]["node -e 0"].append({"wall": wall, "cpu": cpu})
+                        samples[index][action].append(sample)
+                    warm = " (warm-up)" if round_no < WARMUP else ""
+                    which = f" [{index + 1}]" if len(steps) > 1 else ""
+                    log(f"round {round_no + 1 - WARMUP}/{ROUNDS}{warm} {action}{which}: wall "
+                        f"{ms(sample['wall'])}, waiting {ms(sample['waiting'])} "
+                        f"({sample['calls']} requests, {sample['docker']} docker), own "
+                        f"{ms(sample['own'])}, cpu {ms(sample['cpu'])}; node -e 0 {ms(wall)}")
+                    if round_no == 0:
+                        log(f"  requests: {', '.join(sample['what'])}")
+        for binary, build_samples in zip(binaries, samples):
+            if len(binaries) > 1:
+                print(f"\n`{binary}`:\n")
+            print_table(build_samples)
     finally:
         timing.docker_down(state)
         timing.bed_down(state)

@@ -42,6 +42,9 @@ pub struct Record {
     pub rollback: Option<Outcome>,
     pub smoke_summary: Option<String>,
     pub smoke_failure: Option<String>,
+    /// The service as described when the followed deployment was seen to end, if it was: our
+    /// hook is taken out of that configuration without a DescribeServices more.
+    pub service_at_end: Option<aws_sdk_ecs::types::Service>,
 }
 
 /// Registers (or takes) the task definition, starts the deployment and, unless `wait: false`,
@@ -65,7 +68,8 @@ pub async fn deploy(d: &Deployment<'_>, record: &mut Record) -> Result<(), Error
     let result = follow_answering_pause(d, &arn, record).await;
     record.followed_for = followed.elapsed();
     if d.input.test_checks.is_some() {
-        hook::take_out(d.client, d.input, &record.status, d.runner).await;
+        let described = record.service_at_end.take();
+        hook::take_out(d.client, d.input, &record.status, described, d.runner).await;
     }
     result
 }
@@ -181,6 +185,7 @@ async fn follow_answering_pause(
     };
     match ended {
         Ended::Done(outcome) => {
+            record.service_at_end = follower.take_service_at_end();
             follower.finish(format!("status {}", outcome.status));
             if outcome.succeeded() {
                 return Ok(());

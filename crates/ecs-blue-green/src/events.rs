@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::Service;
 use aws_smithy_types::DateTime;
 
 /// Which events were printed already.
@@ -23,13 +24,14 @@ impl Events {
         }
     }
 
-    /// The messages not printed yet, oldest first; an error is `code: message`.
+    /// The messages not printed yet, oldest first, and the service as described (`None` when
+    /// ECS lists it no more); an error is `code: message`.
     pub async fn fetch(
         &mut self,
         client: &Client,
         cluster: &str,
         service: &str,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<(Vec<String>, Option<Service>), String> {
         let out = client
             .describe_services()
             .cluster(cluster)
@@ -37,9 +39,11 @@ impl Events {
             .send()
             .await
             .map_err(|e| deploy_kit_aws::describe_error(&e))?;
-        let events = out
-            .services()
-            .first()
+        let described = out
+            .services
+            .and_then(|services| services.into_iter().next());
+        let events = described
+            .as_ref()
             .map(|service| service.events())
             .unwrap_or_default();
         let mut fresh: Vec<(DateTime, String)> = events
@@ -57,6 +61,9 @@ impl Events {
         // ECS lists the newest first.
         fresh.reverse();
         fresh.sort_by_key(|(at, _)| (at.secs(), at.subsec_nanos()));
-        Ok(fresh.into_iter().map(|(_, message)| message).collect())
+        Ok((
+            fresh.into_iter().map(|(_, message)| message).collect(),
+            described,
+        ))
     }
 }

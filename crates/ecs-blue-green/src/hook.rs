@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
-    DeploymentLifecycleHookAction, DeploymentLifecycleHookStatus, ServiceDeployment,
+    DeploymentLifecycleHookAction, DeploymentLifecycleHookStatus, Service, ServiceDeployment,
 };
 use deploy_kit_ecs::Described;
 
@@ -81,9 +81,16 @@ async fn hook_awaits_action(client: &Client, arn: &str, hook_id: &str) -> bool {
 /// After a deployment with `test-url` ended, our PAUSE hook leaves the service's configuration,
 /// so a later deployment by other means (console, CLI, Terraform) never waits on it. A
 /// deployment left running (rollback-on-timeout or rollback-on-cancel false) keeps it until it
-/// ends; the next ecs-blue-green run takes it out then. A failure here is a warning: the
-/// deployment's own result stands.
-pub async fn take_out(client: &Client, input: &Input, status: &str, runner: &Runner) {
+/// ends; the next ecs-blue-green run takes it out then. `described` is the service as ECS
+/// described it after the deployment ended, when the watcher did (else it is described here).
+/// A failure here is a warning: the deployment's own result stands.
+pub async fn take_out(
+    client: &Client,
+    input: &Input,
+    status: &str,
+    described: Option<Service>,
+    runner: &Runner,
+) {
     if !crate::status::is_terminal_status(status) {
         runner.warning(format!(
             "service `{}` in cluster `{}` keeps ecs-blue-green's PAUSE hook while its deployment runs; the next ecs-blue-green run takes it out",
@@ -92,12 +99,17 @@ pub async fn take_out(client: &Client, input: &Input, status: &str, runner: &Run
         return;
     }
     let cleaned = async {
-        let config = match input.service.describe(client).await? {
-            Described::Found(service) => service
-                .deployment_configuration()
-                .and_then(update::without_our_hook),
-            Described::Missing(_) => None,
+        let service = match described {
+            Some(service) => Some(service),
+            None => match input.service.describe(client).await? {
+                Described::Found(service) => Some(*service),
+                Described::Missing(_) => None,
+            },
         };
+        let config = service
+            .as_ref()
+            .and_then(Service::deployment_configuration)
+            .and_then(update::without_our_hook);
         let Some(config) = config else {
             return Ok(false);
         };

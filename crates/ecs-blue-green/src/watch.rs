@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
-    DeploymentLifecycleHookStatus, DeploymentLifecycleHookTargetType, ServiceDeployment,
+    DeploymentLifecycleHookStatus, DeploymentLifecycleHookTargetType, Service, ServiceDeployment,
     ServiceDeploymentLifecycleStage, ServiceDeploymentStatus,
 };
 use deploy_kit_gha::{Progress, Runner, format_duration};
@@ -93,6 +93,9 @@ pub struct Follower<'a> {
     noted: HashSet<String>,
     events: Events,
     last_line: String,
+    /// The service as described in the poll that saw the deployment end, for what comes after
+    /// (taking our hook out) without describing it again.
+    service_at_end: Option<Service>,
 }
 
 impl<'a> Follower<'a> {
@@ -110,6 +113,7 @@ impl<'a> Follower<'a> {
             noted: HashSet::new(),
             events: Events::since_now(),
             last_line: String::new(),
+            service_at_end: None,
         }
     }
 
@@ -120,6 +124,12 @@ impl<'a> Follower<'a> {
 
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
+    }
+
+    /// The service as ECS described it once the deployment had ended (its events, fetched in
+    /// the poll that saw the end); `None` when that poll did not describe it.
+    pub fn take_service_at_end(&mut self) -> Option<Service> {
+        self.service_at_end.take()
     }
 
     /// Follows until the deployment ends or, with `stop_at_pause`, a PAUSE hook awaits action.
@@ -148,7 +158,7 @@ impl<'a> Follower<'a> {
                 continue;
             };
             throttled = 0;
-            self.record(&deployment).await;
+            let described = self.record(&deployment).await;
             let ours = if stop_at_pause {
                 self.awaiting_pause(&deployment)
             } else {
@@ -156,6 +166,7 @@ impl<'a> Follower<'a> {
             };
             self.note_hooks(&deployment, ours.as_deref());
             if is_terminal(&deployment) {
+                self.service_at_end = described;
                 self.outcome.reason = deployment.status_reason().map(str::to_owned);
                 self.outcome.last = Some(deployment);
                 return Ok(Step::Done(Box::new(self.outcome.clone())));
@@ -219,8 +230,9 @@ impl<'a> Follower<'a> {
         }
     }
 
-    /// Notes a new stage or status, prints the state line and the service's new events.
-    async fn record(&mut self, deployment: &ServiceDeployment) {
+    /// Notes a new stage or status, prints the state line and the service's new events; the
+    /// service when it was described for them.
+    async fn record(&mut self, deployment: &ServiceDeployment) -> Option<Service> {
         let elapsed = self.start.elapsed();
         if let Some(stage) = deployment.lifecycle_stage().map(|s| s.as_str())
             && self.outcome.stages.last().map(|(name, _)| name.as_str()) != Some(stage)
@@ -236,12 +248,12 @@ impl<'a> Follower<'a> {
         }
         let line = state_line(deployment);
         if line == self.last_line {
-            return;
+            return None;
         }
         self.last_line.clone_from(&line);
         self.progress.state(line);
         if !self.watch.events {
-            return;
+            return None;
         }
         self.outcome.event_calls += 1;
         match self
@@ -249,12 +261,16 @@ impl<'a> Follower<'a> {
             .fetch(self.client, self.watch.cluster, self.watch.service)
             .await
         {
-            Ok(lines) => {
+            Ok((lines, service)) => {
                 for line in lines {
                     self.progress.println(format!("  event: {line}"));
                 }
+                service
             }
-            Err(message) => self.runner.debug(format!("DescribeServices: {message}")),
+            Err(message) => {
+                self.runner.debug(format!("DescribeServices: {message}"));
+                None
+            }
         }
     }
 

@@ -179,6 +179,7 @@ async fn gated_deploy(life: &Life) {
     let Life { f, own, url } = life;
     // 1. A gated deploy: our PAUSE hook holds it for the smoke checks, then leaves.
     let v2 = f.task_file(SERVICE, "app:2", None);
+    f.bed.reset_calls().unwrap();
     let run = f.run(&[
         ("service", SERVICE),
         ("task-definition", &v2),
@@ -187,6 +188,18 @@ async fn gated_deploy(life: &Life) {
     run.assert_code(0);
     run.assert_logged("smoke checks passed");
     run.assert_logged("took ecs-blue-green's PAUSE hook out");
+    // The hook comes out of the service as the watcher described it (for its events) in the
+    // poll that saw the deployment end: no second DescribeServices before the UpdateService.
+    let calls = f.bed.calls().unwrap();
+    let take_out = calls
+        .iter()
+        .rposition(|call| call == "ecs:UpdateService")
+        .unwrap();
+    assert_eq!(
+        calls[take_out - 2..take_out],
+        ["ecs:DescribeServiceDeployments", "ecs:DescribeServices"],
+        "{calls:?}"
+    );
     let gated = run.output("service-deployment-arn").to_owned();
     assert_eq!(
         f.hooks_run(&gated),
