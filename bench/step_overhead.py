@@ -2,7 +2,7 @@
 """Per-step overhead: each action's main path against the test bed, AWS time taken out, side by
 side with `node -e 0`.
 
-    tests/bed/.venv/bin/python bench/step_overhead.py path/to/deploy-kit [path/to/another ...]
+    tests/bed/.venv/bin/python bench/step_overhead.py path/to/deploy-kit [path/to/another...]
 
 Each round runs `node -e 0` and then one action, for each of the six actions in turn, so machine
 noise hits the baseline and the actions alike. Given several builds, each action runs once per
@@ -227,8 +227,9 @@ def main():
         for round_no in range(WARMUP + ROUNDS):
             for action in ACTIONS:
                 # Builds alternate within a round, each beside its own run of node, so a
-                # comparison of builds sees the same machine.
-                for index, build in enumerate(steps):
+                # comparison of builds sees the same machine; which goes first alternates too.
+                order = list(enumerate(steps))
+                for index, build in order if round_no % 2 == 0 else order[::-1]:
                     wall, cpu, code, out, _ = timing.run_timed(node, {"PATH": os.environ["PATH"]})
                     if code != 0:
                         raise SystemExit(f"bench: node -e 0 failed: {out}")

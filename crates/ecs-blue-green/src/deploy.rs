@@ -42,9 +42,6 @@ pub struct Record {
     pub rollback: Option<Outcome>,
     pub smoke_summary: Option<String>,
     pub smoke_failure: Option<String>,
-    /// The service as described when the followed deployment was seen to end, if it was: our
-    /// hook is taken out of that configuration without a DescribeServices more.
-    pub service_at_end: Option<aws_sdk_ecs::types::Service>,
 }
 
 /// Registers (or takes) the task definition, starts the deployment and, unless `wait: false`,
@@ -65,11 +62,11 @@ pub async fn deploy(d: &Deployment<'_>, record: &mut Record) -> Result<(), Error
         return Ok(());
     }
     let followed = Instant::now();
-    let result = follow_answering_pause(d, &arn, record).await;
+    let mut service_at_end = None;
+    let result = follow_answering_pause(d, &arn, record, &mut service_at_end).await;
     record.followed_for = followed.elapsed();
     if d.input.test_checks.is_some() {
-        let described = record.service_at_end.take();
-        hook::take_out(d.client, d.input, &record.status, described, d.runner).await;
+        hook::take_out(d.client, d.input, &record.status, service_at_end, d.runner).await;
     }
     result
 }
@@ -151,11 +148,14 @@ enum Ended {
 }
 
 /// Follows the deployment to its end, answering our PAUSE hook; rolls back on timeout and
-/// cancel as the inputs say.
+/// cancel as the inputs say. `service_at_end` gets the service as described in the poll that saw
+/// the deployment end, when one did: our hook is taken out of that configuration without a
+/// DescribeServices more.
 async fn follow_answering_pause(
     d: &Deployment<'_>,
     arn: &str,
     record: &mut Record,
+    service_at_end: &mut Option<aws_sdk_ecs::types::Service>,
 ) -> Result<(), Error> {
     let watch = Watch {
         cluster: &d.input.service.cluster,
@@ -185,7 +185,7 @@ async fn follow_answering_pause(
     };
     match ended {
         Ended::Done(outcome) => {
-            record.service_at_end = follower.take_service_at_end();
+            *service_at_end = follower.take_service_at_end();
             follower.finish(format!("status {}", outcome.status));
             if outcome.succeeded() {
                 return Ok(());
