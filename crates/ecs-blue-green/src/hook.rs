@@ -100,17 +100,16 @@ pub async fn take_out(
     }
     let cleaned = async {
         let service = match described {
-            Some(service) => Some(service),
+            Some(service) => service,
             None => match input.service.describe(client).await? {
-                Described::Found(service) => Some(*service),
-                Described::Missing(_) => None,
+                Described::Found(service) => *service,
+                Described::Missing(_) => return Ok(false),
             },
         };
-        let config = service
-            .as_ref()
-            .and_then(Service::deployment_configuration)
-            .and_then(update::without_our_hook);
-        let Some(config) = config else {
+        let Some(config) = service
+            .deployment_configuration()
+            .and_then(update::without_our_hook)
+        else {
             return Ok(false);
         };
         client

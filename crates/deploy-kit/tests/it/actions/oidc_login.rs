@@ -419,7 +419,7 @@ fn an_sts_answer_without_credentials_exports_nothing() {
         ],
         true,
     );
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    run.assert_code(1);
     assert!(
         run.stderr
             .contains("without credentials: nothing was exported"),
