@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use deploy_kit_aws::ecr::Login;
 use deploy_kit_gha::{Cancelled, Runner, Signal};
 
 use crate::docker::{self, Builder, Docker, Ran, Unchecked};
-use crate::{Error, Input, ecr};
+use crate::{Error, Input};
 
 /// How many of a failed build's last lines the error repeats (all of them are in the log).
 const FAILED_TAIL: usize = 20;
@@ -21,6 +22,8 @@ pub(crate) struct Job<'a> {
     pub(crate) uri: &'a str,
     /// The registry part of `uri`, which docker logs in to.
     pub(crate) registry: &'a str,
+    /// The ECR login, its password already masked.
+    pub(crate) login: &'a Login,
     pub(crate) runner: &'a Runner,
 }
 
@@ -36,30 +39,26 @@ impl Drop for PrivateConfig {
 
 impl Job<'_> {
     /// Logs in, builds (and pushes), logs out; the digest docker reported.
-    pub(crate) async fn run(&self, client: &aws_sdk_ecr::Client) -> Result<Option<String>, Error> {
+    pub(crate) async fn run(&self) -> Result<Option<String>, Error> {
         let registry = self.registry;
         docker::forget_registry(&self.docker.config_dir, registry)?;
-        let cancellation = self.runner.cancellation();
-        let (user, password) = cancellation
-            .run(ecr::credentials(client, self.input))
-            .await?;
-        self.runner.mask(&password);
-        let login = deploy_kit_aws::ecr::docker_login_args(registry, &user);
-        self.docker.checked(&login, Some(&password)).await.map_err(
-            |unchecked| match unchecked {
+        let login = deploy_kit_aws::ecr::docker_login_args(registry, &self.login.username);
+        let password = self.login.password.as_str();
+        self.docker
+            .checked(&login, Some(password))
+            .await
+            .map_err(|unchecked| match unchecked {
                 Unchecked::NotStarted(source) => no_docker(self.docker, source),
                 Unchecked::Failed(output) => Error::Docker {
                     command: "login".to_owned(),
                     output,
                 },
-            },
-        )?;
+            })?;
         let result = self.build_and_push().await;
-        // Logged out whatever happened; the private config directory goes when the step ends.
-        let _ = self
-            .docker
-            .run(&deploy_kit_aws::ecr::docker_logout_args(registry), None)
-            .await;
+        // Logged out whatever happened: the login is in the private config file (no credential
+        // store there), so taking it out of the file is all `docker logout` would do, without
+        // starting the docker CLI again. The directory goes when the step ends.
+        let _ = docker::forget_registry(&self.docker.config_dir, registry);
         result
     }
 

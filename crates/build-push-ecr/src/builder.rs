@@ -40,7 +40,8 @@ pub fn parse_inspect(text: &str) -> Option<Current> {
     })
 }
 
-/// What the docker CLI offers, found before any AWS call.
+/// What the docker CLI offers, found while the registry is looked up and before anything is
+/// created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tooling {
     /// buildx, and its current builder when `inspect` could say.

@@ -231,8 +231,9 @@ pub fn carried_config(text: &str) -> String {
     }
 }
 
-/// Drops whatever the carried config says about `registry` (a login, a credential helper), so
-/// `docker login` stores this step's login in the private file.
+/// Drops whatever the private config says about `registry` (a login, a credential helper):
+/// before `docker login`, so it stores this step's login in the private file; after the build,
+/// as the logout.
 pub fn forget_registry(private: &Path, registry: &str) -> std::io::Result<()> {
     let path = private.join("config.json");
     let Ok(text) = std::fs::read_to_string(&path) else {

@@ -37,8 +37,9 @@ fn aws<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
-/// The repository's URI (`host/name`), creating the repository when allowed.
-pub async fn repository(client: &Client, input: &Input) -> Result<(String, bool), Error> {
+/// The repository's URI (`host/name`), or `None` when it does not exist. Read-only: it runs
+/// beside docker's tooling probe, before anything is known to be valid.
+pub async fn describe(client: &Client, input: &Input) -> Result<Option<String>, Error> {
     let name = &input.repository;
     match client
         .describe_repositories()
@@ -46,63 +47,70 @@ pub async fn repository(client: &Client, input: &Input) -> Result<(String, bool)
         .send()
         .await
     {
-        Ok(out) => {
-            let repo = out.repositories().first();
-            Ok((
-                repo.and_then(|r| r.repository_uri())
-                    .unwrap_or_default()
-                    .to_owned(),
-                false,
-            ))
-        }
+        Ok(out) => Ok(Some(
+            out.repositories()
+                .first()
+                .and_then(|r| r.repository_uri())
+                .unwrap_or_default()
+                .to_owned(),
+        )),
         Err(error)
             if error
                 .as_service_error()
                 .is_some_and(|e| e.is_repository_not_found_exception()) =>
         {
-            if !input.create_repository {
-                return Err(Error::NoRepository(name.clone()));
-            }
-            let mut create = client.create_repository().repository_name(name);
-            create = if input.immutable_tags {
-                // The registry cache rewrites `buildcache` on every build: an immutable
-                // repository must exempt that one tag, or the second build fails its export.
-                let cache_tag = ImageTagMutabilityExclusionFilter::builder()
-                    .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
-                    .filter(CACHE_TAG)
-                    .build()
-                    .map_err(|e| Error::Aws {
-                        call: "CreateRepository",
-                        repository: name.clone(),
-                        message: e.to_string(),
-                    })?;
-                create
-                    .image_tag_mutability(ImageTagMutability::ImmutableWithExclusion)
-                    .image_tag_mutability_exclusion_filters(cache_tag)
-            } else {
-                create.image_tag_mutability(ImageTagMutability::Mutable)
-            };
-            let out = create
-                .image_scanning_configuration(
-                    ImageScanningConfiguration::builder()
-                        .scan_on_push(true)
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(|e| aws("CreateRepository", name, &e))?;
-            let uri = out
-                .repository()
-                .and_then(|r| r.repository_uri())
-                .unwrap_or_default();
-            Ok((uri.to_owned(), true))
+            Ok(None)
         }
         Err(error) => Err(aws("DescribeRepositories", name, &error)),
     }
 }
 
-/// `(user, password)` for `docker login`, from GetAuthorizationToken (deploy_kit_aws::ecr).
-pub async fn credentials(client: &Client, input: &Input) -> Result<(String, String), Error> {
+/// Creates the missing repository when `create-repository` allows it; its URI.
+pub async fn create(client: &Client, input: &Input) -> Result<String, Error> {
+    let name = &input.repository;
+    if !input.create_repository {
+        return Err(Error::NoRepository(name.clone()));
+    }
+    let mut create = client.create_repository().repository_name(name);
+    create = if input.immutable_tags {
+        // The registry cache rewrites `buildcache` on every build: an immutable repository
+        // must exempt that one tag, or the second build fails its export.
+        let cache_tag = ImageTagMutabilityExclusionFilter::builder()
+            .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+            .filter(CACHE_TAG)
+            .build()
+            .map_err(|e| Error::Aws {
+                call: "CreateRepository",
+                repository: name.clone(),
+                message: e.to_string(),
+            })?;
+        create
+            .image_tag_mutability(ImageTagMutability::ImmutableWithExclusion)
+            .image_tag_mutability_exclusion_filters(cache_tag)
+    } else {
+        create.image_tag_mutability(ImageTagMutability::Mutable)
+    };
+    let out = create
+        .image_scanning_configuration(
+            ImageScanningConfiguration::builder()
+                .scan_on_push(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws("CreateRepository", name, &e))?;
+    Ok(out
+        .repository()
+        .and_then(|r| r.repository_uri())
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// The login `docker login` takes, from GetAuthorizationToken (deploy_kit_aws::ecr).
+pub async fn credentials(
+    client: &Client,
+    input: &Input,
+) -> Result<deploy_kit_aws::ecr::Login, Error> {
     // logins() refuses an answer without authorization data, so the first login is there.
     let login = deploy_kit_aws::ecr::logins(client, &[])
         .await
@@ -117,7 +125,7 @@ pub async fn credentials(client: &Client, input: &Input) -> Result<(String, Stri
             repository: input.repository.clone(),
             message: e.to_string(),
         })?;
-    Ok((login.username, login.password))
+    Ok(login)
 }
 
 /// An image already in the repository: its digest, manifest and media type.

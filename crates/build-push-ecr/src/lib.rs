@@ -155,10 +155,15 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let env = runner.env();
     // Read with the inputs, so a bad test-bed setting fails before docker or any AWS call.
     let poll_scale = env.time_scale()?;
+    let retry =
+        deploy_kit_aws::Retry::new(runner.line_writer()).budget_override(env.retry_budget()?);
     let (docker, runner_config) = private_docker(env);
     let _private = PrivateConfig(docker.config_dir.clone());
     docker::carry_config(runner_config.as_deref(), &docker.config_dir)?;
-    let tooling = Tooling::detect(&docker).await;
+    // docker's tooling and what the registry holds, found at once: the probe starts the docker
+    // CLI (and its buildx plug-in) twice, which takes as long as the AWS lookups. The lookups
+    // only read, so a refusal below still leaves nothing behind.
+    let (tooling, found) = tokio::join!(Tooling::detect(&docker), look_up(&input, retry, runner));
     if tooling == Tooling::DockerBuild && input.platforms.len() > 1 {
         return Err(InputError::new(
             "platforms",
@@ -166,19 +171,15 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         )
         .into());
     }
-    let retry =
-        deploy_kit_aws::Retry::new(runner.line_writer()).budget_override(env.retry_budget()?);
-    let config = deploy_kit_aws::load_config("build-push-ecr", retry).await?;
-    let client = config.ecr();
-    let mut built = target(&client, &input, runner).await?;
-    let existing = if input.skip_if_exists && input.push {
-        cancellable(runner, ecr::find(&client, &input, &input.tags[0])).await?
-    } else {
-        None
-    };
-    match existing {
-        Some(image) => skip(&client, &input, image, &mut built, runner).await?,
-        None => {
+    let Found {
+        client,
+        repository_uri,
+        next,
+    } = found?;
+    let mut built = target(&client, &input, repository_uri, runner).await?;
+    match next {
+        Next::Skip(image) => skip(&client, &input, image, &mut built, runner).await?,
+        Next::Build(login) => {
             let chosen = builder::choose(&docker, &input, &tooling, runner).await?;
             built.builder = Some(chosen.builder.clone());
             let started = Instant::now();
@@ -188,9 +189,10 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
                 builder: &chosen.builder,
                 uri: &built.uri,
                 registry: &built.registry,
+                login: &login,
                 runner,
             };
-            let result = job.run(&client).await;
+            let result = job.run().await;
             builder::remove(&docker, &chosen, runner).await;
             built.digest = result?;
             built.build_time = Some(started.elapsed());
@@ -241,16 +243,65 @@ fn private_docker(env: &RunnerEnv) -> (Docker, Option<PathBuf>) {
     (docker, runner_config)
 }
 
+/// What the registry holds before anything is done: the repository's URI when it exists, and
+/// the image under the first tag when that may skip the build; else the login for the build.
+struct Found {
+    client: aws_sdk_ecr::Client,
+    repository_uri: Option<String>,
+    next: Next,
+}
+
+/// What follows the lookups.
+enum Next {
+    /// The first tag exists: no build.
+    Skip(ecr::Existing),
+    /// A build, with this login (its password masked).
+    Build(deploy_kit_aws::ecr::Login),
+}
+
+async fn look_up(
+    input: &Input,
+    retry: deploy_kit_aws::Retry,
+    runner: &Runner,
+) -> Result<Found, Error> {
+    let config = deploy_kit_aws::load_config("build-push-ecr", retry).await?;
+    let client = config.ecr();
+    let repository_uri = cancellable(runner, ecr::describe(&client, input)).await?;
+    let existing = if repository_uri.is_some() && input.skip_if_exists && input.push {
+        cancellable(runner, ecr::find(&client, input, &input.tags[0])).await?
+    } else {
+        None
+    };
+    let next = match existing {
+        Some(image) => Next::Skip(image),
+        None => {
+            let login = cancellable(runner, ecr::credentials(&client, input)).await?;
+            runner.mask(&login.password);
+            Next::Build(login)
+        }
+    };
+    Ok(Found {
+        client,
+        repository_uri,
+        next,
+    })
+}
+
 /// The repository (created when asked and missing) and the registry the image goes to.
 async fn target(
     client: &aws_sdk_ecr::Client,
     input: &Input,
+    repository_uri: Option<String>,
     runner: &Runner,
 ) -> Result<Built, Error> {
-    let (repository_uri, created) = cancellable(runner, ecr::repository(client, input)).await?;
-    if created {
-        runner.info(format!("created repository {repository_uri}"));
-    }
+    let repository_uri = match repository_uri {
+        Some(uri) => uri,
+        None => {
+            let uri = cancellable(runner, ecr::create(client, input)).await?;
+            runner.info(format!("created repository {uri}"));
+            uri
+        }
+    };
     let registry = input.registry.clone().unwrap_or_else(|| {
         repository_uri
             .split('/')

@@ -3,6 +3,7 @@
 //! build, repositories created or refused, build secrets kept out of logs and history, and the
 //! scan gate.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use aws_sdk_ecr::types::ImageIdentifier;
@@ -219,6 +220,52 @@ async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_histor
     assert!(
         leftovers.is_empty(),
         "the secret files and login are removed: {leftovers:?}"
+    );
+}
+
+/// docker's tooling probe runs beside the registry lookups, not before them. The stand-in
+/// docker answers `buildx version` only once the bed has seen DescribeRepositories, and writes
+/// down whether it did (within 10 s) or gave up waiting, which a probe run first would.
+#[tokio::test]
+async fn the_docker_probe_runs_beside_the_registry_lookups() {
+    let bed = Bed::start(&[Component::Aws]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (docker, mark) = (dir.path().join("docker"), dir.path().join("probe"));
+    let seen = "import os, sys, urllib.request; \
+        sys.exit(b'DescribeRepositories' not in \
+        urllib.request.urlopen(os.environ['AWS_ENDPOINT_URL'] + '/_bed/calls').read())";
+    let script = format!(
+        "#!/bin/sh\n[ \"$1 $2\" = 'buildx version' ] || exit 1\n\
+         for _ in $(seq 100); do\n\
+         python3 -c \"{seen}\" && {{ echo overlapped > '{mark}'; exit 1; }}\n\
+         sleep 0.1\ndone\necho sequential > '{mark}'\nexit 1\n",
+        mark = mark.display()
+    );
+    std::fs::write(&docker, script).unwrap();
+    std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = crate::deploy_kit()
+        .action("build-push-ecr")
+        .in_actions()
+        .runner_files()
+        .env("DOCKER", docker.display().to_string())
+        .bed(&bed)
+        .inputs(&[
+            ("repository", "absent"),
+            ("context", &path(dir.path())),
+            ("tags", "t1"),
+        ])
+        .run();
+    assert_eq!(run.code, Some(2), "{}", run.log());
+    assert!(
+        run.log().contains("repository `absent` does not exist"),
+        "{}",
+        run.log()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&mark).unwrap().trim(),
+        "overlapped",
+        "{}",
+        run.log()
     );
 }
 
