@@ -203,7 +203,9 @@ def fmt(seconds):
 
 
 def main():
-    binary = sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "target/release/deploy-kit")
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: recovery.py path/to/deploy-kit")
+    binary = str(Path(sys.argv[1]).resolve())
     state_dir = os.environ.get("BENCH_BED_STATE_DIR") or tempfile.mkdtemp(prefix="bench-rec-")
     env = {**os.environ, "BED_STATE_DIR": state_dir, "BED_TIME_SCALE": str(SCALE)}
     up = subprocess.run([str(ROOT / "tests/bed/up"), "--parent-pid", str(os.getpid()), "aws"],
