@@ -41,7 +41,7 @@ impl Job<'_> {
     /// Logs in, builds (and pushes), logs out; the digest docker reported.
     pub(crate) async fn run(&self) -> Result<Option<String>, Error> {
         let registry = self.registry;
-        docker::forget_registry(&self.docker.config_dir, registry)?;
+        docker::prepare_login(&self.docker.config_dir, registry)?;
         let login = deploy_kit_aws::ecr::docker_login_args(registry, &self.login.username);
         let password = self.login.password.as_str();
         self.docker
@@ -55,9 +55,7 @@ impl Job<'_> {
                 },
             })?;
         let result = self.build_and_push().await;
-        // Logged out whatever happened: the login is in the private config file (no credential
-        // store there), so taking it out of the file is all `docker logout` would do, without
-        // starting the docker CLI again. The directory goes when the step ends.
+        // Logged out whatever happened; the directory goes when the step ends.
         let _ = docker::forget_registry(&self.docker.config_dir, registry);
         result
     }

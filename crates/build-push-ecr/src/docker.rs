@@ -127,7 +127,7 @@ impl Docker {
     }
 
     /// Runs `docker args` to its end, its output collected: for the short commands (login,
-    /// logout, `buildx inspect`, `buildx rm`) that also run after a cancel, to clean up.
+    /// `buildx inspect`, `buildx rm`), some of which also run after a cancel, to clean up.
     pub async fn run(&self, args: &[String], stdin: Option<&str>) -> std::io::Result<Ran> {
         let ran = self
             .stream(args, stdin, |_| {}, std::future::pending())
@@ -231,20 +231,57 @@ pub fn carried_config(text: &str) -> String {
     }
 }
 
-/// Drops whatever the private config says about `registry` (a login, a credential helper):
-/// before `docker login`, so it stores this step's login in the private file; after the build,
-/// as the logout.
+/// Readies the private config for `docker login` to `registry`: what the carried config said
+/// about it (a login, a credential helper) goes, and an empty login stands in its place. A
+/// config that holds no login at all makes docker pick a credential store of its own (the OS
+/// keychain, `pass`, the Secret Service, when their helper is installed), which would keep the
+/// password out of the private directory; with an entry, docker keeps it in the file.
+pub fn prepare_login(private: &Path, registry: &str) -> std::io::Result<()> {
+    edit_config(private, |config| {
+        if let Some(serde_json::Value::Object(helpers)) = config.get_mut("credHelpers") {
+            helpers.remove(registry);
+        }
+        let auths = config
+            .entry("auths")
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        if !auths.is_object() {
+            *auths = serde_json::Value::Object(serde_json::Map::new());
+        }
+        if let Some(auths) = auths.as_object_mut() {
+            auths.insert(
+                registry.to_owned(),
+                serde_json::Value::Object(serde_json::Map::new()),
+            );
+        }
+    })
+}
+
+/// Takes this step's login out of the private config: the login is in the file
+/// ([`prepare_login`]), so this is what `docker logout` would do, without starting docker.
 pub fn forget_registry(private: &Path, registry: &str) -> std::io::Result<()> {
-    let path = private.join("config.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(());
-    };
-    if let Ok(serde_json::Value::Object(mut config)) = serde_json::from_str(&text) {
+    edit_config(private, |config| {
         for key in ["auths", "credHelpers"] {
             if let Some(serde_json::Value::Object(entries)) = config.get_mut(key) {
                 entries.remove(registry);
             }
         }
+    })
+}
+
+/// Rewrites the private `config.json` (an empty one when there is none yet). Text that is not
+/// a JSON object is left as it is: `carry_config` never writes such a file.
+fn edit_config(
+    private: &Path,
+    edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+) -> std::io::Result<()> {
+    let path = private.join("config.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => "{}".to_owned(),
+        Err(error) => return Err(error),
+    };
+    if let Ok(serde_json::Value::Object(mut config)) = serde_json::from_str(&text) {
+        edit(&mut config);
         write_private(&path, &serde_json::Value::Object(config).to_string())?;
     }
     Ok(())

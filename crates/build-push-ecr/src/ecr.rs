@@ -37,8 +37,7 @@ fn aws<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
-/// The repository's URI (`host/name`), or `None` when it does not exist. Read-only: it runs
-/// beside docker's tooling probe, before anything is known to be valid.
+/// The repository's URI (`host/name`), or `None` when it does not exist.
 pub async fn describe(client: &Client, input: &Input) -> Result<Option<String>, Error> {
     let name = &input.repository;
     match client
@@ -65,12 +64,9 @@ pub async fn describe(client: &Client, input: &Input) -> Result<Option<String>, 
     }
 }
 
-/// Creates the missing repository when `create-repository` allows it; its URI.
+/// Creates the missing repository (`create-repository: true`); its URI.
 pub async fn create(client: &Client, input: &Input) -> Result<String, Error> {
     let name = &input.repository;
-    if !input.create_repository {
-        return Err(Error::NoRepository(name.clone()));
-    }
     let mut create = client.create_repository().repository_name(name);
     create = if input.immutable_tags {
         // The registry cache rewrites `buildcache` on every build: an immutable repository

@@ -153,30 +153,36 @@ impl Classify for Error {
 pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let input = parse(&args, runner)?;
     let env = runner.env();
-    // Read with the inputs, so a bad test-bed setting fails before docker or any AWS call.
+    // Read with the inputs, so a bad test-bed setting or retry budget fails before docker or
+    // any AWS call.
     let poll_scale = env.time_scale()?;
     let retry =
         deploy_kit_aws::Retry::new(runner.line_writer()).budget_override(env.retry_budget()?);
     let (docker, runner_config) = private_docker(env);
     let _private = PrivateConfig(docker.config_dir.clone());
     docker::carry_config(runner_config.as_deref(), &docker.config_dir)?;
-    // docker's tooling and what the registry holds, found at once: the probe starts the docker
-    // CLI (and its buildx plug-in) twice, which takes as long as the AWS lookups. The lookups
-    // only read, so a refusal below still leaves nothing behind.
-    let (tooling, found) = tokio::join!(Tooling::detect(&docker), look_up(&input, retry, runner));
-    if tooling == Tooling::DockerBuild && input.platforms.len() > 1 {
-        return Err(InputError::new(
-            "platforms",
-            "several platforms need docker buildx, which is not installed here: add docker/setup-buildx-action before this step, or build one platform",
-        )
-        .into());
-    }
+    let (tooling, found) = if input.platforms.len() > 1 {
+        // Several platforms need buildx: without it the input is refused before any AWS call.
+        let tooling = Tooling::detect(&docker).await;
+        if tooling == Tooling::DockerBuild {
+            return Err(InputError::new(
+                "platforms",
+                "several platforms need docker buildx, which is not installed here: add docker/setup-buildx-action before this step, or build one platform",
+            )
+            .into());
+        }
+        (tooling, look_up(&input, retry, runner).await)
+    } else {
+        // Nothing docker offers can refuse one platform: the probe (two starts of the docker
+        // CLI and its buildx plug-in) runs while the registry is looked up.
+        tokio::join!(Tooling::detect(&docker), look_up(&input, retry, runner))
+    };
     let Found {
         client,
-        repository_uri,
+        repository,
         next,
     } = found?;
-    let mut built = target(&client, &input, repository_uri, runner).await?;
+    let mut built = target(&client, &input, repository, runner).await?;
     match next {
         Next::Skip(image) => skip(&client, &input, image, &mut built, runner).await?,
         Next::Build(login) => {
@@ -243,12 +249,19 @@ fn private_docker(env: &RunnerEnv) -> (Docker, Option<PathBuf>) {
     (docker, runner_config)
 }
 
-/// What the registry holds before anything is done: the repository's URI when it exists, and
-/// the image under the first tag when that may skip the build; else the login for the build.
+/// What the registry holds before anything is done, read only: the repository, and the image
+/// under the first tag when that may skip the build; else the login for the build.
 struct Found {
     client: aws_sdk_ecr::Client,
-    repository_uri: Option<String>,
+    repository: Repository,
     next: Next,
+}
+
+enum Repository {
+    /// It exists, at this URI (`host/name`).
+    Exists(String),
+    /// It is missing, and `create-repository` allows creating it.
+    ToCreate,
 }
 
 /// What follows the lookups.
@@ -259,6 +272,8 @@ enum Next {
     Build(deploy_kit_aws::ecr::Login),
 }
 
+/// A missing repository that may not be created is refused here, before the login is asked
+/// for: a refused run reads no more than it must.
 async fn look_up(
     input: &Input,
     retry: deploy_kit_aws::Retry,
@@ -266,11 +281,16 @@ async fn look_up(
 ) -> Result<Found, Error> {
     let config = deploy_kit_aws::load_config("build-push-ecr", retry).await?;
     let client = config.ecr();
-    let repository_uri = cancellable(runner, ecr::describe(&client, input)).await?;
-    let existing = if repository_uri.is_some() && input.skip_if_exists && input.push {
-        cancellable(runner, ecr::find(&client, input, &input.tags[0])).await?
-    } else {
-        None
+    let repository = match cancellable(runner, ecr::describe(&client, input)).await? {
+        Some(uri) => Repository::Exists(uri),
+        None if input.create_repository => Repository::ToCreate,
+        None => return Err(Error::NoRepository(input.repository.clone())),
+    };
+    let existing = match repository {
+        Repository::Exists(_) if input.skip_if_exists && input.push => {
+            cancellable(runner, ecr::find(&client, input, &input.tags[0])).await?
+        }
+        _ => None,
     };
     let next = match existing {
         Some(image) => Next::Skip(image),
@@ -282,21 +302,21 @@ async fn look_up(
     };
     Ok(Found {
         client,
-        repository_uri,
+        repository,
         next,
     })
 }
 
-/// The repository (created when asked and missing) and the registry the image goes to.
+/// The repository (created when missing) and the registry the image goes to.
 async fn target(
     client: &aws_sdk_ecr::Client,
     input: &Input,
-    repository_uri: Option<String>,
+    repository: Repository,
     runner: &Runner,
 ) -> Result<Built, Error> {
-    let repository_uri = match repository_uri {
-        Some(uri) => uri,
-        None => {
+    let repository_uri = match repository {
+        Repository::Exists(uri) => uri,
+        Repository::ToCreate => {
             let uri = cancellable(runner, ecr::create(client, input)).await?;
             runner.info(format!("created repository {uri}"));
             uri

@@ -280,7 +280,9 @@ fn a_builder_that_cannot_export_the_cache_gets_no_cache_flags() {
 
 #[test]
 fn the_private_config_keeps_the_runners_settings_but_not_its_login_store() {
-    use deploy_kit_build_push_ecr::docker::{carried_config, carry_config, forget_registry};
+    use deploy_kit_build_push_ecr::docker::{
+        carried_config, carry_config, forget_registry, prepare_login,
+    };
     let runner = r#"{"auths": {"ghcr.io": {"auth": "eDp5"}, "r.example": {"auth": "b2xk"}},
         "credsStore": "desktop", "credHelpers": {"r.example": "ecr-login", "gcr.io": "gcloud"},
         "currentContext": "rootless", "proxies": {"default": {"httpProxy": "http://p:3128"}}}"#;
@@ -304,21 +306,68 @@ fn the_private_config_keeps_the_runners_settings_but_not_its_login_store() {
         "contexts are linked"
     );
     assert!(private.join("cli-plugins").is_dir(), "plug-ins are linked");
-    forget_registry(&private, "r.example").unwrap();
-    let text = std::fs::read_to_string(private.join("config.json")).unwrap();
-    let config: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert!(config["auths"].get("r.example").is_none(), "{text}");
-    assert!(config["credHelpers"].get("r.example").is_none(), "{text}");
+    let read = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(private.join("config.json")).unwrap())
+            .unwrap()
+    };
+    prepare_login(&private, "r.example").unwrap();
+    let config = read();
+    assert_eq!(
+        config["auths"]["r.example"],
+        serde_json::json!({}),
+        "the runner's login gives way to an empty one: {config}"
+    );
+    assert!(config["credHelpers"].get("r.example").is_none(), "{config}");
     assert_eq!(
         config["auths"]["ghcr.io"]["auth"], "eDp5",
         "other logins stay"
     );
     assert_eq!(config["credHelpers"]["gcr.io"], "gcloud");
+    forget_registry(&private, "r.example").unwrap();
+    let config = read();
+    assert!(config["auths"].get("r.example").is_none(), "{config}");
+    assert_eq!(config["auths"]["ghcr.io"]["auth"], "eDp5");
     std::fs::remove_dir_all(&private).unwrap();
     assert!(
         home.join("contexts/meta").is_dir(),
         "removing links keeps targets"
     );
+}
+
+/// docker picks a credential store of its own (the OS keychain, `pass`) for a config holding no
+/// login at all, and would keep the ECR password there, outside the private directory: every
+/// private config about to be logged in to holds a login entry for the registry.
+#[test]
+fn a_private_config_about_to_be_logged_in_to_always_holds_a_login_entry() {
+    use deploy_kit_build_push_ecr::docker::{carry_config, prepare_login};
+    let runners = [
+        None,
+        Some(r#"{"credsStore": "osxkeychain"}"#),
+        Some(r#"{"credHelpers": {"r.example": "ecr-login"}}"#),
+        Some(r#"{"auths": "not an object"}"#),
+    ];
+    for runner in runners {
+        let dir = tempfile::tempdir().unwrap();
+        let (home, private) = (dir.path().join("home"), dir.path().join("private"));
+        std::fs::create_dir_all(&home).unwrap();
+        if let Some(text) = runner {
+            std::fs::write(home.join("config.json"), text).unwrap();
+        }
+        carry_config(Some(&home), &private).unwrap();
+        prepare_login(&private, "r.example").unwrap();
+        let text = std::fs::read_to_string(private.join("config.json")).unwrap();
+        let config: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            config["auths"]["r.example"],
+            serde_json::json!({}),
+            "{runner:?}: {text}"
+        );
+        assert!(config.get("credsStore").is_none(), "{runner:?}: {text}");
+        assert!(
+            config["credHelpers"].get("r.example").is_none(),
+            "{runner:?}: {text}"
+        );
+    }
 }
 
 #[test]

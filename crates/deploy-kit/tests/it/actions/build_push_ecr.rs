@@ -161,6 +161,7 @@ async fn builds_pushes_skips_on_rerun_and_adds_tags_without_a_build() {
 async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_history() {
     let f = fixture().await;
     let context = f.context("app");
+    f.bed.reset_calls().unwrap();
     let run = f.run(&[
         ("repository", "nope"),
         ("context", &path(&context)),
@@ -173,10 +174,18 @@ async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_histor
         "{}",
         run.log()
     );
+    assert_eq!(
+        f.bed.calls().unwrap(),
+        ["ecr:DescribeRepositories"],
+        "refused once the repository is known missing, before any login"
+    );
 
-    // Several platforms need buildx, which this engine does not have.
+    // Several platforms need buildx, which this engine does not have: refused before any AWS
+    // call, even with a repository to create.
+    f.bed.reset_calls().unwrap();
     let run = f.run(&[
         ("repository", "nope"),
+        ("create-repository", "true"),
         ("context", &path(&context)),
         ("tags", "t1"),
         ("platforms", "linux/amd64,linux/arm64"),
@@ -188,6 +197,7 @@ async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_histor
         "{}",
         run.log()
     );
+    assert_eq!(f.bed.calls().unwrap(), Vec::<String>::new());
 
     // A build given a secret: the value is masked and passed as a file, and no layer records
     // it (a RUN step reading it: a_run_step_reads_the_build_secret_with_network_none).
@@ -223,9 +233,9 @@ async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_histor
     );
 }
 
-/// docker's tooling probe runs beside the registry lookups, not before them. The stand-in
-/// docker answers `buildx version` only once the bed has seen DescribeRepositories, and writes
-/// down whether it did (within 10 s) or gave up waiting, which a probe run first would.
+/// For one platform, docker's tooling probe runs beside the registry lookups, not before them.
+/// The stand-in docker answers `buildx version` only once the bed has seen DescribeRepositories,
+/// and writes down whether it did or gave up waiting (100 tries), as a probe run first would.
 #[tokio::test]
 async fn the_docker_probe_runs_beside_the_registry_lookups() {
     let bed = Bed::start(&[Component::Aws]).unwrap();
@@ -233,7 +243,7 @@ async fn the_docker_probe_runs_beside_the_registry_lookups() {
     let (docker, mark) = (dir.path().join("docker"), dir.path().join("probe"));
     let seen = "import os, sys, urllib.request; \
         sys.exit(b'DescribeRepositories' not in \
-        urllib.request.urlopen(os.environ['AWS_ENDPOINT_URL'] + '/_bed/calls').read())";
+        urllib.request.urlopen(os.environ['AWS_ENDPOINT_URL'] + '/_bed/calls', timeout=2).read())";
     let script = format!(
         "#!/bin/sh\n[ \"$1 $2\" = 'buildx version' ] || exit 1\n\
          for _ in $(seq 100); do\n\

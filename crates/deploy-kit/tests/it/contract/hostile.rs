@@ -146,7 +146,7 @@ fn docker_build_output_made_of_attacks_acts_on_nothing_and_shows() {
     std::fs::write(
         &docker,
         format!(
-            "#!/bin/sh\ncase \"$1\" in\n  buildx) exit 1 ;;\n  login|logout) cat >/dev/null; exit 0 ;;\n  build) cat '{}' ;;\n  push) echo \"t1: digest: sha256:{} size: 528\" ;;\nesac\n",
+            "#!/bin/sh\ncase \"$1\" in\n  buildx) exit 1 ;;\n  login) cat >/dev/null; exit 0 ;;\n  build) cat '{}' ;;\n  push) echo \"t1: digest: sha256:{} size: 528\" ;;\nesac\n",
             dir.path().join("build-output").display(),
             "ab".repeat(32)
         ),
