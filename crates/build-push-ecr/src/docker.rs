@@ -220,15 +220,30 @@ pub fn carry_config(runner: Option<&Path>, private: &Path) -> std::io::Result<()
 }
 
 /// The runner's `config.json` without `credsStore`; text that is not a JSON object carries
-/// nothing (docker would refuse it anyway).
+/// nothing (docker would refuse it anyway). The registries the runner logged in to through that
+/// store (each has an empty `auths` entry) keep it as their credential helper, so base images
+/// and caches pulled from them still authenticate; only this step's login must stay in the file.
 pub fn carried_config(text: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(mut config)) => {
-            config.remove("credsStore");
-            serde_json::Value::Object(config).to_string()
+    let Ok(serde_json::Value::Object(mut config)) = serde_json::from_str(text) else {
+        return "{}".to_owned();
+    };
+    if let Some(serde_json::Value::String(store)) = config.remove("credsStore") {
+        let stored: Vec<String> = match config.get("auths") {
+            Some(serde_json::Value::Object(auths)) => auths.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        let helpers = config
+            .entry("credHelpers")
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        if let serde_json::Value::Object(helpers) = helpers {
+            for host in stored {
+                helpers
+                    .entry(host)
+                    .or_insert_with(|| serde_json::Value::String(store.clone()));
+            }
         }
-        _ => "{}".to_owned(),
     }
+    serde_json::Value::Object(config).to_string()
 }
 
 /// Readies the private config for `docker login` to `registry`: what the carried config said
@@ -241,17 +256,13 @@ pub fn prepare_login(private: &Path, registry: &str) -> std::io::Result<()> {
         if let Some(serde_json::Value::Object(helpers)) = config.get_mut("credHelpers") {
             helpers.remove(registry);
         }
-        let auths = config
-            .entry("auths")
-            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
-        if !auths.is_object() {
-            *auths = serde_json::Value::Object(serde_json::Map::new());
-        }
-        if let Some(auths) = auths.as_object_mut() {
-            auths.insert(
-                registry.to_owned(),
-                serde_json::Value::Object(serde_json::Map::new()),
-            );
+        let empty = || serde_json::Value::Object(serde_json::Map::new());
+        let auths = config.entry("auths").or_insert_with(empty);
+        match auths {
+            serde_json::Value::Object(auths) => {
+                auths.insert(registry.to_owned(), empty());
+            }
+            other => *other = serde_json::json!({ registry: {} }),
         }
     })
 }
@@ -268,8 +279,9 @@ pub fn forget_registry(private: &Path, registry: &str) -> std::io::Result<()> {
     })
 }
 
-/// Rewrites the private `config.json` (an empty one when there is none yet). Text that is not
-/// a JSON object is left as it is: `carry_config` never writes such a file.
+/// Rewrites the private `config.json`, starting from an empty one when there is none yet or
+/// its text is not a JSON object (`carry_config` never writes such a file; docker would refuse
+/// it, and [`prepare_login`] must not be skipped).
 fn edit_config(
     private: &Path,
     edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
@@ -280,11 +292,12 @@ fn edit_config(
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => "{}".to_owned(),
         Err(error) => return Err(error),
     };
-    if let Ok(serde_json::Value::Object(mut config)) = serde_json::from_str(&text) {
-        edit(&mut config);
-        write_private(&path, &serde_json::Value::Object(config).to_string())?;
-    }
-    Ok(())
+    let mut config = match serde_json::from_str(&text) {
+        Ok(serde_json::Value::Object(config)) => config,
+        _ => serde_json::Map::new(),
+    };
+    edit(&mut config);
+    write_private(&path, &serde_json::Value::Object(config).to_string())
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {

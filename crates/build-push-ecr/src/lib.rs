@@ -161,27 +161,14 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     let (docker, runner_config) = private_docker(env);
     let _private = PrivateConfig(docker.config_dir.clone());
     docker::carry_config(runner_config.as_deref(), &docker.config_dir)?;
-    let (tooling, found) = if input.platforms.len() > 1 {
-        // Several platforms need buildx: without it the input is refused before any AWS call.
-        let tooling = Tooling::detect(&docker).await;
-        if tooling == Tooling::DockerBuild {
-            return Err(InputError::new(
-                "platforms",
-                "several platforms need docker buildx, which is not installed here: add docker/setup-buildx-action before this step, or build one platform",
-            )
-            .into());
-        }
-        (tooling, look_up(&input, retry, runner).await)
-    } else {
-        // Nothing docker offers can refuse one platform: the probe (two starts of the docker
-        // CLI and its buildx plug-in) runs while the registry is looked up.
-        tokio::join!(Tooling::detect(&docker), look_up(&input, retry, runner))
-    };
-    let Found {
-        client,
-        repository,
-        next,
-    } = found?;
+    let (
+        tooling,
+        Found {
+            client,
+            repository,
+            next,
+        },
+    ) = probe_and_look_up(&input, &docker, retry, runner).await?;
     let mut built = target(&client, &input, repository, runner).await?;
     match next {
         Next::Skip(image) => skip(&client, &input, image, &mut built, runner).await?,
@@ -249,6 +236,31 @@ fn private_docker(env: &RunnerEnv) -> (Docker, Option<PathBuf>) {
     (docker, runner_config)
 }
 
+/// docker's tooling and what the registry holds. Several platforms need buildx: docker is asked
+/// first, so that without it the input is refused before any AWS call. Nothing docker offers can
+/// refuse one platform, so then the probe (two starts of the docker CLI and its buildx plug-in)
+/// runs while the registry is looked up.
+async fn probe_and_look_up(
+    input: &Input,
+    docker: &Docker,
+    retry: deploy_kit_aws::Retry,
+    runner: &Runner,
+) -> Result<(Tooling, Found), Error> {
+    if input.platforms.len() <= 1 {
+        let (tooling, found) = tokio::join!(Tooling::detect(docker), look_up(input, retry, runner));
+        return Ok((tooling, found?));
+    }
+    let tooling = Tooling::detect(docker).await;
+    if tooling == Tooling::DockerBuild {
+        return Err(InputError::new(
+            "platforms",
+            "several platforms need docker buildx, which is not installed here: add docker/setup-buildx-action before this step, or build one platform",
+        )
+        .into());
+    }
+    Ok((tooling, look_up(input, retry, runner).await?))
+}
+
 /// What the registry holds before anything is done, read only: the repository, and the image
 /// under the first tag when that may skip the build; else the login for the build.
 struct Found {
@@ -257,6 +269,7 @@ struct Found {
     next: Next,
 }
 
+/// The repository as the lookups found it.
 enum Repository {
     /// It exists, at this URI (`host/name`).
     Exists(String),

@@ -291,6 +291,11 @@ fn the_private_config_keeps_the_runners_settings_but_not_its_login_store() {
         carried.get("credsStore").is_none(),
         "the store would take the ECR password out of the private directory"
     );
+    assert_eq!(
+        carried["credHelpers"],
+        serde_json::json!({"ghcr.io": "desktop", "r.example": "ecr-login", "gcr.io": "gcloud"}),
+        "the registries logged in through the store keep it as their helper"
+    );
     assert_eq!(carried["currentContext"], "rootless");
     assert_eq!(carried["proxies"]["default"]["httpProxy"], "http://p:3128");
     assert_eq!(carried_config("not json"), "{}");
@@ -343,6 +348,7 @@ fn a_private_config_about_to_be_logged_in_to_always_holds_a_login_entry() {
     let runners = [
         None,
         Some(r#"{"credsStore": "osxkeychain"}"#),
+        Some(r#"{"auths": {"r.example": {}, "docker.io": {}}, "credsStore": "desktop"}"#),
         Some(r#"{"credHelpers": {"r.example": "ecr-login"}}"#),
         Some(r#"{"auths": "not an object"}"#),
     ];
@@ -368,6 +374,12 @@ fn a_private_config_about_to_be_logged_in_to_always_holds_a_login_entry() {
             "{runner:?}: {text}"
         );
     }
+    // A private file that is not a JSON object (nothing writes one) is replaced, not skipped.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.json"), "[]").unwrap();
+    prepare_login(dir.path(), "r.example").unwrap();
+    let text = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
+    assert_eq!(text, r#"{"auths":{"r.example":{}}}"#);
 }
 
 #[test]

@@ -233,9 +233,9 @@ async fn a_missing_repository_is_refused_and_secrets_stay_out_of_logs_and_histor
     );
 }
 
-/// For one platform, docker's tooling probe runs beside the registry lookups, not before them.
-/// The stand-in docker answers `buildx version` only once the bed has seen DescribeRepositories,
-/// and writes down whether it did or gave up waiting (100 tries), as a probe run first would.
+/// For one platform, the registry lookups do not wait for docker's tooling probe. The stand-in
+/// docker answers `buildx version` only once the bed has seen DescribeRepositories, and writes
+/// down whether it did or gave up waiting (100 tries), as a probe run first would.
 #[tokio::test]
 async fn the_docker_probe_runs_beside_the_registry_lookups() {
     let bed = Bed::start(&[Component::Aws]).unwrap();
