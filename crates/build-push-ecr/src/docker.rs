@@ -267,14 +267,12 @@ pub fn prepare_login(private: &Path, registry: &str) -> std::io::Result<()> {
     })
 }
 
-/// Takes this step's login out of the private config: the login is in the file
-/// ([`prepare_login`]), so this is what `docker logout` would do, without starting docker.
+/// Takes this step's login out of the private config: [`prepare_login`] left no helper for the
+/// registry, so the login is in the file and this is what `docker logout` would do there.
 pub fn forget_registry(private: &Path, registry: &str) -> std::io::Result<()> {
     edit_config(private, |config| {
-        for key in ["auths", "credHelpers"] {
-            if let Some(serde_json::Value::Object(entries)) = config.get_mut(key) {
-                entries.remove(registry);
-            }
+        if let Some(serde_json::Value::Object(auths)) = config.get_mut("auths") {
+            auths.remove(registry);
         }
     })
 }
