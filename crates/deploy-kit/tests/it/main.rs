@@ -27,7 +27,8 @@
 //!     input), `ecs` (where ECS is uneven)
 //!   - `deploy_static`: only what changed, order, deletions, headers; `guards` (dry run, bad
 //!     input, cancels)
-//!   - `build_push_ecr`: build and push, skips, scan gate; `buildx` (the runner's own builder)
+//!   - `build_push_ecr`: build and push, skips, scan gate; `buildx` (the runner's own builder),
+//!     `credential_store` (the ECR password kept out of docker's credential stores)
 //!   - `oidc_login`: exports, masks, retries, errors
 //! - `workflows`: the actions through act, as a workflow runs them
 //!   - `act`: each action installed and run by act
@@ -48,6 +49,36 @@ pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_deploy-kit");
 /// `PATH` from the test's environment; add the action, inputs, the bed, the runner's files.
 pub(crate) fn deploy_kit() -> Invocation {
     Invocation::new(BIN)
+}
+
+/// The token the bed's ECR hands out (GetAuthorizationToken's base64 of `AWS:<password>`), and
+/// the password in it.
+pub(crate) async fn ecr_token(bed: &deploy_kit_testbed::Bed) -> (String, String) {
+    let ecr = aws_sdk_ecr::Client::new(&bed.sdk_config().await);
+    let auth = ecr.get_authorization_token().send().await.unwrap();
+    let token = auth.authorization_data()[0].authorization_token().unwrap();
+    let decoded = String::from_utf8(base64(token)).unwrap();
+    let password = decoded.strip_prefix("AWS:").unwrap().to_owned();
+    (token.to_owned(), password)
+}
+
+/// Standard base64, enough to read ECR's `AWS:<password>` token.
+fn base64(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in text.bytes().filter(|c| *c != b'=') {
+        let value = ALPHABET.iter().position(|a| *a == c).unwrap() as u32;
+        bits = (bits << 6) | value;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    out
 }
 
 // What the binary promises whatever the action: metadata, docs, exit codes, hostile input.

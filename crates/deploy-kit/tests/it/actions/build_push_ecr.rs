@@ -12,6 +12,7 @@ use deploy_kit_testbed::docker::{Docker, sample_app_context};
 use deploy_kit_testbed::{Bed, Component};
 
 mod buildx;
+mod credential_store;
 
 struct Fixture {
     bed: Bed,

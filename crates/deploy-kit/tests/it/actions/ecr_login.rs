@@ -65,28 +65,12 @@ async fn seed(bed: &Bed, docker: &Docker) -> (String, String) {
         .send()
         .await
         .unwrap();
-    let auth = ecr.get_authorization_token().send().await.unwrap();
-    let token = auth.authorization_data()[0].authorization_token().unwrap();
-    let decoded = String::from_utf8(base64_decode(token)).unwrap();
-    let password = decoded.strip_prefix("AWS:").unwrap().to_owned();
+    let (_, password) = crate::ecr_token(bed).await;
     docker.login("AWS", &password).unwrap();
     let image = format!("{}/team/app:v1", docker.registry());
     docker.build_sample_app(&image, "1").unwrap();
     docker.push(&image).unwrap();
     (password, image)
-}
-
-fn base64_decode(token: &str) -> Vec<u8> {
-    use std::process::Stdio;
-    // base64 -d: the test crate has no base64 decoder of its own.
-    let mut child = Command::new("base64")
-        .arg("-d")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), token.as_bytes()).unwrap();
-    child.wait_with_output().unwrap().stdout
 }
 
 /// A later step's plain docker, with nothing but the runner's config: the image pulled anew, and

@@ -13,7 +13,7 @@ use crate::contract::bad_input::setup::{self, ROLE};
 
 mod check;
 
-use check::{Secret, assert_kept, assert_no_token, base64, masked_values, secret, step};
+use check::{Secret, assert_kept, assert_no_token, masked_values, secret, step};
 
 #[tokio::test]
 async fn oidc_credentials_and_tokens_stay_masked_on_success_and_failure() {
@@ -260,13 +260,7 @@ async fn the_ecr_password_and_build_secrets_stay_masked() {
     use deploy_kit_testbed::docker::{Docker, sample_app_context};
     let world = setup::world().await;
     let docker = Docker::start(&world.bed).unwrap();
-    let ecr = aws_sdk_ecr::Client::new(&world.bed.sdk_config().await);
-    let auth = ecr.get_authorization_token().send().await.unwrap();
-    let token = auth.authorization_data()[0]
-        .authorization_token()
-        .unwrap()
-        .to_owned();
-    let password = String::from_utf8(base64(&token)).unwrap()["AWS:".len()..].to_owned();
+    let (token, password) = crate::ecr_token(&world.bed).await;
     let context: PathBuf = sample_app_context(&world.dir.path().join("app")).unwrap();
     let context = context.display().to_string();
     let docker_env = [

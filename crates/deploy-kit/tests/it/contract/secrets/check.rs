@@ -135,25 +135,6 @@ pub fn assert_no_token(label: &str, step: &Step) {
     }
 }
 
-/// Standard base64, enough to read ECR's `AWS:<password>` token.
-pub fn base64(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for c in text.bytes().filter(|c| *c != b'=') {
-        let value = ALPHABET.iter().position(|a| *a == c).unwrap() as u32;
-        bits = (bits << 6) | value;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    out
-}
-
 /// The rule itself can fail: a secret after its mask, or in a file, is caught.
 mod the_rule {
     use super::*;
