@@ -10,7 +10,7 @@
 use deploy_kit_gha::{Cancelled, Runner, Signal};
 
 use crate::Error;
-use crate::docker::{Builder, Docker};
+use crate::docker::{Builder, Docker, Unchecked};
 use crate::input::{Input, Network};
 
 /// A builder as `docker buildx inspect` shows it: the builder's own `Name:` and `Driver:` lines,
@@ -51,19 +51,32 @@ pub enum Tooling {
 }
 
 impl Tooling {
-    /// buildx is a CLI plug-in: `docker buildx version` succeeds only where it is installed.
+    /// buildx is a CLI plug-in. `docker buildx inspect` tells both that it is installed and what
+    /// the current builder is: one docker start where buildx is (GitHub's hosted runners), and
+    /// where it is not and docker says so in its own words. Any other failure leaves the
+    /// question to `docker buildx version`, which succeeds only where buildx is installed.
     pub async fn detect(docker: &Docker) -> Self {
-        if docker.try_run(&["buildx", "version"]).await.is_none() {
-            return Self::DockerBuild;
+        match docker
+            .checked(&["buildx".into(), "inspect".into()], None)
+            .await
+        {
+            Ok(output) => Self::Buildx(parse_inspect(&output)),
+            Err(Unchecked::NotStarted(_)) => Self::DockerBuild,
+            Err(Unchecked::Failed(output)) if no_buildx(&output) => Self::DockerBuild,
+            Err(Unchecked::Failed(_)) => match docker.try_run(&["buildx", "version"]).await {
+                Some(_) => Self::Buildx(None),
+                None => Self::DockerBuild,
+            },
         }
-        Self::Buildx(
-            docker
-                .try_run(&["buildx", "inspect"])
-                .await
-                .as_deref()
-                .and_then(parse_inspect),
-        )
     }
+}
+
+/// What the docker CLI prints for a command it does not have: "docker: unknown command: docker
+/// buildx" (docker/cli cmd/docker/docker.go today) or "docker: 'buildx' is not a docker
+/// command." (older releases). Other words are not taken as an answer.
+fn no_buildx(output: &str) -> bool {
+    output.contains("unknown command: docker buildx")
+        || output.contains("'buildx' is not a docker command")
 }
 
 /// The decision, before anything is created.
@@ -252,6 +265,25 @@ Status:         running
             })
         );
         assert_eq!(parse_inspect("error: no builder"), None);
+    }
+
+    #[test]
+    fn only_dockers_own_words_say_buildx_is_missing() {
+        let missing = [
+            "docker: unknown command: docker buildx\n\nRun 'docker --help' for more information",
+            "docker: 'buildx' is not a docker command.\nSee 'docker --help'",
+        ];
+        for output in missing {
+            assert!(no_buildx(output), "{output}");
+        }
+        let other = [
+            "ERROR: no builder \"gone\" found",
+            "Error: unknown command \"inspect\" for \"docker buildx\"",
+            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock",
+        ];
+        for output in other {
+            assert!(!no_buildx(output), "{output}");
+        }
     }
 
     #[test]

@@ -248,6 +248,47 @@ async fn without_a_builder_for_the_cache_the_build_goes_on_without_it_and_says_s
     );
 }
 
+/// `docker buildx inspect` alone tells whether buildx is there and what the current builder is:
+/// one docker start for the probe, on a runner with buildx and on one without.
+#[tokio::test]
+async fn one_docker_command_tells_whether_buildx_is_there() {
+    let f = fixture().await;
+    let ctx = path(&f.context("app"));
+    let inputs = |tag| {
+        [
+            ("repository", "probed"),
+            ("create-repository", "true"),
+            ("tags", tag),
+            ("context", ctx.as_str()),
+            ("cache", "false"),
+        ]
+    };
+    let with = Machine::new(&f, "with-buildx");
+    let run = with.run(&f, &inputs("t1"), &[]);
+    assert_eq!(run.code, Some(0), "{}", run.log());
+    let verbs: Vec<String> = with
+        .buildx_calls()
+        .into_iter()
+        .map(|(argv, _, _)| argv[1].clone())
+        .collect();
+    assert_eq!(verbs, ["inspect", "build"], "{}", run.log());
+
+    let without = Machine::new(&f, "without-buildx");
+    let run = without.run(&f, &inputs("t2"), &[("STANDIN_NO_BUILDX", "1")]);
+    assert_eq!(run.code, Some(0), "{}", run.log());
+    let probes: Vec<Vec<String>> = without
+        .buildx_calls()
+        .into_iter()
+        .map(|(argv, _, _)| argv)
+        .collect();
+    assert_eq!(probes, [["buildx", "inspect"]], "{}", run.log());
+    assert!(
+        run.log().contains("DOCKER_BUILDKIT=1 docker build"),
+        "{}",
+        run.log()
+    );
+}
+
 /// The runner's SIGINT mid-build: the build is stopped (its process gone), the builder made for
 /// it removed, the private login directory gone, exit 130, well within the runner's 7.5 s before
 /// SIGTERM.
