@@ -20,10 +20,8 @@ pub(crate) struct Job<'a> {
     pub(crate) builder: &'a Builder,
     /// `registry/repository`.
     pub(crate) uri: &'a str,
-    /// The registry part of `uri`, which docker logs in to.
+    /// The registry part of `uri`, which docker is logged in to ([`log_in`]).
     pub(crate) registry: &'a str,
-    /// The ECR login, its password already masked.
-    pub(crate) login: &'a Login,
     pub(crate) runner: &'a Runner,
 }
 
@@ -37,26 +35,30 @@ impl Drop for PrivateConfig {
     }
 }
 
+/// `docker login` to `registry` in the private config, where the password stays (see
+/// [`docker::prepare_login`]).
+pub(crate) async fn log_in(docker: &Docker, registry: &str, login: &Login) -> Result<(), Error> {
+    docker::prepare_login(&docker.config_dir, registry)?;
+    let args = deploy_kit_aws::ecr::docker_login_args(registry, &login.username);
+    docker
+        .checked(&args, Some(login.password.as_str()))
+        .await
+        .map(drop)
+        .map_err(|unchecked| match unchecked {
+            Unchecked::NotStarted(source) => no_docker(docker, source),
+            Unchecked::Failed(output) => Error::Docker {
+                command: "login".to_owned(),
+                output,
+            },
+        })
+}
+
 impl Job<'_> {
-    /// Logs in, builds (and pushes), logs out; the digest docker reported.
+    /// Builds (and pushes) once logged in, then logs out; the digest docker reported.
     pub(crate) async fn run(&self) -> Result<Option<String>, Error> {
-        let registry = self.registry;
-        docker::prepare_login(&self.docker.config_dir, registry)?;
-        let login = deploy_kit_aws::ecr::docker_login_args(registry, &self.login.username);
-        let password = self.login.password.as_str();
-        self.docker
-            .checked(&login, Some(password))
-            .await
-            .map_err(|unchecked| match unchecked {
-                Unchecked::NotStarted(source) => no_docker(self.docker, source),
-                Unchecked::Failed(output) => Error::Docker {
-                    command: "login".to_owned(),
-                    output,
-                },
-            })?;
         let result = self.build_and_push().await;
         // Logged out whatever happened; the directory goes when the step ends.
-        let _ = docker::forget_registry(&self.docker.config_dir, registry);
+        let _ = docker::forget_registry(&self.docker.config_dir, self.registry);
         result
     }
 

@@ -173,7 +173,13 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
     match next {
         Next::Skip(image) => skip(&client, &input, image, &mut built, runner).await?,
         Next::Build(login) => {
-            let chosen = builder::choose(&docker, &input, &tooling, runner).await?;
+            // A builder created for the build boots BuildKit (seconds on a runner that pulls
+            // its image); the login does not wait for it. They write different files.
+            let (chosen, logged_in) = tokio::join!(
+                builder::choose(&docker, &input, &tooling, runner),
+                build::log_in(&docker, &built.registry, &login)
+            );
+            let chosen = chosen?;
             built.builder = Some(chosen.builder.clone());
             let started = Instant::now();
             let job = Job {
@@ -182,10 +188,12 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
                 builder: &chosen.builder,
                 uri: &built.uri,
                 registry: &built.registry,
-                login: &login,
                 runner,
             };
-            let result = job.run().await;
+            let result = match logged_in {
+                Ok(()) => job.run().await,
+                Err(error) => Err(error),
+            };
             builder::remove(&docker, &chosen, runner).await;
             built.digest = result?;
             built.build_time = Some(started.elapsed());

@@ -30,9 +30,13 @@ Each behaviour cites its source:
   docs/reference/buildx_build.md, `--metadata-file`).
 
 Knobs (environment): STANDIN_DOCKER the real client; STANDIN_LOG a file that gets one JSON line
-per call (argv, BUILDX_CONFIG, DOCKER_CONFIG); STANDIN_NO_BUILDX=1 behaves as a docker without
+per call (argv, BUILDX_CONFIG, DOCKER_CONFIG, and `at`, when it started, in seconds since the
+epoch); STANDIN_NO_BUILDX=1 behaves as a docker without
 the plug-in; STANDIN_CREATE_FAILS=<message> makes `buildx create` fail (its BuildKit image cannot
-be pulled, say); STANDIN_BUILD_SECONDS=<n> makes `buildx build` take that much longer. What is not emulated: the cache export itself (nothing is written to the cache
+be pulled, say); STANDIN_CREATE_SECONDS=<n> makes `buildx create` take that long (BuildKit's
+image pulled and booted, as `--bootstrap` does on a runner); STANDIN_BUILD_SECONDS=<n> makes
+`buildx build` take that much longer; STANDIN_LOGIN_FAILS=<message> makes `docker login` fail
+with it. What is not emulated: the cache export itself (nothing is written to the cache
 ref), QEMU, a manifest list for several platforms (the host's platform is built), BuildKit
 containers (a docker-container builder is a file in the buildx directory).
 """
@@ -52,6 +56,7 @@ def log(argv):
                 "argv": argv,
                 "buildx_config": os.environ.get("BUILDX_CONFIG"),
                 "docker_config": os.environ.get("DOCKER_CONFIG"),
+                "at": time.time(),
             }) + "\n")
 
 
@@ -124,6 +129,8 @@ def create(args):
     name = option(args, "--name") or "standin_builder"
     driver = option(args, "--driver") or "docker-container"
     flags = option(args, "--buildkitd-flags") or ""
+    if os.environ.get("STANDIN_CREATE_SECONDS"):
+        time.sleep(float(os.environ["STANDIN_CREATE_SECONDS"]))
     os.makedirs(os.path.join(buildx_dir(), "instances"), exist_ok=True)
     with open(os.path.join(buildx_dir(), "instances", name), "w") as f:
         json.dump({"Name": name, "Driver": driver, "Flags": flags.split()}, f)
@@ -208,6 +215,8 @@ def build(args):
 def main():
     argv = sys.argv[1:]
     log(argv)
+    if argv[:1] == ["login"] and os.environ.get("STANDIN_LOGIN_FAILS"):
+        fail("Error response from daemon: " + os.environ["STANDIN_LOGIN_FAILS"])
     if not argv or argv[0] != "buildx":
         os.execv(os.environ["STANDIN_DOCKER"], [os.environ["STANDIN_DOCKER"]] + argv)
     if os.environ.get("STANDIN_NO_BUILDX") == "1":

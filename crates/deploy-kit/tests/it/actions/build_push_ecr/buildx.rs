@@ -91,6 +91,23 @@ impl Machine {
             .collect()
     }
 
+    /// When the first docker call whose arguments start with `prefix` started (the stand-in's
+    /// clock, seconds since the epoch).
+    fn started(&self, prefix: &[&str]) -> Option<f64> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .find(|call| {
+                let argv = call["argv"].as_array().unwrap();
+                prefix
+                    .iter()
+                    .enumerate()
+                    .all(|(i, word)| argv.get(i) == Some(&Value::from(*word)))
+            })
+            .map(|call| call["at"].as_f64().unwrap())
+    }
+
     fn call(&self, verb: &str) -> Option<Vec<String>> {
         self.buildx_calls()
             .into_iter()
@@ -286,6 +303,59 @@ async fn one_docker_command_tells_whether_buildx_is_there() {
         run.log().contains("DOCKER_BUILDKIT=1 docker build"),
         "{}",
         run.log()
+    );
+}
+
+/// The login does not wait for a builder created for the build, whose BuildKit takes seconds to
+/// pull and boot on a runner: `docker login` starts while `buildx create` is still at work.
+#[tokio::test]
+async fn the_login_runs_while_the_builder_boots() {
+    let f = fixture().await;
+    let ctx = path(&f.context("app"));
+    let machine = Machine::new(&f, "booting");
+    let inputs = [
+        ("repository", "booted"),
+        ("create-repository", "true"),
+        ("tags", "t1"),
+        ("context", ctx.as_str()),
+    ];
+    let run = machine.run(&f, &inputs, &[("STANDIN_CREATE_SECONDS", "3")]);
+    assert_eq!(run.code, Some(0), "{}", run.log());
+    let create = machine
+        .started(&["buildx", "create"])
+        .expect("a builder is created");
+    let login = machine.started(&["login"]).expect("docker logs in");
+    assert!(
+        login - create < 2.0,
+        "docker login started {:.1} s after buildx create, which takes 3 s",
+        login - create
+    );
+    assert!(
+        machine.call("rm").is_some(),
+        "the builder is removed afterwards"
+    );
+
+    // A login that fails: the builder booted beside it is removed all the same.
+    let refused = Machine::new(&f, "refused");
+    let failing = [
+        ("STANDIN_CREATE_SECONDS", "1"),
+        (
+            "STANDIN_LOGIN_FAILS",
+            "login attempt failed with status: 401 Unauthorized",
+        ),
+    ];
+    let mut again = inputs;
+    again[2] = ("tags", "t2");
+    let run = refused.run(&f, &again, &failing);
+    assert_eq!(run.code, Some(1), "{}", run.log());
+    assert!(run.log().contains("401 Unauthorized"), "{}", run.log());
+    assert!(refused.call("rm").is_some(), "{}", run.log());
+    assert!(
+        std::fs::read_dir(refused.buildx_dir().join("instances"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "no builder is left behind"
     );
 }
 
