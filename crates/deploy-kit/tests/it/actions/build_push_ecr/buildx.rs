@@ -108,6 +108,13 @@ impl Machine {
             .map(|call| call["at"].as_f64().unwrap())
     }
 
+    fn assert_no_builder_left(&self) {
+        let left: Vec<_> = std::fs::read_dir(self.buildx_dir().join("instances"))
+            .unwrap()
+            .collect();
+        assert!(left.is_empty(), "no builder is left behind: {left:?}");
+    }
+
     fn call(&self, verb: &str) -> Option<Vec<String>> {
         self.buildx_calls()
             .into_iter()
@@ -151,13 +158,7 @@ async fn the_docker_driver_gets_a_container_builder_and_setup_buildxs_builder_is
         "the cache is exported"
     );
     assert_eq!(bare.call("rm").unwrap()[2], name, "and removed afterwards");
-    assert!(
-        std::fs::read_dir(bare.buildx_dir().join("instances"))
-            .unwrap()
-            .next()
-            .is_none(),
-        "no builder is left behind"
-    );
+    bare.assert_no_builder_left();
     for (argv, buildx_config, docker_config) in bare.buildx_calls() {
         assert_eq!(
             buildx_config,
@@ -350,13 +351,7 @@ async fn the_login_runs_while_the_builder_boots() {
     assert_eq!(run.code, Some(1), "{}", run.log());
     assert!(run.log().contains("401 Unauthorized"), "{}", run.log());
     assert!(refused.call("rm").is_some(), "{}", run.log());
-    assert!(
-        std::fs::read_dir(refused.buildx_dir().join("instances"))
-            .unwrap()
-            .next()
-            .is_none(),
-        "no builder is left behind"
-    );
+    refused.assert_no_builder_left();
 }
 
 /// The runner's SIGINT mid-build: the build is stopped (its process gone), the builder made for
