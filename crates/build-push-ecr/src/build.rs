@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use deploy_kit_aws::ecr::Login;
 use deploy_kit_gha::{Cancelled, Runner, Signal};
 
-use crate::docker::{self, Builder, Docker, Ran, Unchecked};
+use crate::docker::{self, Builder, Docker, Ran};
 use crate::{Error, Input};
 
 /// How many of a failed build's last lines the error repeats (all of them are in the log).
@@ -35,22 +35,37 @@ impl Drop for PrivateConfig {
     }
 }
 
-/// `docker login` to `registry` in the private config, where the password stays (see
-/// [`docker::prepare_login`]).
-pub(crate) async fn log_in(docker: &Docker, registry: &str, login: &Login) -> Result<(), Error> {
+/// Readies the private config for `docker login` to `registry` now, before any other docker
+/// command of the step starts and reads it; returns the login to run, which a cancel stops. The
+/// password stays in the private config (see [`docker::prepare_login`]).
+pub(crate) fn log_in<'a>(
+    docker: &'a Docker,
+    registry: &'a str,
+    login: &'a Login,
+    runner: &'a Runner,
+) -> Result<impl Future<Output = Result<(), Error>> + 'a, Error> {
     docker::prepare_login(&docker.config_dir, registry)?;
-    let args = deploy_kit_aws::ecr::docker_login_args(registry, &login.username);
-    docker
-        .checked(&args, Some(login.password.as_str()))
-        .await
-        .map(drop)
-        .map_err(|unchecked| match unchecked {
-            Unchecked::NotStarted(source) => no_docker(docker, source),
-            Unchecked::Failed(output) => Error::Docker {
+    Ok(async move {
+        let args = deploy_kit_aws::ecr::docker_login_args(registry, &login.username);
+        let cancellation = runner.cancellation();
+        let ran = docker
+            .stream(&args, Some(login.password.as_str()), |_| {}, async {
+                cancellation.cancelled().await;
+            })
+            .await
+            .map_err(|source| no_docker(docker, source))?;
+        match ran {
+            Some(ran) if ran.success => Ok(()),
+            Some(ran) => Err(Error::Docker {
                 command: "login".to_owned(),
-                output,
-            },
-        })
+                output: ran.output,
+            }),
+            None => Err(Error::Cancelled(Cancelled {
+                signal: cancellation.signal().unwrap_or(Signal::Terminate),
+                cleanup: Some("the login was stopped".to_owned()),
+            })),
+        }
+    })
 }
 
 impl Job<'_> {

@@ -75,8 +75,9 @@ impl Tooling {
 /// buildx" (docker/cli cmd/docker/docker.go today) or "docker: 'buildx' is not a docker
 /// command." (older releases). Other words are not taken as an answer.
 fn no_buildx(output: &str) -> bool {
-    output.contains("unknown command: docker buildx")
-        || output.contains("'buildx' is not a docker command")
+    let output = output.trim_start();
+    output.starts_with("docker: unknown command: docker buildx")
+        || output.starts_with("docker: 'buildx' is not a docker command")
 }
 
 /// The decision, before anything is created.
@@ -280,6 +281,7 @@ Status:         running
             "ERROR: no builder \"gone\" found",
             "Error: unknown command \"inspect\" for \"docker buildx\"",
             "Cannot connect to the Docker daemon at unix:///var/run/docker.sock",
+            "ERROR: no builder \"docker: unknown command: docker buildx\" found",
         ];
         for output in other {
             assert!(!no_buildx(output), "{output}");

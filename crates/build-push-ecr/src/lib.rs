@@ -174,11 +174,12 @@ pub async fn run(args: Args, runner: &Runner) -> Result<(), Error> {
         Next::Skip(image) => skip(&client, &input, image, &mut built, runner).await?,
         Next::Build(login) => {
             // A builder created for the build boots BuildKit (seconds on a runner that pulls
-            // its image); the login does not wait for it. They write different files.
-            let (chosen, logged_in) = tokio::join!(
-                builder::choose(&docker, &input, &tooling, runner),
-                build::log_in(&docker, &built.registry, &login)
-            );
+            // its image); the login does not wait for it. The private config is readied first,
+            // so `buildx create` never reads it half-written; from then on each docker command
+            // writes its own file (the runner's buildx directory, the private config).
+            let log_in = build::log_in(&docker, &built.registry, &login, runner)?;
+            let (chosen, logged_in) =
+                tokio::join!(builder::choose(&docker, &input, &tooling, runner), log_in);
             let chosen = chosen?;
             built.builder = Some(chosen.builder.clone());
             let started = Instant::now();
@@ -246,7 +247,7 @@ fn private_docker(env: &RunnerEnv) -> (Docker, Option<PathBuf>) {
 
 /// docker's tooling and what the registry holds. Several platforms need buildx: docker is asked
 /// first, so that without it the input is refused before any AWS call. Nothing docker offers can
-/// refuse one platform, so then the probe (two starts of the docker CLI and its buildx plug-in)
+/// refuse one platform, so then the probe (`docker buildx inspect`, see [`Tooling::detect`])
 /// runs while the registry is looked up.
 async fn probe_and_look_up(
     input: &Input,

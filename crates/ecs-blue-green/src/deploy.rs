@@ -49,9 +49,18 @@ pub struct Record {
 pub async fn deploy(d: &Deployment<'_>, record: &mut Record) -> Result<(), Error> {
     let cancellation = d.runner.cancellation();
     cancellation.check("nothing was deployed")?;
-    record.task_definition = d.plan.target.arn(d.client, d.runner).await?;
+    // ECS stamps createdAt with its own clock: allow for skew, and tell ours from the ones
+    // listed before the update. That list does not depend on the task definition, so it is
+    // asked while the task definition is registered: one round trip, not two.
+    let since = DateTime::from(SystemTime::now() - Duration::from_secs(60));
+    let (registered, before) = tokio::join!(
+        d.plan.target.arn(d.client, d.runner),
+        recent(d.client, d.input, since)
+    );
+    record.task_definition = registered?;
+    let before = before?;
     cancellation.check("nothing was deployed")?;
-    let arn = start(d, &record.task_definition).await?;
+    let arn = start(d, &record.task_definition, since, &before).await?;
     d.runner.info(format!("service deployment {arn} started"));
     record.service_deployment_arn = Some(arn.clone());
     record.status = IN_PROGRESS.to_owned();
@@ -72,8 +81,13 @@ pub async fn deploy(d: &Deployment<'_>, record: &mut Record) -> Result<(), Error
 }
 
 /// Sends UpdateService with the task definition and the deployment configuration; the ARN of
-/// the service deployment it started.
-pub async fn start(d: &Deployment<'_>, task_definition: &str) -> Result<String, Error> {
+/// the service deployment it started: the first created after `since` that is not in `before`.
+async fn start(
+    d: &Deployment<'_>,
+    task_definition: &str,
+    since: DateTime,
+    before: &[String],
+) -> Result<String, Error> {
     let (client, input) = (d.client, d.input);
     let configuration = update::deployment_configuration(
         input,
@@ -81,10 +95,6 @@ pub async fn start(d: &Deployment<'_>, task_definition: &str) -> Result<String, 
         d.service.config.as_ref(),
         &d.service.strategy,
     );
-    // ECS stamps createdAt with its own clock: allow for skew, and tell ours from the ones
-    // listed before the update.
-    let since = DateTime::from(SystemTime::now() - Duration::from_secs(60));
-    let before = recent(client, input, since).await?;
     client
         .update_service()
         .cluster(&input.service.cluster)

@@ -34,7 +34,8 @@ per call (argv, BUILDX_CONFIG, DOCKER_CONFIG, and `at`, when it started, in seco
 epoch); STANDIN_NO_BUILDX=1 behaves as a docker without
 the plug-in; STANDIN_CREATE_FAILS=<message> makes `buildx create` fail (its BuildKit image cannot
 be pulled, say); STANDIN_CREATE_SECONDS=<n> makes `buildx create` take that long (BuildKit's
-image pulled and booted, as `--bootstrap` does on a runner); STANDIN_BUILD_SECONDS=<n> makes
+image pulled and booted, as `--bootstrap` does on a runner) and log a `#ended` line after it
+(`login` always logs one); STANDIN_BUILD_SECONDS=<n> makes
 `buildx build` take that much longer; STANDIN_LOGIN_FAILS=<message> makes `docker login` fail
 with it. What is not emulated: the cache export itself (nothing is written to the cache
 ref), QEMU, a manifest list for several platforms (the host's platform is built), BuildKit
@@ -131,6 +132,7 @@ def create(args):
     flags = option(args, "--buildkitd-flags") or ""
     if os.environ.get("STANDIN_CREATE_SECONDS"):
         time.sleep(float(os.environ["STANDIN_CREATE_SECONDS"]))
+        log(["#ended", "buildx", "create"] + args)  # when it ended, for overlap checks
     os.makedirs(os.path.join(buildx_dir(), "instances"), exist_ok=True)
     with open(os.path.join(buildx_dir(), "instances", name), "w") as f:
         json.dump({"Name": name, "Driver": driver, "Flags": flags.split()}, f)
@@ -216,7 +218,12 @@ def main():
     argv = sys.argv[1:]
     log(argv)
     if argv[:1] == ["login"] and os.environ.get("STANDIN_LOGIN_FAILS"):
+        sys.stdin.read()  # the password, as docker reads it before it answers
         fail("Error response from daemon: " + os.environ["STANDIN_LOGIN_FAILS"])
+    if argv[:1] == ["login"]:  # run, not exec'd: when it ended is logged, for overlap checks
+        code = subprocess.run([os.environ["STANDIN_DOCKER"]] + argv).returncode
+        log(["#ended"] + argv)
+        sys.exit(code)
     if not argv or argv[0] != "buildx":
         os.execv(os.environ["STANDIN_DOCKER"], [os.environ["STANDIN_DOCKER"]] + argv)
     if os.environ.get("STANDIN_NO_BUILDX") == "1":

@@ -25,7 +25,8 @@ Decisions come from one seeded generator, in the order requests arrive.
 Control routes (never faulted, never counted):
   GET  /_faults/stats   {"requests", "faulted", "byKind": {...}, "byOperation": {op: {...}}}
   POST /_faults/config  {"rate": 0.3, "kinds": [...], "seed": 7, "slowSeconds": 2,
-                         "stallSeconds": 300}
+                         "stallSeconds": 300, "operations": ["RegisterTaskDefinition"]}
+                        (`operations`: only these are faulted; every one when empty)
   POST /_faults/reset   zeroes the counters
 
 It stops by itself when --parent-pid exits or after --ttl seconds (default 900), like the bed.
@@ -56,6 +57,7 @@ class Faults:
 
     def __init__(self, rate, kinds, seed, slow_seconds, stall_seconds=300.0):
         self.lock = threading.Lock()
+        self.operations = set()
         self.configure({"rate": rate, "kinds": kinds, "seed": seed, "slowSeconds": slow_seconds,
                         "stallSeconds": stall_seconds})
         self.reset()
@@ -81,6 +83,8 @@ class Faults:
                 self.slow_seconds = float(config["slowSeconds"])
             if "stallSeconds" in config:
                 self.stall_seconds = float(config["stallSeconds"])
+            if "operations" in config:
+                self.operations = set(config["operations"])
 
     def reset(self):
         with self.lock:
@@ -91,7 +95,9 @@ class Faults:
     def decide(self, operation):
         """The fault for the next request (None: none), counted."""
         with self.lock:
-            kind = self.rng.choice(self.kinds) if self.rng.random() < self.rate else None
+            chosen = not self.operations or operation in self.operations
+            kind = self.rng.choice(self.kinds) if chosen and self.rng.random() < self.rate \
+                else None
             self.requests += 1
             op = self.by_operation.setdefault(operation, {"requests": 0, "faults": {}})
             op["requests"] += 1
@@ -107,6 +113,7 @@ class Faults:
         with self.lock:
             return {"requests": self.requests, "faulted": self.faulted, "rate": self.rate,
                     "kinds": self.kinds, "seed": self.seed, "byKind": dict(self.by_kind),
+                    "operations": sorted(self.operations),
                     "byOperation": json.loads(json.dumps(self.by_operation))}
 
 

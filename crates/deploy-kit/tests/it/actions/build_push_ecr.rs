@@ -3,7 +3,6 @@
 //! build, repositories created or refused, build secrets kept out of logs and history, and the
 //! scan gate.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use aws_sdk_ecr::types::ImageIdentifier;
@@ -81,6 +80,14 @@ impl Fixture {
 
 fn path(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// An executable script at `at` (a stand-in docker or credential helper).
+fn write_script(at: &Path, text: &str) {
+    std::fs::write(at, text).unwrap();
+    let mut perms = std::fs::metadata(at).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(at, perms).unwrap();
 }
 
 #[tokio::test]
@@ -252,8 +259,7 @@ async fn the_docker_probe_runs_beside_the_registry_lookups() {
          sleep 0.1\ndone\necho sequential > '{mark}'\nexit 1\n",
         mark = mark.display()
     );
-    std::fs::write(&docker, script).unwrap();
-    std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_script(&docker, &script);
     let run = crate::deploy_kit()
         .action("build-push-ecr")
         .in_actions()

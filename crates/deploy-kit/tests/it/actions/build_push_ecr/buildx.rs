@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{Fixture, Run, fixture, path};
+use super::{Fixture, Run, fixture, path, write_script};
+
+// The probe and the login: how many docker starts, and what runs at the same time.
+mod overlap;
 
 /// A runner machine: its HOME, and the docker stand-in's call log.
 struct Machine {
@@ -22,18 +25,14 @@ impl Machine {
         std::fs::create_dir_all(root.join("home")).unwrap();
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let wrapper = root.join("docker");
-        std::fs::write(
+        write_script(
             &wrapper,
-            format!(
+            &format!(
                 "#!/bin/sh\nexec '{}' '{}' \"$@\"\n",
                 repo.join("tests/bed/.venv/bin/python").display(),
                 repo.join("tests/bed/bed/tools/docker_standin.py").display()
             ),
-        )
-        .unwrap();
-        let mut perms = std::fs::metadata(&wrapper).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-        std::fs::set_permissions(&wrapper, perms).unwrap();
+        );
         Machine {
             home: root.join("home"),
             wrapper,
@@ -73,12 +72,20 @@ impl Machine {
         assert!(out.status.success(), "{out:?}");
     }
 
-    /// The `buildx` calls the step made, as (argv, BUILDX_CONFIG, DOCKER_CONFIG).
-    fn buildx_calls(&self) -> Vec<(Vec<String>, String, String)> {
+    /// Every docker call the stand-in logged, in order: `argv`, `buildx_config`,
+    /// `docker_config`, `at`.
+    fn logged(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
             .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .collect()
+    }
+
+    /// The `buildx` calls the step made, as (argv, BUILDX_CONFIG, DOCKER_CONFIG).
+    fn buildx_calls(&self) -> Vec<(Vec<String>, String, String)> {
+        self.logged()
+            .into_iter()
             .filter(|call| call["argv"][0] == "buildx")
             .map(|call| {
                 let argv = call["argv"].as_array().unwrap().iter();
@@ -91,19 +98,15 @@ impl Machine {
             .collect()
     }
 
-    /// When the first docker call whose arguments start with `prefix` started (the stand-in's
-    /// clock, seconds since the epoch).
-    fn started(&self, prefix: &[&str]) -> Option<f64> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+    /// When the first logged line whose arguments start with `prefix` was written (the
+    /// stand-in's clock, seconds since the epoch).
+    fn logged_at(&self, prefix: &[&str]) -> Option<f64> {
+        self.logged()
+            .into_iter()
             .find(|call| {
                 let argv = call["argv"].as_array().unwrap();
-                prefix
-                    .iter()
-                    .enumerate()
-                    .all(|(i, word)| argv.get(i) == Some(&Value::from(*word)))
+                let word = |i: usize| argv.get(i).and_then(Value::as_str);
+                prefix.iter().enumerate().all(|(i, p)| word(i) == Some(*p))
             })
             .map(|call| call["at"].as_f64().unwrap())
     }
@@ -264,94 +267,6 @@ async fn without_a_builder_for_the_cache_the_build_goes_on_without_it_and_says_s
         "{}",
         run.log()
     );
-}
-
-/// `docker buildx inspect` alone tells whether buildx is there and what the current builder is:
-/// one docker start for the probe, on a runner with buildx and on one without.
-#[tokio::test]
-async fn one_docker_command_tells_whether_buildx_is_there() {
-    let f = fixture().await;
-    let ctx = path(&f.context("app"));
-    let inputs = |tag| {
-        [
-            ("repository", "probed"),
-            ("create-repository", "true"),
-            ("tags", tag),
-            ("context", ctx.as_str()),
-            ("cache", "false"),
-        ]
-    };
-    let with = Machine::new(&f, "with-buildx");
-    let run = with.run(&f, &inputs("t1"), &[]);
-    assert_eq!(run.code, Some(0), "{}", run.log());
-    let verbs: Vec<String> = with
-        .buildx_calls()
-        .into_iter()
-        .map(|(argv, _, _)| argv[1].clone())
-        .collect();
-    assert_eq!(verbs, ["inspect", "build"], "{}", run.log());
-
-    let without = Machine::new(&f, "without-buildx");
-    let run = without.run(&f, &inputs("t2"), &[("STANDIN_NO_BUILDX", "1")]);
-    assert_eq!(run.code, Some(0), "{}", run.log());
-    let probes: Vec<Vec<String>> = without
-        .buildx_calls()
-        .into_iter()
-        .map(|(argv, _, _)| argv)
-        .collect();
-    assert_eq!(probes, [["buildx", "inspect"]], "{}", run.log());
-    assert!(
-        run.log().contains("DOCKER_BUILDKIT=1 docker build"),
-        "{}",
-        run.log()
-    );
-}
-
-/// The login does not wait for a builder created for the build, whose BuildKit takes seconds to
-/// pull and boot on a runner: `docker login` starts while `buildx create` is still at work.
-#[tokio::test]
-async fn the_login_runs_while_the_builder_boots() {
-    let f = fixture().await;
-    let ctx = path(&f.context("app"));
-    let machine = Machine::new(&f, "booting");
-    let inputs = [
-        ("repository", "booted"),
-        ("create-repository", "true"),
-        ("tags", "t1"),
-        ("context", ctx.as_str()),
-    ];
-    let run = machine.run(&f, &inputs, &[("STANDIN_CREATE_SECONDS", "3")]);
-    assert_eq!(run.code, Some(0), "{}", run.log());
-    let create = machine
-        .started(&["buildx", "create"])
-        .expect("a builder is created");
-    let login = machine.started(&["login"]).expect("docker logs in");
-    assert!(
-        login - create < 2.0,
-        "docker login started {:.1} s after buildx create, which takes 3 s",
-        login - create
-    );
-    assert!(
-        machine.call("rm").is_some(),
-        "the builder is removed afterwards"
-    );
-
-    // A login that fails: the builder booted beside it is removed all the same.
-    let refused = Machine::new(&f, "refused");
-    let failing = [
-        ("STANDIN_CREATE_SECONDS", "1"),
-        (
-            "STANDIN_LOGIN_FAILS",
-            "login attempt failed with status: 401 Unauthorized",
-        ),
-    ];
-    let mut again = inputs;
-    again[2] = ("tags", "t2");
-    let run = refused.run(&f, &again, &failing);
-    assert_eq!(run.code, Some(1), "{}", run.log());
-    assert!(run.log().contains("401 Unauthorized"), "{}", run.log());
-    assert!(refused.call("rm").is_some(), "{}", run.log());
-    refused.assert_no_builder_left();
 }
 
 /// The runner's SIGINT mid-build: the build is stopped (its process gone), the builder made for

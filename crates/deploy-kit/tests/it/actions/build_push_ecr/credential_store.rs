@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::{Fixture, fixture, path};
+use super::{Fixture, fixture, path, write_script};
 
 /// Stand-ins for the stores docker picks by itself on Linux (`pass` when that is installed,
 /// else the Secret Service): each call appends its verb and what came on stdin to `log`. They
@@ -20,10 +20,7 @@ fn stand_in_helpers(dir: &Path, log: &Path) {
              list) echo '{{}}';; esac\n",
             log.display()
         );
-        std::fs::write(&helper, script).unwrap();
-        let mut perms = std::fs::metadata(&helper).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-        std::fs::set_permissions(&helper, perms).unwrap();
+        write_script(&helper, &script);
     }
 }
 

@@ -263,3 +263,52 @@ async fn wait_false_returns_once_the_deployment_has_started() {
     );
     run.assert_logged("not waiting for it");
 }
+
+/// The deployments listed before the update are asked while the task definition is registered,
+/// not after: with every RegisterTaskDefinition held 1 to 2 s by the fault proxy, both
+/// ListServiceDeployments (the pre-flight's and the one before UpdateService) reach ECS first.
+#[tokio::test]
+async fn the_task_definition_is_registered_while_the_deployments_before_are_listed() {
+    use deploy_kit_testbed::faults::{FaultConfig, FaultProxy};
+    let f = fixture().await;
+    f.service("api", Spec::new(DeploymentStrategy::BlueGreen))
+        .await;
+    let file = f.task_file("api", "app:2", None);
+    let proxy = FaultProxy::start(f.bed.endpoint_url(), &FaultConfig::new(0.0, 1)).unwrap();
+    proxy
+        .configure(
+            r#"{"rate": 1, "kinds": ["slow"], "slowSeconds": 2,
+                "operations": ["RegisterTaskDefinition"]}"#,
+        )
+        .unwrap();
+    f.bed.reset_calls().unwrap();
+    let run = f
+        .invocation(&[("service", "api"), ("task-definition", &file)])
+        .envs(proxy.env_for(&f.bed, false))
+        .run();
+    run.assert_code(0);
+    assert_eq!(
+        proxy.stats().unwrap()["byOperation"]["RegisterTaskDefinition"]["faults"]["slow"],
+        1,
+        "the registration was held"
+    );
+    let calls = f.bed.calls().unwrap();
+    let register = calls
+        .iter()
+        .position(|c| c == "ecs:RegisterTaskDefinition")
+        .unwrap();
+    let listed = calls[..register]
+        .iter()
+        .filter(|c| *c == "ecs:ListServiceDeployments")
+        .count();
+    assert_eq!(listed, 2, "{calls:?}");
+    let update = calls.iter().position(|c| c == "ecs:UpdateService").unwrap();
+    assert!(
+        update > register,
+        "the update waits for the registration: {calls:?}"
+    );
+    assert!(
+        run.output("task-definition-arn")
+            .ends_with("task-definition/api:2")
+    );
+}
