@@ -47,24 +47,17 @@ pub(crate) fn log_in<'a>(
     docker::prepare_login(&docker.config_dir, registry)?;
     Ok(async move {
         let args = deploy_kit_aws::ecr::docker_login_args(registry, &login.username);
-        let cancellation = runner.cancellation();
-        let ran = docker
-            .stream(&args, Some(login.password.as_str()), |_| {}, async {
-                cancellation.cancelled().await;
-            })
-            .await
-            .map_err(|source| no_docker(docker, source))?;
-        match ran {
-            Some(ran) if ran.success => Ok(()),
-            Some(ran) => Err(Error::Docker {
-                command: "login".to_owned(),
-                output: ran.output,
-            }),
-            None => Err(Error::Cancelled(Cancelled {
-                signal: cancellation.signal().unwrap_or(Signal::Terminate),
-                cleanup: Some("the login was stopped".to_owned()),
-            })),
-        }
+        let password = Some(login.password.as_str());
+        stoppable(
+            docker,
+            runner,
+            &args,
+            password,
+            |_| {},
+            "the login was stopped",
+        )
+        .await
+        .map(drop)
     })
 }
 
@@ -140,21 +133,35 @@ impl Job<'_> {
     /// `docker args`, killed when the workflow is cancelled; the builder made for the build and
     /// the login are removed on the way out as after any failure.
     async fn stoppable(&self, args: &[String], line: impl FnMut(&str)) -> Result<String, Error> {
-        let cancellation = self.runner.cancellation();
-        let ran = self
-            .docker
-            .stream(args, None, line, async {
-                cancellation.cancelled().await;
-            })
-            .await
-            .map_err(|source| no_docker(self.docker, source))?;
-        match ran {
-            Some(ran) => succeeded(args, ran),
-            None => Err(Error::Cancelled(Cancelled {
-                signal: cancellation.signal().unwrap_or(Signal::Terminate),
-                cleanup: Some("the build was stopped".to_owned()),
-            })),
-        }
+        let stopped = "the build was stopped";
+        stoppable(self.docker, self.runner, args, None, line, stopped).await
+    }
+}
+
+/// `docker args` (`stdin` on its standard input), each line it prints handed to `line`, killed
+/// when the workflow is cancelled (`stopped` says so in the cancel's report); its output when it
+/// succeeded.
+async fn stoppable(
+    docker: &Docker,
+    runner: &Runner,
+    args: &[String],
+    stdin: Option<&str>,
+    line: impl FnMut(&str),
+    stopped: &str,
+) -> Result<String, Error> {
+    let cancellation = runner.cancellation();
+    let ran = docker
+        .stream(args, stdin, line, async {
+            cancellation.cancelled().await;
+        })
+        .await
+        .map_err(|source| no_docker(docker, source))?;
+    match ran {
+        Some(ran) => succeeded(args, ran),
+        None => Err(Error::Cancelled(Cancelled {
+            signal: cancellation.signal().unwrap_or(Signal::Terminate),
+            cleanup: Some(stopped.to_owned()),
+        })),
     }
 }
 

@@ -51,7 +51,9 @@ pub async fn deploy(d: &Deployment<'_>, record: &mut Record) -> Result<(), Error
     cancellation.check("nothing was deployed")?;
     // ECS stamps createdAt with its own clock: allow for skew, and tell ours from the ones
     // listed before the update. That list does not depend on the task definition, so it is
-    // asked while the task definition is registered: one round trip, not two.
+    // asked while the task definition is registered: one round trip, not two. A deployment
+    // someone else starts during the registration is then not in it, as one started between
+    // the list and the update never was: a concurrent deploy of the service races either way.
     let since = DateTime::from(SystemTime::now() - Duration::from_secs(60));
     let (registered, before) = tokio::join!(
         d.plan.target.arn(d.client, d.runner),

@@ -35,15 +35,17 @@ epoch); STANDIN_NO_BUILDX=1 behaves as a docker without
 the plug-in; STANDIN_CREATE_FAILS=<message> makes `buildx create` fail (its BuildKit image cannot
 be pulled, say); STANDIN_CREATE_SECONDS=<n> makes `buildx create` take that long (BuildKit's
 image pulled and booted, as `--bootstrap` does on a runner) and log a `#ended` line after it
-(`login` always logs one); STANDIN_BUILD_SECONDS=<n> makes
+(`login` logs one too, unless STANDIN_LOGIN_FAILS); STANDIN_BUILD_SECONDS=<n> makes
 `buildx build` take that much longer; STANDIN_LOGIN_FAILS=<message> makes `docker login` fail
-with it. What is not emulated: the cache export itself (nothing is written to the cache
+with it, STANDIN_LOGIN_SECONDS=<n> makes it take that much longer. What is not emulated: the cache export itself (nothing is written to the cache
 ref), QEMU, a manifest list for several platforms (the host's platform is built), BuildKit
 containers (a docker-container builder is a file in the buildx directory).
 """
 
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -220,10 +222,15 @@ def main():
     if argv[:1] == ["login"] and os.environ.get("STANDIN_LOGIN_FAILS"):
         sys.stdin.read()  # the password, as docker reads it before it answers
         fail("Error response from daemon: " + os.environ["STANDIN_LOGIN_FAILS"])
+    if argv[:1] == ["login"] and os.environ.get("STANDIN_LOGIN_SECONDS"):
+        time.sleep(float(os.environ["STANDIN_LOGIN_SECONDS"]))
     if argv[:1] == ["login"]:  # run, not exec'd: when it ended is logged, for overlap checks
-        code = subprocess.run([os.environ["STANDIN_DOCKER"]] + argv).returncode
+        # Killed with the stand-in, as the exec'd client would be: no orphan writes the config.
+        die_with_parent = lambda: ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        code = subprocess.run([os.environ["STANDIN_DOCKER"]] + argv,
+                              preexec_fn=die_with_parent).returncode
         log(["#ended"] + argv)
-        sys.exit(code)
+        sys.exit(code if code >= 0 else 128 - code)
     if not argv or argv[0] != "buildx":
         os.execv(os.environ["STANDIN_DOCKER"], [os.environ["STANDIN_DOCKER"]] + argv)
     if os.environ.get("STANDIN_NO_BUILDX") == "1":

@@ -325,6 +325,11 @@ async fn a_cancel_mid_build_stops_it_and_removes_the_builder_and_the_login() {
         name,
         "the builder is removed"
     );
+    assert_no_private_config_left(&run);
+}
+
+/// The step's private docker config (its login) is gone from the runner's temp directory.
+fn assert_no_private_config_left(run: &Run) {
     let leftovers: Vec<_> = std::fs::read_dir(run.files.runner_temp())
         .unwrap()
         .filter_map(Result::ok)

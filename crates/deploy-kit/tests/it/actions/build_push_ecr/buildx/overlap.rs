@@ -1,7 +1,9 @@
 //! The probe and the login, against the docker stand-in: one docker start tells what docker
 //! offers, and the login runs while a builder created for the build boots.
 
-use super::{Machine, fixture, path};
+use std::time::{Duration, Instant};
+
+use super::{Machine, assert_no_private_config_left, fixture, path};
 
 /// `docker buildx inspect` alone tells whether buildx is there and what the current builder is:
 /// one docker start for the probe, on a runner with buildx and on one without.
@@ -94,4 +96,44 @@ async fn the_login_runs_while_the_builder_boots() {
     assert!(run.log().contains("401 Unauthorized"), "{}", run.log());
     assert!(refused.call("rm").is_some(), "{}", run.log());
     refused.assert_no_builder_left();
+}
+
+/// A cancel while docker logs in stops the login: exit 130 at once, the builder created beside
+/// it removed, the private config gone.
+#[tokio::test]
+async fn a_cancel_during_the_login_stops_it() {
+    let f = fixture().await;
+    let ctx = path(&f.context("app"));
+    let machine = Machine::new(&f, "login-cancelled");
+    let inputs = [
+        ("repository", "halted"),
+        ("create-repository", "true"),
+        ("tags", "t1"),
+        ("context", ctx.as_str()),
+    ];
+    let env = machine.env(&f, &[("STANDIN_LOGIN_SECONDS", "60")]);
+    let running = f.invocation(&inputs).envs(env).spawn();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while machine.logged_at(&["login"]).is_none() {
+        assert!(Instant::now() < deadline, "docker login never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let signalled = Instant::now();
+    running.signal("INT");
+    let run = running.wait();
+    assert_eq!(run.code, Some(130), "{}", run.log());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{}",
+        run.log()
+    );
+    assert!(
+        run.log()
+            .contains("cancelled by SIGINT; the login was stopped"),
+        "{}",
+        run.log()
+    );
+    assert_eq!(machine.call("build"), None, "nothing was built");
+    machine.assert_no_builder_left();
+    assert_no_private_config_left(&run);
 }
