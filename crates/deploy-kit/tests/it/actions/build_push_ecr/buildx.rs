@@ -111,6 +111,18 @@ impl Machine {
             .map(|call| call["at"].as_f64().unwrap())
     }
 
+    /// Waits (30 s at most) until the stand-in logs a call starting with `prefix`.
+    async fn wait_for_call(&self, prefix: &[&str]) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.logged_at(prefix).is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "docker {prefix:?} never started"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     fn assert_no_builder_left(&self) {
         let left: Vec<_> = std::fs::read_dir(self.buildx_dir().join("instances"))
             .unwrap()
@@ -286,14 +298,7 @@ async fn a_cancel_mid_build_stops_it_and_removes_the_builder_and_the_login() {
         ("context", ctx.as_str()),
     ];
     let running = f.invocation(&inputs).envs(env).spawn();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while machine.call("build").is_none() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the build never started"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    machine.wait_for_call(&["buildx", "build"]).await;
     let signalled = std::time::Instant::now();
     running.signal("INT");
     let run = running.wait();

@@ -113,11 +113,7 @@ async fn a_cancel_during_the_login_stops_it() {
     ];
     let env = machine.env(&f, &[("STANDIN_LOGIN_SECONDS", "60")]);
     let running = f.invocation(&inputs).envs(env).spawn();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while machine.logged_at(&["login"]).is_none() {
-        assert!(Instant::now() < deadline, "docker login never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    machine.wait_for_call(&["login"]).await;
     let signalled = Instant::now();
     running.signal("INT");
     let run = running.wait();
